@@ -1,0 +1,64 @@
+"""Exceptions of scanpoint: one root, and every leaf is also the matching standard exception.
+
+Following gpiozero (``class BadPinFactory(GPIOZeroError, ImportError)``), callers may catch either
+``ScanpointError`` or the standard type. Messages are written for the person who must act on them.
+"""
+
+from __future__ import annotations
+
+from terminal.reasons import Reason
+
+
+class ScanpointError(Exception):
+    """Root of every scanpoint exception."""
+
+
+class ConfigError(ScanpointError, ValueError):
+    """The configuration file is missing, unreadable, or has an unknown or invalid setting."""
+
+
+class KeyFormatError(ScanpointError, ValueError):
+    """A public or private key is malformed: wrong length, not on the curve, or the identity."""
+
+
+class CredentialError(ScanpointError, ValueError):
+    """A credential could not be read or trusted; ``reason`` says which stage refused it.
+
+    Raised inside the verification chain only; the chain's public entry point turns it into a
+    decision and never lets it escape.
+    """
+
+    reason: Reason = Reason.FORMAT_UNKNOWN
+
+    def __init__(self, message: str, reason: Reason | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+
+class TrustListError(ScanpointError, ValueError):
+    """A signed trust or revocation list was refused (bad signature, rollback, expired, malformed)."""
+
+
+class DeviceError(ScanpointError, OSError):
+    """A device (camera, GPIO, printer) failed; the terminal degrades that part and reports it."""
+
+
+class CameraError(DeviceError):
+    """The camera could not be opened or stopped delivering frames."""
+
+
+class CameraBusy(CameraError):
+    """Another process holds the camera."""
+
+
+class CameraMissing(CameraError):
+    """No camera is connected (or it was unplugged)."""
+
+
+class PrinterError(DeviceError):
+    """The receipt printer is offline, out of paper, or not answering."""
+
+
+class SyncError(ScanpointError, RuntimeError):
+    """A list sync failed or its result was refused; the previous lists stay in use."""

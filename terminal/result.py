@@ -1,0 +1,57 @@
+"""What the verification chain returns: a decision, one reason, and what was read (never raw data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from terminal.reasons import Decision, Reason
+
+
+@dataclass(frozen=True)
+class Credential:
+    """The claims of a credential that passed parsing. Holds no raw ID and no full name.
+
+    ``serial`` stays in memory (revocation and replay checks); anything written to disk or a log
+    uses a keyed hash of it instead.
+    """
+
+    format: str                   # "native" or "dcc"
+    type: str                     # e.g. "health", "insurance", "dcc-vaccination"
+    issuer: str
+    key_id: str                   # hex
+    serial: bytes
+    issued_at: int                # Unix seconds
+    not_before: int
+    expires: int
+    status: str | None = None     # "green" / "yellow" / "red" for health passes
+    masked_name: str | None = None  # e.g. "张*三"
+    holder_hash: str | None = None  # hex keyed hash of the holder ID (native format)
+    id_tail: str | None = None    # at most the last 4 characters of an ID, for slips
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of verifying one QR text. ``detail`` is specific and safe to log."""
+
+    decision: Decision
+    reason: Reason
+    format: str | None = None
+    credential: Credential | None = None
+    detail: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.decision is Decision.PASS
+
+
+def deny(reason: Reason, detail: str = "", fmt: str | None = None,
+         credential: Credential | None = None) -> Result:
+    """A ``deny`` result."""
+    return Result(Decision.DENY, reason, fmt, credential, detail)
+
+
+def check(reason: Reason, detail: str = "", fmt: str | None = None,
+          credential: Credential | None = None) -> Result:
+    """A ``check`` result: staff must decide by hand."""
+    return Result(Decision.CHECK, reason, fmt, credential, detail)

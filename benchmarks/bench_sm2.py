@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, float]] = []
     ours = median_ms(lambda: sm2.verify(pub, msg, sig), runs)
     rows.append(("SM2 verify, ours, cached key (module verify())", ours))
-    rows.append(("SM2 verify, ours, PublicKey.verify()", median_ms(lambda: key.verify(msg, sig), runs)))
+    rows.append(("SM2 verify, ours, PublicKey.verify()",
+                 median_ms(lambda: key.verify(msg, sig), runs)))
 
     cold = []
     loads = []

@@ -333,7 +333,8 @@ def test_sign_verify_round_trip():
         assert sm2.verify(pub, msg, sig, signer_id=uid) is True
         x, y = sm2.parse_public_key(pub)
         e = int.from_bytes(sm2.load_public_key(pub).digest(msg, uid), "big")
-        assert ref.verify_e(x, y, e, int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+        r, s = int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")
+        assert ref.verify_e(x, y, e, r, s)
         assert sm2.verify(pub, msg + b"\x00", sig, signer_id=uid) is False
 
 
@@ -362,7 +363,8 @@ def test_deterministic_nonce_is_rfc6979_with_hmac_sm3():
     v = hmac_sm3(k, v)
     nonce = int.from_bytes(hmac_sm3(k, v), "big")
     assert 1 <= nonce < N
-    assert sm2.sign(d, b"message digest", deterministic=True) == sm2.sign(d, b"message digest", k=nonce)
+    fixed = sm2.sign(d, b"message digest", k=nonce)
+    assert sm2.sign(d, b"message digest", deterministic=True) == fixed
 
 
 @pytest.mark.parametrize("d", [0, -1, N - 1, N, 2 ** 256, True, 1.0, "1"])
@@ -388,3 +390,11 @@ def test_public_key_edge_scalars():
 def test_sign_refuses_non_bytes_message():
     with pytest.raises(TypeError):
         sm2.sign(5, "text")
+
+
+def test_za_accepts_bytes_like_signer_id_and_caches():
+    key = sm2.PublicKey(G_BYTES, precompute=False)
+    assert key.za(bytearray(b"ALICE")) == key.za(b"ALICE") == sm2.za(G_BYTES, b"ALICE")
+    for i in range(10):
+        key.za(b"id%d" % i)
+    assert len(key._za) <= 4

@@ -87,7 +87,7 @@ class TrustSection:
 class PolicySection:
     """Site policy: which credential types pass here and what a yellow health status means."""
 
-    site: str = setting("checkpoint", "site preset: 'checkpoint' (health passes, yellow -> check) "
+    site: str = setting("checkpoint", "site preset: 'checkpoint' (health passes and EU DCCs, yellow -> check) "
                                       "or 'pharmacy' (insurance and social-security cards)")
     accept: list[str] = setting([], "credential types accepted; empty: the site preset's list")
     yellow: str = setting("", "yellow health status: 'check' or 'deny'; empty: the site preset's")

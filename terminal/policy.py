@@ -1,7 +1,7 @@
 """Site policy: which credential types a site accepts and what a health status means here.
 
 Applied after a credential has been found genuine, in date and not revoked. Two presets match the
-two places a terminal stands: ``checkpoint`` (health passes; yellow → staff check) and
+two places a terminal stands: ``checkpoint`` (health passes and EU DCCs; yellow → staff check) and
 ``pharmacy`` (insurance and social-security cards). Both can be overridden in ``[policy]``.
 """
 
@@ -13,9 +13,11 @@ from terminal.reasons import Decision, Reason
 from terminal.result import Credential
 
 YELLOW_CHOICES = ("check", "deny")
+DCC_TYPES = ("dcc-vaccination", "dcc-test", "dcc-recovery")
+"""EU DCC certificate types (terminal.formats.dcc): foreign health credentials, mutually recognised."""
 
 PRESETS: dict[str, dict] = {
-    "checkpoint": {"accept": ("health",), "yellow": "check"},
+    "checkpoint": {"accept": ("health", *DCC_TYPES), "yellow": "check"},
     "pharmacy": {"accept": ("insurance", "social-security"), "yellow": "check"},
 }
 """Per-site defaults; ``[policy] accept`` and ``yellow`` override them."""

@@ -25,6 +25,8 @@ def cred(type="health", status="green"):
     ("pharmacy", "social-security", None, (Decision.PASS, Reason.OK)),
     ("pharmacy", "health", "green", (Decision.DENY, Reason.TYPE_NOT_ACCEPTED)),
     ("pharmacy", "dcc-vaccination", None, (Decision.DENY, Reason.TYPE_NOT_ACCEPTED)),
+    ("checkpoint", "dcc-vaccination", None, (Decision.PASS, Reason.OK)),
+    ("checkpoint", "dcc-test", None, (Decision.PASS, Reason.OK)),
 ])
 def test_presets(site, type, status, expected):
     assert Policy.preset(site).decide(cred(type, status)) == expected

@@ -169,4 +169,5 @@ def test_bad_settings_are_config_errors(tmp_path, body, why):
 
 def test_policy_defaults_are_the_checkpoint_preset():
     p = config.Config().policy.to_policy()
-    assert p.site == "checkpoint" and p.accept == {"health"} and p.yellow == "check"
+    assert p.site == "checkpoint" and p.yellow == "check"
+    assert p.accept == {"health", "dcc-vaccination", "dcc-test", "dcc-recovery"}

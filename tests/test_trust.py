@@ -150,3 +150,26 @@ def test_load_caps_file_size(tmp_path):
 
 def test_key_id_of_65_byte_key_matches():
     assert key_id(b"\x04" + ISSUER_PUB) == ISSUER_KID
+
+
+# --- fuzzing: a list loader only ever says TrustListError ------------------------------------
+
+from hypothesis import assume, given, settings, strategies as st  # noqa: E402
+
+GOOD_LIST = trust_bytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600))
+def test_random_bytes_only_raise_trust_list_error(data):
+    with pytest.raises(TrustListError):
+        TrustList.from_bytes(data, ROOT_PUB)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, len(GOOD_LIST) - 1), st.binary(min_size=1, max_size=8))
+def test_mutated_list_is_refused(where, patch):
+    mutated = GOOD_LIST[:where] + patch + GOOD_LIST[where + len(patch):]
+    assume(mutated != GOOD_LIST)
+    with pytest.raises(TrustListError):
+        TrustList.from_bytes(mutated, ROOT_PUB)

@@ -62,3 +62,7 @@ class PrinterError(DeviceError):
 
 class SyncError(ScanpointError, RuntimeError):
     """A list sync failed or its result was refused; the previous lists stay in use."""
+
+
+class CertificateError(ConfigError):
+    """A signer-certificate file (DCC DSC) is missing, unreadable, or holds no usable certificate."""

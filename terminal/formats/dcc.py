@@ -331,7 +331,8 @@ def mask_name(nam: Any) -> str | None:
         return None
     parts = []
     for primary, transliterated in (("gn", "gnt"), ("fn", "fnt")):
-        value = nam.get(primary) or nam.get(transliterated)
-        if isinstance(value, str) and value.strip():
-            parts.append(value.strip()[0].upper() + "***")
+        for value in (nam.get(primary), nam.get(transliterated)):
+            if isinstance(value, str) and value.strip():
+                parts.append(value.strip()[0].upper() + "***")
+                break
     return " ".join(parts) or None

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -198,6 +199,12 @@ def load_certificates(paths: Iterable[str | PathLike[str]]) -> DscStore:
                 store.add(cert)
     log.info("dsc store loaded certificates=%d paths=%d", len(store), len(resolved))
     return store
+
+
+def store_from_config(section: Any) -> DscStore | None:
+    """The store named by a ``[dcc]`` config section, or None when ``dsc_dir`` is empty."""
+    path = getattr(section, "dsc_dir", "")
+    return load_certificates([path]) if path else None
 
 
 def _read_bounded(file: Path) -> bytes:

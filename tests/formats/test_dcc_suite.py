@@ -25,7 +25,7 @@ def dcc_dir(testdata):
 def table(dcc_dir):
     decoder = dcc_suite.default_picture_decoder()
     table = dcc_suite.run(dcc_dir, decoder)
-    print("\nEU DCC test suite, agreement per flag:\n" + table.format())
+    print(f"\nEU DCC test suite, agreement per flag (QR decoder: {decoder.name}):\n" + table.format())
     return table
 
 
@@ -39,7 +39,7 @@ def test_every_flag_was_exercised(table):
     where the suite has them, so a loader bug cannot make the test vacuous."""
     for flag in dcc_suite.FLAGS:
         agreed, total, _, _ = table.rows[flag]
-        assert total >= 300 or flag == "EXPECTEDKEYUSAGE" and total >= 350, flag
+        assert total >= 350, flag
         assert any(not o.expected for o in table.outcomes if o.flag == flag), flag
     assert table.rows[dcc_suite.END_TO_END][1] >= 360
 

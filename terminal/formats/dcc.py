@@ -27,7 +27,7 @@ from typing import Any
 from terminal import dsc as dsc_store
 from terminal.crypto import ecdsa
 from terminal.errors import CredentialError
-from terminal.formats import base45, cbor, cose, inflate
+from terminal.formats import MAX_TEXT_LENGTH, VerifyContext, base45, cbor, cose, inflate
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential, Result, deny
 
@@ -83,10 +83,14 @@ class Claims:
 # --- stages ------------------------------------------------------------------------------------
 
 def unprefix(text: str) -> str:
-    """The Base45 text after the ``HC1:`` context identifier (PREFIX_INVALID without it)."""
+    """The Base45 text after the ``HC1:`` context identifier (PREFIX_INVALID without it,
+    PAYLOAD_TOO_LARGE beyond what a QR code can hold)."""
     if not isinstance(text, str) or not text.startswith(PREFIX):
         shown = text[:4] if isinstance(text, str) else type(text).__name__
         raise _fail(Reason.PREFIX_INVALID, f"DCC text must start with {PREFIX!r}, not {shown!r}")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise _fail(Reason.PAYLOAD_TOO_LARGE,
+                    f"DCC text of {len(text)} characters is longer than a QR code holds")
     return text[len(PREFIX):]
 
 
@@ -156,7 +160,7 @@ def find_signers(sign1: cose.Sign1, store: dsc_store.DscStore | None) -> tuple[d
         raise _fail(Reason.TRUST_LIST_MISSING, "no DCC signer certificates are loaded")
     kid = sign1.kid
     if kid is None:
-        raise _fail(Reason.KEY_UNKNOWN, "DCC names no signer key (kid missing)")
+        raise _fail(Reason.KEY_UNKNOWN, "DCC names no signer key (kid missing or not a byte string)")
     signers = store.find(kid)
     if not signers:
         raise _fail(Reason.KEY_UNKNOWN, f"no signer certificate with kid {kid.hex()}")
@@ -235,7 +239,7 @@ class Decoded:
         return self.reason is Reason.OK
 
 
-def decode(text: str, ctx: Any) -> Decoded:
+def decode(text: str, ctx: VerifyContext) -> Decoded:
     """Run every stage on ``text`` at ``ctx.now`` with the signer store ``ctx.dsc``; never raises."""
     out = Decoded()
     stage = "unprefix"
@@ -252,7 +256,7 @@ def decode(text: str, ctx: Any) -> Decoded:
         stage = "claims"
         out.claims = claims = parse_claims(out.sign1)
         stage = "validity"
-        check_validity(claims, out.signer, ctx.now, getattr(ctx, "skew", 0.0))
+        check_validity(claims, out.signer, ctx.now, ctx.skew)
         stage = "key_usage"
         check_key_usage(claims, out.signer)
     except CredentialError as exc:
@@ -263,7 +267,7 @@ def decode(text: str, ctx: Any) -> Decoded:
     return out
 
 
-def read(text: str, ctx: Any) -> Result:
+def read(text: str, ctx: VerifyContext) -> Result:
     """Verify an ``HC1:`` text: PASS (genuine and in date) or DENY with the first refusal's reason."""
     decoded = decode(text, ctx)
     credential = _credential(decoded)

@@ -109,6 +109,7 @@ def test_protected_kid_wins_over_unprotected(ec_signer):
     ("hc1:6BFOXN", Reason.PREFIX_INVALID),
     ("6BFOXN%TS3DH", Reason.PREFIX_INVALID),
     ("HC1:abc", Reason.BASE45_INVALID),
+    ("HC1:" + "0" * 5000, Reason.PAYLOAD_TOO_LARGE),
     ("HC1:A", Reason.BASE45_INVALID),
     ("HC1:" + base45.encode(b"\x78\x9c\x00garbage"), Reason.DECOMPRESSION_FAILED),
     ("HC1:" + base45.encode(zlib.compress(b"\0" * 200_000, 9)), Reason.PAYLOAD_TOO_LARGE),

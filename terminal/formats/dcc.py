@@ -122,11 +122,12 @@ def parse_cose(data: bytes) -> cose.Sign1:
 
 
 def parse_claims(sign1: cose.Sign1) -> Claims:
-    """The CWT claims in the payload: iss (1), iat (6), exp (4) and hcert (−260 → {1: DCC})."""
-    try:
-        claims = cbor.loads(sign1.payload, allow_indefinite=True)
-    except CredentialError as exc:
-        raise ClaimsError(f"CWT payload is not valid CBOR: {exc}") from None
+    """The CWT claims in the payload: iss (1), iat (6), exp (4) and hcert (−260 → {1: DCC}).
+
+    CBOR_INVALID when the payload is not strict CBOR, CLAIMS_INVALID when a claim is missing or
+    of the wrong type.
+    """
+    claims = cbor.loads(sign1.payload, allow_indefinite=True)
     if not isinstance(claims, dict):
         raise ClaimsError("CWT payload must be a CBOR map")
     issuer = claims.get(CLAIM_ISS)

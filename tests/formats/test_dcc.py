@@ -185,6 +185,8 @@ def test_signed_but_malformed_claims(ec_signer):
         signed = sample.sign_cose(key, {1: ecdsa.ES256, 4: dsc.kid_of(der)}, {}, cbor.dumps(claims))
         result = dcc.read(sample.encode_hc1(signed), ctx_for(der))
         assert result.reason is Reason.CLAIMS_INVALID, claims
+    trailing = sample.sign_cose(key, {1: ecdsa.ES256, 4: dsc.kid_of(der)}, {}, cbor.dumps(base) + b"\0")
+    assert dcc.read(sample.encode_hc1(trailing), ctx_for(der)).reason is Reason.CBOR_INVALID
 
 
 def test_null_entries_of_early_encoders_are_ignored(ec_signer):

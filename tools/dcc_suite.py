@@ -347,11 +347,12 @@ def default_picture_decoder() -> Callable[[bytes], list[str]]:
 
     import numpy as np
     from PIL import Image
-    try:
-        from drivers.decoder import open_decoder
+    import importlib.util
+    if importlib.util.find_spec("drivers") and importlib.util.find_spec("drivers.decoder"):
+        from drivers.decoder import open_decoder   # a broken driver must fail here, not hide
         read_gray = open_decoder("zxing").decode
         name = "drivers.decoder zxing"
-    except ImportError:                    # before the hardware drivers land
+    else:                                   # before the hardware drivers land
         import zxingcpp
 
         def read_gray(gray: Any) -> list[str]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from terminal import dsc as dsc_store
@@ -233,7 +233,6 @@ class Decoded:
     sign1: cose.Sign1 | None = None
     claims: Claims | None = None
     signer: dsc_store.SignerCertificate | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -109,12 +109,21 @@ class PolicySection:
 
 
 @dataclass
+class DccSection:
+    """EU Digital COVID Certificates (HC1): where the document-signer certificates are."""
+
+    dsc_dir: str = setting("", "folder of signer certificates (*.pem, *.crt, *.cer, *.der), or one "
+                           "PEM/DER file; empty: no DCC can be verified", path=True)
+
+
+@dataclass
 class Config:
     """The whole terminal configuration. ``source`` is the file it came from (None: defaults)."""
 
     terminal: TerminalSection = field(default_factory=TerminalSection)
     trust: TrustSection = field(default_factory=TrustSection)
     policy: PolicySection = field(default_factory=PolicySection)
+    dcc: DccSection = field(default_factory=DccSection)
     source: Path | None = field(default=None, metadata={"internal": True})
 
     def sections(self) -> dict[str, Any]:

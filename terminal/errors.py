@@ -67,3 +67,7 @@ class SyncError(ScanpointError, RuntimeError):
 class IssuerError(ScanpointError, RuntimeError):
     """An issuer directory is missing, incomplete, unsafe (key file readable by others) or would
     be overwritten; the message says which file and what to do."""
+
+
+class CertificateError(ConfigError):
+    """A signer-certificate file (DCC DSC) is missing, unreadable, or holds no usable certificate."""

@@ -25,7 +25,9 @@ def register(commands, issuer) -> None:
         description="Verify QR credentials against the terminal's trust list and site policy. "
                     "Exit status: 0 pass, 1 deny, 3 check, 2 usage or configuration error, "
                     "4 no QR code found in an image.")
-    p.add_argument("--config", required=True, metavar="FILE", help="terminal config (TOML)")
+    p.add_argument("--config", metavar="FILE",
+                   help="terminal config (TOML); default: built-in defaults (checkpoint policy, "
+                        "no trust list: only --dsc certificates can make a code pass)")
     p.add_argument("--at", metavar="ISO-8601",
                    help="verify as if at this time (e.g. 2026-01-01T08:00:00Z; no zone = UTC; "
                         "or Unix seconds); default: now")
@@ -68,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"scanpoint verify: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    cfg = config_mod.load(args.config)  # ConfigError → exit 2 in terminal.cli
+    # ConfigError → exit 2 in terminal.cli
+    cfg = config_mod.load(args.config) if args.config else config_mod.Config()
     trust = None
     try:
         trust = cfg.trust.load_trust_list()
@@ -76,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"scanpoint verify: warning: trust list refused ({exc}); native credentials will "
               "get 'check'", file=sys.stderr)
     dsc = None
-    if args.dsc:
+    dsc_paths = ([cfg.dcc.dsc_dir] if cfg.dcc.dsc_dir else []) + list(args.dsc)
+    if dsc_paths:
         try:
             from terminal import dsc as dsc_mod
         except ImportError:
@@ -84,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return EXIT_USAGE
         try:
-            dsc = dsc_mod.load_certificates(args.dsc)
+            dsc = dsc_mod.load_certificates(dsc_paths)
         except (ScanpointError, ValueError, OSError) as exc:
             print(f"scanpoint verify: signer certificates refused: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -62,3 +62,7 @@ class PrinterError(DeviceError):
 
 class SyncError(ScanpointError, RuntimeError):
     """A list sync failed or its result was refused; the previous lists stay in use."""
+
+
+class DecoderUnavailable(ScanpointError, ImportError):
+    """The QR decoder library the configuration asks for is not installed (e.g. libzbar0)."""

@@ -270,23 +270,39 @@ class PiCamera:
         self.close()
 
 
-CAMERA_KINDS = ("picamera2", "opencv")
+CAMERA_KINDS = ("auto", "picamera2", "opencv")
 
 
-def open_camera(kind: str, **settings: Any) -> PiCamera | OpenCVCamera:
-    """Open a camera: ``"picamera2"`` (settings: camera_num, width, height, fps, clock) or
-    ``"opencv"`` (source = device index, /dev/videoN or a video file; width, height, fps, clock).
+def open_camera(kind: str = "auto", **settings: Any) -> PiCamera | OpenCVCamera:
+    """Open a camera of ``kind``:
 
-    The simulated cameras live in :mod:`hw_sim.camera` (``hw_sim.camera.open_sim_camera``).
+    - ``"picamera2"``: a Raspberry Pi camera (settings: camera_num, width, height, fps, clock);
+    - ``"opencv"``: ``source`` (or ``device``) = a device index, ``/dev/videoN`` or a video file;
+      width, height, fps, clock;
+    - ``"auto"``: picamera2 on a Raspberry Pi that has it, else OpenCV.
+
+    Settings that do not apply to the chosen kind (``device`` for picamera2) are ignored, so one
+    config section serves both. Simulated cameras live in :mod:`hw_sim.camera`.
     """
+    if kind == "auto":
+        kind = "picamera2" if on_raspberry_pi() and _have_picamera2() else "opencv"
     if kind == "picamera2":
-        return PiCamera(**settings)
+        allowed = {"camera_num", "width", "height", "fps", "clock"}
+        return PiCamera(**{k: v for k, v in settings.items() if k in allowed})
     if kind == "opencv":
         if "device" in settings:
-            settings["source"] = settings.pop("device")
-        return OpenCVCamera(**settings)
+            device = settings.pop("device")
+            settings.setdefault("source", device)
+        allowed = {"source", "width", "height", "fps", "clock"}
+        return OpenCVCamera(**{k: v for k, v in settings.items() if k in allowed})
     raise ConfigError(f"unknown camera kind {kind!r}: choose one of {', '.join(CAMERA_KINDS)} "
-                      "(or 'sim' through hw_sim)")
+                      "(or hardware = 'sim' for the simulator)")
+
+
+def _have_picamera2() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("picamera2") is not None
 
 
 def on_raspberry_pi() -> bool:

@@ -118,6 +118,11 @@ class Scenario:
             return len(self.steps), None, t - self.duration
         return index, self.steps[index], t - float(self._starts[index])
 
+    def position(self, t: float) -> int | None:
+        """Index of the step in view at ``t`` s, or None once the scenario has ended."""
+        index, step, _ = self.step_at(t)
+        return None if step is None else index
+
     def finished(self, t: float) -> bool:
         """True once every step has played (never for a looping scenario)."""
         return not self.loop and t >= self.duration
@@ -182,6 +187,15 @@ class Scenario:
         null, ``ms``, ``strength``), ``garbage`` (ms, ``kind``), ``picture`` (path, ``ms``).
         """
         return cls([_step(item, n) for n, item in enumerate(items)], loop=loop, seed=seed)
+
+    @classmethod
+    def from_script(cls, script: Iterable[tuple[str | None, float]], *, loop: bool = False,
+                    seed: int = 0, look: Look = Look()) -> "Scenario":
+        """A scenario from ``(text, seconds)`` pairs: the code of ``text`` in view for that long,
+        or nothing in view where ``text`` is None."""
+        steps: list[Step] = [Show(text, seconds * 1000.0, look) if text is not None
+                             else Nothing(seconds * 1000.0) for text, seconds in script]
+        return cls(steps, loop=loop, seed=seed)
 
     @classmethod
     def load(cls, path: str | Path) -> "Scenario":

@@ -163,3 +163,14 @@ def test_picamera2_delivers_grayscale_frames():  # pragma: no cover - runs on a 
             frame = camera.read()
             time.sleep(0.01)
         assert frame is not None and frame.image.shape == (480, 640)
+
+
+def test_open_camera_takes_one_config_for_every_kind(video):
+    with open_camera("opencv", device=str(video), width=640, height=480, fps=15) as camera:
+        assert camera.read().image.shape == (480, 640)
+    if not on_raspberry_pi():
+        with pytest.raises(CameraMissing, match="not found"):
+            open_camera("auto", device="/dev/video-scanpoint-missing", width=640, height=480)
+    if not HAVE_PICAMERA2:
+        with pytest.raises(CameraMissing, match="picamera2 is not installed"):
+            open_camera("picamera2", device=0, width=640, height=480, fps=15)

@@ -48,6 +48,11 @@ def as_gray(image: Any) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+def _empty(gray: np.ndarray) -> bool:
+    """An image without pixels holds no code (and would crash the decoding libraries)."""
+    return gray.shape[0] == 0 or gray.shape[1] == 0
+
+
 def looks_textured(gray: np.ndarray, threshold: float = TEXTURE_THRESHOLD) -> bool:
     """True when some region of the frame has structure a QR code could be made of.
 
@@ -120,6 +125,8 @@ class ZxingDecoder:
         import cv2
 
         gray = as_gray(image)
+        if _empty(gray):
+            return []
         texts, located = self._read(gray)
         if texts:
             self.stats["plain"] += 1
@@ -162,6 +169,8 @@ class PyzbarDecoder:
     def decode(self, image: Any) -> list[str]:
         """Texts of the QR codes ZBar reads in a grayscale frame (empty list when none)."""
         gray = as_gray(image)
+        if _empty(gray):
+            return []
         texts: list[str] = []
         for symbol in self._pyzbar.decode(gray, symbols=self._symbols):
             text = symbol.data.decode("utf-8", errors="replace")  # ZBar hands out UTF-8
@@ -187,6 +196,8 @@ class FallbackDecoder:
     def decode(self, image: Any) -> list[str]:
         """Texts from the primary decoder, else from the secondary one."""
         gray = as_gray(image)
+        if _empty(gray):
+            return []
         texts = self.primary.decode(gray)
         if texts or not self.gate(gray):
             return texts

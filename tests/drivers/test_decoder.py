@@ -116,6 +116,8 @@ def test_empty_frames_report_nothing(name):
     assert decoder.decode(np.full((480, 640), 128, np.uint8)) == []
     assert decoder.decode(blank(look=Look(noise=20), rng=rng)) == []
     assert decoder.decode(np.zeros((1, 1), np.uint8)) == []
+    assert decoder.decode(np.zeros((0, 0), np.uint8)) == []         # no pixels: no crash
+    assert decoder.decode(np.zeros((480, 640), np.uint8)[:, ::2]) == []   # strided view
 
 
 def test_micro_qr_is_not_reported(zxing):

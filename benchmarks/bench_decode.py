@@ -79,16 +79,16 @@ def bench_cost(repeat: int) -> None:
     print(f"per-frame decode cost, 640x480 grayscale, median of {repeat} (ms)")
     names = list(decoders)
     print(f"  {'frame':42s}" + "".join(f"{n:>26s}" for n in names) + f"{'pyzbar/zxing':>14s}")
+    empty_cost = None
     for label, frame in frames().items():
         costs = {n: median_ms(decoders[n].decode, frame, repeat) for n in names}
+        empty_cost = costs["zxing"] if empty_cost is None else empty_cost
         found = decoders["zxing"].decode(frame)
         row = "".join(f"{costs[n]:26.2f}" for n in names)
         print(f"  {label:42s}{row}{costs['pyzbar'] / costs['zxing']:13.1f}x"
               f"   (zxing found {len(found)})")
-    empty = blank(rng=np.random.default_rng(0))
-    cost = median_ms(decoders["zxing"].decode, empty, repeat)
-    print(f"  target: empty frame <= 3 ms with zxing -> {cost:.2f} ms "
-          f"{'OK' if cost <= 3.0 else 'OVER'}")
+    print(f"  target: empty 640x480 frame <= 3 ms with zxing -> {empty_cost:.2f} ms "
+          f"{'OK' if empty_cost <= 3.0 else 'OVER'}")
 
 
 def bench_read_rate() -> None:

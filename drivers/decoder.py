@@ -97,6 +97,9 @@ class ZxingDecoder:
                 self._qr.add(getattr(zxingcpp.BarcodeFormat, extra))
         self._text_mode = zxingcpp.TextMode.Plain  # raw text, not "<SOH>" or GS1 "(01)" renderings
         self.rescue = rescue
+        #: Whether the last :meth:`decode` located a QR symbol it could not read (a fallback
+        #: decoder is worth asking only then).
+        self.last_located = False
         #: How often each pass found the code (for benchmarks and status); keys are pass names.
         self.stats: dict[str, int] = {"plain": 0, "box3": 0, "median3": 0, "histogram": 0, "retries": 0}
 
@@ -125,9 +128,11 @@ class ZxingDecoder:
         import cv2
 
         gray = as_gray(image)
+        self.last_located = False
         if _empty(gray):
             return []
         texts, located = self._read(gray)
+        self.last_located = located
         if texts:
             self.stats["plain"] += 1
             return texts
@@ -138,6 +143,7 @@ class ZxingDecoder:
                                ("median3", lambda: cv2.medianBlur(gray, 3))):
             texts, seen = self._read(filtered(), lean=True)
             located = located or seen
+            self.last_located = located
             if texts:
                 self.stats[name] += 1
                 log.debug("decoder=zxing rescued_by=%s", name)
@@ -180,10 +186,11 @@ class PyzbarDecoder:
 
 
 class FallbackDecoder:
-    """Try ``primary``; when it finds nothing in a code-like frame, ask ``secondary``.
+    """Try ``primary``; when it finds nothing but something code-like was there, ask ``secondary``.
 
-    The secondary decoder only runs on frames with code-scale structure, so an empty scene costs
-    about what the primary alone costs.
+    "Code-like" is the primary's own judgement when it has one (zxing-cpp located a QR symbol it
+    could not read: ``last_located``), else ``gate`` (:func:`looks_textured`). So an empty scene
+    costs about what the primary alone costs, and the slow secondary runs only on real attempts.
     """
 
     def __init__(self, primary: Any, secondary: Any,
@@ -192,6 +199,7 @@ class FallbackDecoder:
         self.secondary = secondary
         self.gate = gate
         self.name = f"{primary.name}+{secondary.name}"
+        self.secondary_calls = 0
 
     def decode(self, image: Any) -> list[str]:
         """Texts from the primary decoder, else from the secondary one."""
@@ -199,8 +207,12 @@ class FallbackDecoder:
         if _empty(gray):
             return []
         texts = self.primary.decode(gray)
-        if texts or not self.gate(gray):
+        if texts:
             return texts
+        located = getattr(self.primary, "last_located", None)
+        if not (located if located is not None else self.gate(gray)):
+            return []
+        self.secondary_calls += 1
         return self.secondary.decode(gray)
 
 

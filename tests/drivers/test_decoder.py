@@ -174,6 +174,19 @@ def test_fallback_asks_the_secondary_only_when_needed():
     assert fallback.name == "zxing+pyzbar"
     assert fallback.decode(draw("FALLBACK", look=CRISP)) == ["FALLBACK"]
     assert zx.stats["plain"] == 1
+    scene = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (480, 10))   # textured, no code
+    assert looks_textured(scene)
+    assert fallback.decode(scene) == []
+    assert fallback.secondary_calls == 0        # zxing located no QR symbol: pyzbar not asked
+
+
+def test_fallback_reads_what_zxing_located_but_could_not_read(testdata):
+    photo = load_gray(testdata / "qr" / "zxing-cpp" / "qrcode-4" / "08.webp")
+    expected = (testdata / "qr" / "zxing-cpp" / "qrcode-4" / "08.txt").read_text(encoding="utf-8")
+    zx = ZxingDecoder()
+    assert zx.decode(photo) == [] and zx.last_located
+    fallback = FallbackDecoder(ZxingDecoder(), PyzbarDecoder())
+    assert fallback.decode(photo) == [expected] and fallback.secondary_calls == 1
 
 
 def test_unknown_decoder_name_is_a_config_error():

@@ -155,6 +155,9 @@ class SimCamera:
         available = getattr(source, "available", None)
         if available is not None and not available(self.elapsed()):
             raise CameraMissing("camera not found (simulated: the scenario has it unplugged)")
+        prerender = getattr(source, "prerender", None)
+        if prerender is not None:
+            prerender()
         self._last_index = -1
         self._closed = False
         self.frames_delivered = 0

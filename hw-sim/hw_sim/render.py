@@ -9,6 +9,7 @@ decoder tests. Everything random comes from a seeded ``numpy`` generator, so fra
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -44,6 +45,11 @@ CRISP = Look(blur=0.0, noise=0.0)
 
 def qr_modules(text: str, error: str = "m") -> np.ndarray:
     """The QR symbol for ``text`` as a 2-D array, 1 = dark module, with a 4-module quiet zone."""
+    return _modules(text, error).copy()
+
+
+@lru_cache(maxsize=128)
+def _modules(text: str, error: str) -> np.ndarray:
     qr = segno.make(text, error=error, micro=False)
     matrix = np.array(qr.matrix, dtype=np.uint8)
     return np.pad(matrix, 4, constant_values=0)
@@ -59,7 +65,7 @@ def blank(width: int = WIDTH, height: int = HEIGHT, *, look: Look = Look(),
 def draw(text: str, *, look: Look = Look(), width: int = WIDTH, height: int = HEIGHT,
          rng: np.random.Generator | None = None) -> np.ndarray:
     """A ``height``×``width`` grayscale frame showing the QR code of ``text`` as ``look`` says."""
-    modules = qr_modules(text)
+    modules = _modules(text, "m")
     side = int(min(np.sqrt(look.fill * width * height), 0.95 * min(width, height)))
     code = np.where(modules == 1, look.dark, look.light).astype(np.uint8)
     code = cv2.resize(code, (side, side), interpolation=cv2.INTER_NEAREST)
@@ -95,6 +101,7 @@ def _finish(frame: np.ndarray, look: Look, rng: np.random.Generator | None) -> n
         frame = cv2.GaussianBlur(frame, (0, 0), look.blur)
     if look.noise > 0:
         rng = rng or np.random.default_rng(0)
-        noisy = frame.astype(np.float32) + rng.normal(0.0, look.noise, frame.shape)
+        noise = rng.standard_normal(frame.shape, dtype=np.float32) * np.float32(look.noise)
+        noisy = frame.astype(np.float32) + noise
         frame = np.clip(noisy + 0.5, 0, 255).astype(np.uint8)
     return np.ascontiguousarray(frame)

@@ -150,6 +150,16 @@ class Scenario:
             self._cache[key] = frame
         return frame
 
+    def prerender(self) -> None:
+        """Render every frame variant now, so reading a frame later costs nothing (a real camera
+        does not spend 10-30 ms drawing a frame after it arrived)."""
+        self._nothing(0)
+        for number, step in enumerate(self.steps):
+            if isinstance(step, (Show, Glare, Picture)):
+                for variant in range(VARIANTS):
+                    if (number, variant) not in self._cache:
+                        self._cache[(number, variant)] = self._render(step, number, variant)
+
     def _rng(self, *parts: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, *parts])
 

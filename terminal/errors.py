@@ -64,5 +64,10 @@ class SyncError(ScanpointError, RuntimeError):
     """A list sync failed or its result was refused; the previous lists stay in use."""
 
 
+class IssuerError(ScanpointError, RuntimeError):
+    """An issuer directory is missing, incomplete, unsafe (key file readable by others) or would
+    be overwritten; the message says which file and what to do."""
+
+
 class DecoderUnavailable(ScanpointError, ImportError):
     """The QR decoder library the configuration asks for is not installed (e.g. libzbar0)."""

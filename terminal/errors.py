@@ -71,3 +71,7 @@ class IssuerError(ScanpointError, RuntimeError):
 
 class CertificateError(ConfigError):
     """A signer-certificate file (DCC DSC) is missing, unreadable, or holds no usable certificate."""
+
+
+class DecoderUnavailable(ScanpointError, ImportError):
+    """The QR decoder library the configuration asks for is not installed (e.g. libzbar0)."""

@@ -52,9 +52,9 @@ def test_wrong_curve_issuer_key_refuses_the_whole_list():
 
 
 def test_off_curve_and_short_keys_are_refused():
-    for bad, why in [(b"\x00" * 64, "infinity"), (ISSUER_PUB[:-1] + bytes([ISSUER_PUB[-1] ^ 1]),
+    for bad, why in [(b"\x00" * 64, "point at infinity"), (ISSUER_PUB[:-1] + bytes([ISSUER_PUB[-1] ^ 1]),
                                                      "not a point"),
-                     (ISSUER_PUB[:40], "got 40")]:
+                     (ISSUER_PUB[:40], "must be 64 bytes")]:
         entry = iss.trust_entry(bad, "X", NOW, NOW + 1, ["health"], kid=b"\x02" * 8)
         with pytest.raises(TrustListError, match=why):
             TrustList.from_bytes(trust_bytes([entry]), ROOT_PUB)

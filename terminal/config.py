@@ -82,29 +82,26 @@ class DecoderSection:
 
 @dataclass
 class SignalsSection:
-    """GPIO pins (BCM numbers) and the light/beep/relay patterns for each decision."""
+    """GPIO pins (BCM numbers) and the light/beep/relay pattern of each decision."""
 
-    pin_factory: str = setting("", "gpiozero pin factory ('' = gpiozero's choice; 'lgpio' on a Pi 5)")
+    pin_factory: str = setting("", "gpiozero pin factory: '' (gpiozero's choice), 'lgpio' (Pi 5), "
+                               "'rpigpio', 'native' or 'mock'")
     green_pin: int = setting(17, "green LED")
     red_pin: int = setting(27, "red LED")
     buzzer_pin: int = setting(22, "buzzer")
     relay_pin: int = setting(23, "gate relay")
-    pass_s: float = setting(2.0, "pass: green LED on for this long")
-    relay_pulse_s: float = setting(0.5, "pass: gate relay pulse length")
-    beep_short_s: float = setting(0.1, "pass: short beep")
-    deny_s: float = setting(2.0, "deny: red LED on for this long")
-    beep_long_s: float = setting(0.6, "deny: long beep")
-    check_s: float = setting(3.0, "check: amber (red+green) blinks for this long")
-    blink_s: float = setting(0.25, "check and fault patterns: on/off time of one blink")
+    relay_active_high: bool = setting(True, "false for the common active-low relay boards")
+    buzzer_active_high: bool = setting(True, "false for an active-low buzzer")
+    patterns: dict[str, Any] = setting({}, "replace a decision's pattern (pass, deny, check, fault), "
+                                       "e.g. { pass = { green = [2.0], relay = [0.5], buzzer = "
+                                       "[0.1] } }; a blink is [on_s, off_s, times] (times 0: "
+                                       "forever); defaults: pass = green 2 s + relay 0.5 s + short "
+                                       "beep, deny = red 2 s + long beep, check = amber blink")
 
     def __post_init__(self) -> None:
         pins = [self.green_pin, self.red_pin, self.buzzer_pin, self.relay_pin]
         if len(set(pins)) != len(pins) or min(pins) < 0:
             raise ConfigError(f"[signals] pins must be distinct non-negative numbers, got {pins}")
-        for name in ("pass_s", "relay_pulse_s", "beep_short_s", "deny_s", "beep_long_s",
-                     "check_s", "blink_s"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"[signals] {name} must be > 0")
 
 
 @dataclass

@@ -71,9 +71,13 @@ def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
     """Issue the scenario's credentials; returns the steps and the trust material."""
     from terminal import issuer
 
+    from terminal.formats import cose
+
     now = int(time.time())
-    home = issuer.init(work / "issuer", site=site, now=now)
-    stranger = issuer.init(work / "other-issuer", issuer="Unlisted Issuer", site=site, now=now)
+    # keys made an hour ago, so the expired code below was issued while its key was valid
+    home = issuer.init(work / "issuer", site=site, now=now - 3600)
+    stranger = issuer.init(work / "other-issuer", issuer="Unlisted Issuer", site=site,
+                           now=now - 3600)
     key = home.issuer_key()
     forged_signer = stranger.issuer_key().private_key
     if site == "pharmacy":
@@ -96,7 +100,8 @@ def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
                                       name="孙八", holder_id="110101195505054444",
                                       holder_key=key.holder_key, now=now, ttl=60,
                                       status=forged_status)
-    forged = issuer.encode_credential(claims, forged_signer)
+    protected = {cose.HEADER_ALG: issuer.ALG_SM2_SM3, cose.HEADER_KID: key.kid}
+    forged = issuer.encode_credential(claims, forged_signer, protected=protected)
     valid_label = "valid insurance card" if site == "pharmacy" else "valid green health code"
     steps = [
         Step(valid_label, good, Decision.PASS, Reason.OK),

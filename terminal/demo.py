@@ -186,8 +186,7 @@ def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = s
         service.pipeline.add_observer(collector)
         print(f"scanpoint demo — site {site}, simulated camera and GPIO, files in {work}", file=out)
         print(f"  {'signal':<7} {'decision':<5} {'reason':<18} {'latency':>8}   step", file=out)
-        scenario = devices.sim.scenario
-        ok = _play(service, scenario, steps, collector)
+        ok = _play(service, devices.sim, steps, collector)
         print("", file=out)
         print(f"  {'step':<34} {'expected':<24} {'got':<24} outputs", file=out)
         failures = 0
@@ -213,26 +212,31 @@ def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = s
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _play(service: Any, scenario: Any, steps: list[Step], collector: _Collector) -> bool:
-    """Run the service until the scenario ends, tracking which step is on camera."""
-    index = {"i": -1}
+def _play(service: Any, sim: Any, steps: list[Step], collector: _Collector) -> bool:
+    """Run the service until the scenario ends, tracking which step is on camera.
+
+    Scenario entries alternate: step i's code is entry 2*i, the empty scene after it 2*i+1.
+    """
+    state = {"i": -1}
 
     def until() -> bool:
-        position = scenario.position()           # index of the scenario entry on camera, or None
-        if position is None:
+        if sim.finished():
             return True
+        position = sim.step_index()
+        if position is None:
+            return False
         step_index = position // 2
-        if step_index != index["i"]:
+        if step_index != state["i"]:
             now = time.monotonic()
-            if 0 <= index["i"] < len(steps):
-                steps[index["i"]].end = now
-            index["i"] = step_index
+            if 0 <= state["i"] < len(steps):
+                steps[state["i"]].end = now
+            state["i"] = step_index
             if step_index < len(steps):
                 steps[step_index].start = now
                 collector.current = steps[step_index]
         return False
 
     service.run(install_signal_handlers=True, until=until)
-    if 0 <= index["i"] < len(steps):
-        steps[index["i"]].end = time.monotonic()
-    return index["i"] >= len(steps) - 1
+    if 0 <= state["i"] < len(steps):
+        steps[state["i"]].end = time.monotonic()
+    return state["i"] >= len(steps) - 1

@@ -94,13 +94,89 @@ def _open_pi(config: Any) -> Devices:
                                        pin_factory=config.signals.pin_factory or None,
                                        patterns=signal_patterns(config))
 
+    kind = cam.source
+    if kind == "auto":
+        kind = "picamera2" if camera_mod.on_raspberry_pi() else "opencv"
+    if kind not in ("picamera2", "opencv"):
+        raise ConfigError(f"[camera] source must be 'auto', 'picamera2' or 'opencv' on real "
+                          f"hardware, not {cam.source!r}")
+    settings: dict[str, Any] = {"width": cam.width, "height": cam.height, "fps": cam.fps}
+    if kind == "opencv":
+        settings["device"] = cam.device
+
     def open_camera() -> Camera:
-        return camera_mod.open_camera(cam.source, device=cam.device, width=cam.width,
-                                      height=cam.height, fps=cam.fps)
+        return camera_mod.open_camera(kind, **settings)
 
     return Devices(open_camera=open_camera, decoder=decoder, signals=signals)
 
 
-def _open_sim(config: Any, **options: Any) -> Devices:
-    hw_sim = _module("hw_sim", "the hardware simulator (hw-sim)")
-    return hw_sim.open_devices(config, **options)
+@dataclass
+class SimHandle:
+    """What the simulator exposes beyond the device interfaces: the pin recorder (LED, buzzer and
+    relay history on gpiozero mock pins), the frame source and the cameras opened so far."""
+
+    recorder: Any
+    source: Any
+    cameras: list[Any] = field(default_factory=list)
+
+    def elapsed(self) -> float | None:
+        """Seconds since the simulated camera's first frame (None before it was first opened)."""
+        return self.cameras[0].elapsed() if self.cameras else None
+
+    def step_index(self) -> int | None:
+        """Index of the scenario step on camera now (len(steps) once over; None before start)."""
+        elapsed = self.elapsed()
+        if elapsed is None or not hasattr(self.source, "step_at"):
+            return None
+        return self.source.step_at(elapsed)[0]
+
+    def finished(self) -> bool:
+        """True once the scenario or replay has nothing more to show."""
+        elapsed = self.elapsed()
+        finished = getattr(self.source, "finished", None)
+        return elapsed is not None and finished is not None and bool(finished(elapsed))
+
+
+def scenario_from_script(script: list[tuple[str | None, float]]) -> Any:
+    """A ``hw_sim`` scenario from ``[(text or None, seconds), ...]``: show the code, or nothing."""
+    scenario_mod = _module("hw_sim.scenario", "the hardware simulator (hw-sim)")
+    items = [{"show": text, "ms": seconds * 1000} if text is not None
+             else {"nothing": seconds * 1000} for text, seconds in script]
+    return scenario_mod.Scenario.from_list(items)
+
+
+def _open_sim(config: Any, *, scenario: Any = None, scale: float = 1.0,
+              clock: Clock | None = None) -> Devices:
+    """Simulated devices: scripted/replay camera, real decoder, gpiozero signals on mock pins.
+
+    ``scenario`` replaces ``[camera] source``: a ``hw_sim`` scenario, a spec ``source_for``
+    accepts, or a script for :func:`scenario_from_script`. ``scale`` shortens signal patterns.
+    """
+    camera_mod = _module("hw_sim.camera", "the hardware simulator (hw-sim)")
+    pins_mod = _module("hw_sim.pins", "the hardware simulator (hw-sim)")
+    scenario_mod = _module("hw_sim.scenario", "the hardware simulator (hw-sim)")
+    clock = clock or SystemClock()
+    spec = scenario if scenario is not None else config.camera.source
+    if isinstance(spec, list) and spec and isinstance(spec[0], tuple):
+        spec = scenario_from_script(spec)
+    elif spec == "auto":
+        spec = scenario_mod.Scenario([scenario_mod.Nothing(1000.0)], loop=True)
+    source = camera_mod.source_for(spec)
+    decoder = open_decoder(config)
+    signals, recorder = pins_mod.mock_signals(signal_pins(config),
+                                              patterns=signal_patterns(config), scale=scale)
+    handle = SimHandle(recorder=recorder, source=source)
+    fps = config.camera.fps
+
+    def open_camera() -> Camera:
+        if handle.cameras:
+            camera = handle.cameras[0].reopen()
+        else:
+            camera = camera_mod.SimCamera(source, clock=clock, fps=fps)
+        handle.cameras.append(camera)
+        del handle.cameras[1:-1]       # keep the first (timeline) and the newest
+        return camera
+
+    sleep = getattr(clock, "sleep", None) or time.sleep
+    return Devices(open_camera=open_camera, decoder=decoder, signals=signals, clock=clock,
+                   sleep=sleep, sim=handle)

@@ -117,7 +117,7 @@ def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
 class _Collector:
     """Observer: prints each decision as it happens and files it under the current step."""
 
-    def __init__(self, steps: list[Step], out: TextIO, recorder: Any) -> None:
+    def __init__(self, steps: list[Step], out: TextIO | None, recorder: Any) -> None:
         self.steps, self.out, self.recorder = steps, out, recorder
         self.current: Step | None = None
         self.stray: list[DecisionEvent] = []
@@ -126,6 +126,8 @@ class _Collector:
     def on_decision(self, event: DecisionEvent) -> None:
         with self.lock:
             (self.current.events if self.current else self.stray).append(event)
+        if self.out is None:
+            return
         r = event.result
         latency = "-" if event.latency is None else f"{event.latency * 1000:5.1f} ms"
         label = self.current.label if self.current else "?"
@@ -158,39 +160,70 @@ def _outputs_during(recorder: Any, start: float, end: float) -> str:
         if on_at is not None and start <= on_at < end:
             total += end - on_at
             pulses += 1
-        if pulses:
-            parts.append(f"{word} {total:.2f}s" + (f" x{pulses}" if pulses > 1 else ""))
+        if pulses == 1:
+            parts.append(f"{word} {total:.2f}s")
+        elif pulses:
+            parts.append(f"{word} blinks x{pulses}")
+    if "green blinks" in " ".join(parts) and "red blinks" in " ".join(parts):
+        parts = [p.replace("green blinks", "amber blinks") for p in parts
+                 if not p.startswith("red blinks")]
     return ", ".join(parts) or "all off"
+
+
+@dataclass
+class DemoRun:
+    """What :func:`play` leaves for printing or asserting: steps with their decisions, the pin
+    recorder, the stopped service, decisions outside any step, and whether every step played."""
+
+    steps: list[Step]
+    recorder: Any
+    service: Any
+    devices: Any
+    stray: list[DecisionEvent]
+    completed: bool
+    config: Any
+
+
+def play(site: str, work: Path, *, out: TextIO | None = None, show_s: float = SHOW_S,
+         gap_s: float = GAP_S, scale: float = SCALE) -> DemoRun:
+    """Issue the scenario's codes in ``work`` and run the real daemon on simulated devices through
+    them; decisions are printed to ``out`` as they happen (if given). The caller closes
+    ``run.devices``."""
+    from terminal.daemon import build_service
+    from terminal.devices import open_devices
+
+    steps, trust_list, root_pub, _ = make_steps(work, site)
+    config_path = work / "demo.toml"
+    config_path.write_text(demo_config(work, root_pub, trust_list, site), encoding="utf-8")
+    config = config_mod.load(config_path)
+    script: list[tuple[str | None, float]] = []
+    for step in steps:
+        script += [(step.text, show_s), (None, gap_s)]
+    devices = open_devices(config, scenario=script, scale=scale)
+    devices.sim.warm()
+    collector = _Collector(steps, out, devices.sim.recorder)
+    service = build_service(config, devices=devices)
+    service.pipeline.add_observer(collector)
+    completed = _play(service, devices.sim, steps, collector)
+    return DemoRun(steps, devices.sim.recorder, service, devices, collector.stray, completed,
+                   config)
 
 
 def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = sys.stdout,
         show_s: float = SHOW_S, gap_s: float = GAP_S, scale: float = SCALE) -> int:
-    """Run the demo; 0 when every step got its expected decision, 4 otherwise."""
-    from terminal.daemon import build_service
-    from terminal.devices import open_devices
-
+    """Run the demo and print it; 0 when every step got its expected decision, 4 otherwise."""
     work = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="scanpoint-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        steps, trust_list, root_pub, _ = make_steps(work, site)
-        config_path = work / "demo.toml"
-        config_path.write_text(demo_config(work, root_pub, trust_list, site), encoding="utf-8")
-        config = config_mod.load(config_path)
-        script = []
-        for step in steps:
-            script += [(step.text, show_s), (None, gap_s)]
-        devices = open_devices(config, scenario=script, scale=scale)
-        recorder = devices.sim.recorder
-        collector = _Collector(steps, out, recorder)
-        service = build_service(config, devices=devices)
-        service.pipeline.add_observer(collector)
-        print(f"scanpoint demo — site {site}, simulated camera and GPIO, files in {work}", file=out)
+        print(f"scanpoint demo — site {site}, simulated camera and GPIO, files in "
+              f"{work if out_dir else 'a temporary folder'}", file=out)
         print(f"  {'signal':<7} {'decision':<5} {'reason':<18} {'latency':>8}   step", file=out)
-        ok = _play(service, devices.sim, steps, collector)
+        result = play(site, work, out=out, show_s=show_s, gap_s=gap_s, scale=scale)
+        recorder = result.recorder
         print("", file=out)
         print(f"  {'step':<34} {'expected':<24} {'got':<24} outputs", file=out)
         failures = 0
-        for step in steps:
+        for step in result.steps:
             got = [f"{e.result.decision.value} {e.result.reason.value}" for e in step.events]
             expected = f"{step.decision.value} {step.reason.value}"
             good = got == [expected]
@@ -198,14 +231,16 @@ def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = s
             print(f"  {'ok ' if good else 'BAD'} {step.label:<30} {expected:<24} "
                   f"{', '.join(got) or 'nothing':<24} "
                   f"{_outputs_during(recorder, step.start, step.end)}", file=out)
-        latencies = sorted(e.latency for s in steps for e in s.events if e.latency is not None)
+        latencies = sorted(e.latency for s in result.steps for e in s.events
+                           if e.latency is not None)
         if latencies:
             print(f"\n  latency frame->LED: median {latencies[len(latencies) // 2] * 1000:.1f} ms, "
-                  f"max {latencies[-1] * 1000:.1f} ms; all outputs off at stop: "
+                  f"max {latencies[-1] * 1000:.1f} ms; outputs off after stop: "
                   f"{not any(recorder.states().values())}", file=out)
-        failures += len(collector.stray) + (not ok)
-        devices.close()
-        print("demo passed" if failures == 0 else f"demo FAILED: {failures} step(s) wrong", file=out)
+        failures += len(result.stray) + (not result.completed)
+        result.devices.close()
+        print("demo passed" if failures == 0 else f"demo FAILED: {failures} step(s) wrong",
+              file=out)
         return 0 if failures == 0 else 4
     finally:
         if not out_dir:

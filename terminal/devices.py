@@ -130,6 +130,25 @@ class SimHandle:
             return None
         return self.source.step_at(elapsed)[0]
 
+    def warm(self) -> int:
+        """Render every scenario frame now, so rendering is not counted as scan latency.
+
+        A simulated frame is stamped with its nominal arrival time but drawn when first read;
+        a real camera has it ready. Returns how many frames were rendered.
+        """
+        steps = getattr(self.source, "steps", None)
+        if not steps:
+            return 0
+        scenario_mod = _module("hw_sim.scenario", "the hardware simulator (hw-sim)")
+        drawn, start = 0, 0.0
+        for step in steps:
+            if isinstance(step, (scenario_mod.Show, scenario_mod.Glare, scenario_mod.Nothing)):
+                for variant in range(scenario_mod.VARIANTS):
+                    self.source.frame_at(start + 1e-6, variant)
+                    drawn += 1
+            start += step.ms / 1000.0
+        return drawn
+
     def finished(self) -> bool:
         """True once the scenario or replay has nothing more to show."""
         elapsed = self.elapsed()

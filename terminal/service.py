@@ -45,7 +45,7 @@ class ServiceSettings:
     retry_initial_s: float = 0.5
     retry_max_s: float = 30.0
     retry_factor: float = 2.0
-    idle_sleep_s: float = 0.005
+    idle_sleep_s: float = 0.002
     status_interval_s: float = 1.0
 
     def __post_init__(self) -> None:

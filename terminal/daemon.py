@@ -4,7 +4,8 @@ Parts owned by others are reached through small, optional hooks so the daemon ru
 is installed:
 
 - the verifier: ``terminal.verifier.Verifier.from_config(config, revocation=...)``;
-- revocation: ``terminal.revocation.check_from_config(config)`` if the sync part provides it;
+- revocation: ``terminal.revocation.RevocationCheck.from_config(config)`` (sync part; None when
+  no list source is configured);
 - observers: each module in :data:`OBSERVER_MODULES` may define
   ``observer_from_config(config) -> Observer | None`` (audit log, slip printer).
 
@@ -48,7 +49,7 @@ def revocation_check(config: Any) -> Any:
         module = importlib.import_module("terminal.revocation")
     except ImportError:
         return None
-    factory = getattr(module, "check_from_config", None)
+    factory = getattr(getattr(module, "RevocationCheck", None), "from_config", None)
     if factory is None:
         return None
     try:

@@ -157,6 +157,14 @@ class Service:
         except Exception as exc:
             log.error("signals off failed error=%r", exc)
         self._close_camera()
+        for observer in self.pipeline.observers:
+            close = getattr(observer, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception as exc:
+                    log.warning("observer close failed observer=%s error=%r",
+                                type(observer).__name__, exc)
         self.camera_state = CameraState.BACKOFF
         self.write_status(force=True, state="stopped")
         log.info("stopped iterations=%d decisions=%d", self.iterations, self.pipeline.stats.decisions)

@@ -21,8 +21,9 @@ from terminal.service import read_status
 log = logging.getLogger("scanpoint.status")
 
 DEFAULT_CONFIG = "/etc/scanpoint/scanpoint.toml"
-#: modules that may contribute a ``status_section(config) -> dict`` (sync, pharmacy parts)
-SECTION_MODULES = ("terminal.revocation", "terminal.audit")
+#: (label, module) of parts that may contribute a ``status_section(config) -> dict``
+SECTION_MODULES = (("sync", "terminal.timeguard"), ("audit", "terminal.audit"),
+                   ("printer", "terminal.printqueue"))
 
 
 def register(commands, issuer) -> None:
@@ -76,7 +77,7 @@ def collect(config: config_mod.Config) -> dict[str, Any]:
     """The whole status document: daemon plus any part's ``status_section(config)``."""
     document = read_status(config.terminal.state_dir)
     report: dict[str, Any] = {"daemon": document or {}, "state": daemon_state(document)}
-    for name in SECTION_MODULES:
+    for key, name in SECTION_MODULES:
         try:
             module = importlib.import_module(name)
         except ImportError:
@@ -84,11 +85,13 @@ def collect(config: config_mod.Config) -> dict[str, Any]:
         section = getattr(module, "status_section", None)
         if section is None:
             continue
-        key = name.rsplit(".", 1)[-1]
         try:
-            report[key] = section(config)
+            value = section(config)
         except Exception as exc:   # one broken part must not hide the others
-            report[key] = {"error": f"{type(exc).__name__}: {exc}"}
+            value = {"error": f"{type(exc).__name__}: {exc}"}
+        if isinstance(value, dict) and list(value) == [key]:
+            value = value[key]     # a part that already wrapped its section under our label
+        report[key] = value
     return report
 
 

@@ -82,3 +82,31 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
         write_json_atomic(tmp_path / "status.json", {"i": i})
     assert [p.name for p in tmp_path.iterdir()] == ["status.json"]
     assert json.loads((tmp_path / "status.json").read_text()) == {"i": 4}
+
+
+def test_part_sections_are_shown_and_a_broken_part_hides_nothing(tmp_path, monkeypatch, capsys):
+    import sys
+    import types
+
+    from terminal.commands import status
+
+    good = types.ModuleType("scanpoint_test_part_ok")
+    good.status_section = lambda config: {"printer": {"pending": 2}}
+    bad = types.ModuleType("scanpoint_test_part_bad")
+
+    def broken(config):
+        raise OSError("database is locked")
+
+    bad.status_section = broken
+    monkeypatch.setitem(sys.modules, good.__name__, good)
+    monkeypatch.setitem(sys.modules, bad.__name__, bad)
+    monkeypatch.setattr(status, "SECTION_MODULES", (("printer", good.__name__),
+                                                    ("sync", bad.__name__),
+                                                    ("audit", "scanpoint_test_part_absent")))
+    cfg = write_config(tmp_path)
+    write_json_atomic(tmp_path / "state" / "status.json", status_doc())
+    assert main(["status", "--config", str(cfg), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["printer"] == {"pending": 2}
+    assert report["sync"] == {"error": "OSError: database is locked"}
+    assert "audit" not in report

@@ -46,9 +46,10 @@ def verify(demo, capsys, *extra):
 def test_init_prints_no_private_key(tmp_path, capsys):
     assert main(["issuer", "init", str(tmp_path / "d")]) == 0
     out = capsys.readouterr().out
-    for name in ("root.key", "issuer.key"):
-        secret = json.loads((tmp_path / "d" / name).read_text())["d"]
-        assert secret not in out
+    secrets = [(tmp_path / "d" / "root.key").read_text().strip(),
+               json.loads((tmp_path / "d" / "issuer.key").read_text())["d"]]
+    for secret in secrets:
+        assert len(secret) == 64 and secret not in out
     assert "terminal config" in out
 
 

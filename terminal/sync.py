@@ -419,7 +419,7 @@ class SyncClient:
         if held is not None and target == held.version:
             return []
         delta = idx.deltas.get(held.version) if held is not None else None
-        if delta is not None and delta.size < idx.snapshot.size:
+        if delta is not None and (delta.size < idx.snapshot.size or delta.size <= 4096):
             try:
                 self._apply_file(store, source, delta, listfiles.KIND_DELTA, target)
                 return [f"revocation delta {held.version}->{target}"]

@@ -54,25 +54,42 @@ def serial_hash(serial: bytes) -> bytes:
     return sm3(bytes(serial))[:HASH_BYTES]
 
 
-def split_hashes(blob: bytes, *, what: str = "list", max_entries: int | None = None) -> list[bytes]:
-    """Split a body of concatenated 16-byte hashes, insisting they are strictly ascending.
+def check_hashes(blob: bytes, *, what: str = "list", max_entries: int | None = None) -> memoryview:
+    """Check a body of concatenated 16-byte hashes is well formed and strictly ascending.
 
     Sorted, duplicate-free bodies make inserts sequential (dense pages) and let a corrupted or
-    padded body be refused before anything touches the database.
+    padded body be refused before anything touches the database. Returns a memoryview of it.
     """
     if not isinstance(blob, (bytes, bytearray, memoryview)):
         raise TrustListError(f"{what}: hash body is not bytes")
-    blob = bytes(blob)
-    if len(blob) % HASH_BYTES:
-        raise TrustListError(f"{what}: hash body length {len(blob)} is not a multiple of 16")
-    n = len(blob) // HASH_BYTES
+    mv = memoryview(blob).cast("B")
+    if len(mv) % HASH_BYTES:
+        raise TrustListError(f"{what}: hash body length {len(mv)} is not a multiple of 16")
+    n = len(mv) // HASH_BYTES
     if max_entries is not None and n > max_entries:
         raise TrustListError(f"{what}: {n} entries exceed the cap of {max_entries}")
-    out = [blob[i:i + HASH_BYTES] for i in range(0, len(blob), HASH_BYTES)]
-    for i in range(1, n):
-        if out[i - 1] >= out[i]:
-            raise TrustListError(f"{what}: hashes not strictly ascending at entry {i}")
-    return out
+    prev = b""
+    for start in range(0, n, 65536):
+        chunk = mv[start * HASH_BYTES:(start + 65536) * HASH_BYTES].tobytes()
+        items = [chunk[i:i + HASH_BYTES] for i in range(0, len(chunk), HASH_BYTES)]
+        if prev >= items[0] or any(a >= b for a, b in zip(items, items[1:])):
+            raise TrustListError(f"{what}: hashes not strictly ascending near entry {start}")
+        prev = items[-1]
+    return mv
+
+
+def iter_batches(mv: memoryview, batch: int = 50_000) -> Iterator[list[tuple[bytes]]]:
+    """The entries of a checked body as parameter rows, ``batch`` at a time (bounded memory)."""
+    step = batch * HASH_BYTES
+    for start in range(0, len(mv), step):
+        chunk = mv[start:start + step].tobytes()
+        yield [(chunk[i:i + HASH_BYTES],) for i in range(0, len(chunk), HASH_BYTES)]
+
+
+def split_hashes(blob: bytes, *, what: str = "list", max_entries: int | None = None) -> list[bytes]:
+    """The checked entries of a body as a list (small bodies: deltas, tests)."""
+    mv = check_hashes(blob, what=what, max_entries=max_entries)
+    return [row[0] for rows in iter_batches(mv) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -228,18 +245,18 @@ class RevocationStore:
 
         Returns the entry count. Raises :class:`ListRollback` if ``version`` is not newer.
         """
-        entries = split_hashes(hashes, what="revocation snapshot", max_entries=max_entries)
+        mv = check_hashes(hashes, what="revocation snapshot", max_entries=max_entries)
+        n = len(mv) // HASH_BYTES
         self._begin_newer(REVOCATION, version)
         try:
             self.con.execute("DELETE FROM revoked")   # truncate optimisation: pages are reused
-            ins = "INSERT INTO revoked (h) VALUES (?)"
-            for start in range(0, len(entries), batch):
-                self.con.executemany(ins, ((h,) for h in entries[start:start + batch]))
-            self._finish(REVOCATION, version, issued, valid_until, etag, len(entries))
+            for rows in iter_batches(mv, batch):
+                self.con.executemany("INSERT INTO revoked (h) VALUES (?)", rows)
+            self._finish(REVOCATION, version, issued, valid_until, etag, n)
         except BaseException:
             self._rollback()
             raise
-        return len(entries)
+        return n
 
     def apply_delta(self, base: int, version: int, issued: int, valid_until: int, add: bytes,
                     remove: bytes, count: int, *, etag: str | None = None,

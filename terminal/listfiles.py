@@ -124,7 +124,7 @@ def refusal_code(exc: Exception) -> str:
         return "bad-signature"
     if "rollback" in text or "not newer" in text:
         return "rollback"
-    if "cap" in text or "too large" in text:
+    if "cap" in text or "too large" in text or "allowed" in text:
         return "too-large"
     return "malformed"
 

@@ -344,11 +344,28 @@ class RevocationCheck:
     when ``PRAGMA data_version`` says the sync process committed something.
     """
 
-    def __init__(self, path: str | Path, guard: "Any | None" = None) -> None:
+    def __init__(self, path: str | Path, guard: "Any | None" = None, *,
+                 deny_reasons: frozenset[Reason] = frozenset()) -> None:
         from terminal.timeguard import TimeGuard
         self.path = Path(path)
         self.guard = guard if guard is not None else TimeGuard()
+        #: LIST_STALE / CLOCK_UNTRUSTED where the site's [lists] settings say ``deny``
+        self.deny_reasons = frozenset(deny_reasons)
         self._local = threading.local()
+
+    @classmethod
+    def from_config(cls, config: Any) -> "RevocationCheck | None":
+        """The hook for a terminal config, or None when no list source is configured."""
+        from terminal.timeguard import TimeGuard
+        lists = config.lists
+        if not config.sync.source and not lists.db:
+            return None
+        db = Path(lists.db or Path(config.terminal.state_dir) / "revocation.db")
+        deny = {r for r, key in ((Reason.LIST_STALE, "stale"),
+                                 (Reason.CLOCK_UNTRUSTED, "untrusted_clock"))
+                if getattr(lists, key) == "deny"}
+        return cls(db, TimeGuard(lists.max_clock_offset, lists.issued_tolerance),
+                   deny_reasons=frozenset(deny))
 
     def _conn(self) -> Any:
         loc = self._local

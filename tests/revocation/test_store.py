@@ -147,3 +147,13 @@ def test_bytes_per_entry_is_small(tmp_path):
         st.apply_snapshot(1, NOW, NOW + 60, hs)
         st.checkpoint()
     assert os.path.getsize(db) / 20000 <= 40
+
+
+def test_from_config(tmp_path):
+    from terminal import config
+    cfg = config.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n[sync]\nsource = "http://x/"\n'
+                       '[lists]\nstale = "deny"\n')
+    chk = RevocationCheck.from_config(cfg)
+    assert chk.path == tmp_path / "revocation.db"
+    assert chk.deny_reasons == {Reason.LIST_STALE}
+    assert RevocationCheck.from_config(config.loads("")) is None

@@ -176,6 +176,9 @@ class Publisher:
             raise
         result.index_version = iv
         keep = {listfiles.INDEX_NAME, snap_ref.path, *(r.path for r in deltas.values())}
+        if bases:   # a client that read the previous index a moment ago can still fetch its files
+            keep.add(listfiles.snapshot_name(bases[0]))
+            keep.update(p.name for p in self.out.glob(f"revocation-*-{bases[0]}.delta"))
         if trust_ref is not None:
             keep.add(trust_ref.path)
         result.files = sorted(keep)

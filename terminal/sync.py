@@ -14,6 +14,7 @@ database, so a sync never blocks scanning.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -350,6 +351,18 @@ class SyncClient:
     def run_once(self) -> SyncResult:
         """One sync; never raises for expected failures -- they come back as a failed result."""
         self.s.db.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(str(self.s.db) + ".sync-lock", "a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            return SyncResult(False, "busy", "another sync of this store is running")
+        try:
+            return self._run_locked()
+        finally:
+            lock.close()
+
+    def _run_locked(self) -> SyncResult:
         store = RevocationStore(self.s.db)
         source = None
         try:

@@ -270,3 +270,23 @@ def test_directory_source(rig):
 
 def test_no_list_yet_is_stale(rig):
     assert rig.check.check(cred(A), time.time()) is Reason.LIST_STALE
+
+
+def test_concurrent_sync_is_refused_as_busy(rig):
+    import fcntl
+    rig.publish(A)
+    rig.settings.db.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(rig.settings.db) + ".sync-lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        res = rig.sync()
+    assert not res.ok and res.code == "busy"
+    assert rig.sync().ok
+
+
+def test_previous_files_survive_one_publish(rig):
+    rig.publish(A)
+    rig.publish(B)
+    rig.publish(C)
+    names = {p.name for p in rig.lists().iterdir()}
+    assert "revocation-2.snap" in names and "revocation-3.snap" in names   # current + previous
+    assert "revocation-1.snap" not in names

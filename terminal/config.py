@@ -67,8 +67,8 @@ class TrustSection:
                 raise ConfigError(f"[trust] root_key is not a valid SM2 public key: {exc}") from None
 
     @property
-    def root_public_key(self) -> bytes | None:
-        """The pinned root key as bytes, or None if not configured."""
+    def pinned_root_key(self) -> bytes | None:
+        """The pinned root public key as bytes, or None if not configured."""
         return bytes.fromhex(self.root_key) if self.root_key else None
 
     def load_trust_list(self):
@@ -80,7 +80,7 @@ class TrustSection:
             return None
         if not self.root_key:
             raise TrustListError("[trust] list is set but root_key is empty: cannot verify it")
-        return TrustList.load(self.list, self.root_public_key)
+        return TrustList.load(self.list, self.pinned_root_key)
 
 
 @dataclass

@@ -22,7 +22,11 @@ _DENY_REASONS = (Reason.REVOKED, Reason.REPLAYED)
 
 
 class RevocationCheck(Protocol):
-    """The revocation hook (built by the sync part): REVOKED, LIST_STALE, CLOCK_UNTRUSTED or None."""
+    """The revocation hook (built by the sync part): REVOKED, LIST_STALE, CLOCK_UNTRUSTED or None.
+
+    REVOKED and REPLAYED deny; other reasons check, unless the hook lists them in an optional
+    ``deny_reasons`` attribute (a site's ``[lists] stale = "deny"``).
+    """
 
     def check(self, credential: Credential, now: float) -> Reason | None: ...
 
@@ -88,7 +92,7 @@ class Verifier:
                            f"trust list version {trust.version} expired at {trust.valid_until}"))
         if self.revocation is not None:
             reason = self.revocation.check(credential, now)
-            if reason in _DENY_REASONS:
+            if reason in _DENY_REASONS or reason in getattr(self.revocation, "deny_reasons", ()):
                 return deny(reason, "refused by the revocation check", fmt, credential)
             if reason is not None:
                 checks.append((reason, "revocation list"))

@@ -69,6 +69,8 @@ def run_init(args: argparse.Namespace) -> int:
     print(f"trust list:       {d.trust_list_path.name} (version 1)")
     print(f"revocation list:  {d.revocation_list_path.name} (version 1, empty)")
     print(f"terminal config:  {d.config_path}")
+    print("next: scanpoint issuer publish DIR; scanpoint sync --config DIR/terminal.toml --once"
+          .replace("DIR", str(d.path)))
     return EXIT_OK
 
 

@@ -1,0 +1,174 @@
+"""The terminal's one configuration file (TOML), with documented defaults and strict checking.
+
+Each ``[section]`` is a dataclass below; every field has a default and a ``doc`` string, so
+``scanpoint config`` style tooling and the README can print them. Unknown sections or keys, and
+values of the wrong type, are :class:`~terminal.errors.ConfigError` naming the file, the key and
+what is allowed — a typo must never be silently ignored on a security device.
+
+To add a section: write a dataclass whose fields use :func:`setting`, then add a field for it to
+:class:`Config`. Relative paths in path-like settings are resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from terminal.errors import ConfigError
+
+
+def setting(default: Any, doc: str, *, path: bool = False) -> Any:
+    """A config field with a default and a one-line description; ``path=True`` resolves it."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default),
+                     metadata={"doc": doc, "path": path})
+    return field(default=default, metadata={"doc": doc, "path": path})
+
+
+@dataclass
+class TerminalSection:
+    """Who this terminal is and where it keeps its state."""
+
+    id: str = setting("scanpoint-1", "terminal identifier, printed on slips and in the audit log")
+    site_name: str = setting("scanpoint", "site name printed on slips")
+    state_dir: str = setting("/var/lib/scanpoint", "folder for databases, status and secrets",
+                             path=True)
+    hardware: str = setting("sim", "device set: 'sim' (hw-sim, any machine) or 'pi' (real devices)")
+
+    def __post_init__(self) -> None:
+        if self.hardware not in ("sim", "pi"):
+            raise ConfigError(f"[terminal] hardware must be 'sim' or 'pi', not {self.hardware!r}")
+
+
+@dataclass
+class Config:
+    """The whole terminal configuration. ``source`` is the file it came from (None: defaults)."""
+
+    terminal: TerminalSection = field(default_factory=TerminalSection)
+    source: Path | None = field(default=None, metadata={"internal": True})
+
+    def sections(self) -> dict[str, Any]:
+        """Section name → section object."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if not f.metadata.get("internal")}
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if origin is list:
+        (item,) = typing.get_args(annotation) or (Any,)
+        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
+    if origin is dict:
+        k, v = typing.get_args(annotation) or (Any, Any)
+        return isinstance(value, dict) and all(
+            _type_ok(a, k) and _type_ok(b, v) for a, b in value.items())
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(annotation, type):
+        return isinstance(value, annotation)
+    return True
+
+
+def _build_section(cls: type, name: str, raw: Any, where: str, base: Path | None) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} in [{name}]; "
+                          f"known keys: {', '.join(sorted(fields))}")
+    values = {}
+    for key, value in raw.items():
+        if not _type_ok(value, hints[key]):
+            raise ConfigError(f"{where}: [{name}] {key} = {value!r} has the wrong type "
+                              f"(expected {_type_name(hints[key])})")
+        if fields[key].metadata.get("path") and isinstance(value, str) and value and base:
+            value = str((base / value).resolve()) if not Path(value).is_absolute() else value
+        values[key] = float(value) if hints[key] is float else value
+    try:
+        return cls(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: [{name}]: {exc}") from None
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def from_dict(data: dict[str, Any], *, where: str = "<config>", base: Path | None = None) -> Config:
+    """Build a :class:`Config` from parsed TOML, checking every section and key."""
+    hints = typing.get_type_hints(Config)
+    known = {f.name: f for f in dataclasses.fields(Config) if not f.metadata.get("internal")}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown section(s) {', '.join(unknown)}; "
+                          f"known sections: {', '.join(sorted(known))}")
+    sections = {name: _build_section(hints[name], name, raw, where, base)
+                for name, raw in data.items()}
+    return Config(**sections)
+
+
+def loads(text: str, *, where: str = "<config>", base: Path | None = None) -> Config:
+    """Parse TOML text into a :class:`Config`."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    return from_dict(data, where=where, base=base)
+
+
+def load(path: str | Path) -> Config:
+    """Read and check the config file at ``path``; relative paths in it are taken from its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    config = loads(text, where=str(path), base=path.resolve().parent)
+    config.source = path
+    return config
+
+
+def defaults_toml() -> str:
+    """Every section and key with its default and description, as a commented TOML document."""
+    lines = ["# scanpoint terminal configuration: every setting with its default", ""]
+    for name, section in Config().sections().items():
+        doc = (type(section).__doc__ or "").strip().splitlines()[0]
+        lines += [f"# {doc}", f"[{name}]"]
+        for f in dataclasses.fields(section):
+            lines.append(f"# {f.metadata.get('doc', '')}")
+            lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")

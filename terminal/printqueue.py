@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from terminal.slip import Slip
+from terminal.slip import Slip, build_slip
 
 log = logging.getLogger(__name__)
 
@@ -250,3 +250,64 @@ class PrintQueue:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class SlipObserver:
+    """Pipeline observer: builds a slip for each decision in ``print_on`` and queues it.
+
+    Never raises and never waits for the printer: building a slip is pure, queueing is one insert.
+    ``site`` and ``terminal_id`` default to the event's own.
+    """
+
+    def __init__(self, queue: PrintQueue, *, secret: bytes, width: int = 32,
+                 print_on: tuple[str, ...] | list[str] = ("pass", "deny", "check"),
+                 site: str | None = None, terminal_id: str | None = None,
+                 tz=None, qr: bool = True) -> None:
+        self.queue = queue
+        self.print_on = frozenset(print_on)
+        self._secret = secret
+        self.width = width
+        self.site = site
+        self.terminal_id = terminal_id
+        self.tz = tz
+        self.qr = qr
+        self.errors = 0
+        self.last_slip: Slip | None = None
+
+    def on_decision(self, event) -> None:
+        try:
+            result = event.result
+            if result.decision.value not in self.print_on:
+                return
+            slip = build_slip(result, site=self.site or getattr(event, "site", "") or "scanpoint",
+                              terminal_id=self.terminal_id or getattr(event, "terminal_id", "") or "-",
+                              secret=self._secret, at=getattr(event, "wall", None) or time.time(),
+                              width=self.width, tz=self.tz, qr=self.qr)
+            self.queue.submit(slip)
+            self.last_slip = slip
+        except Exception as exc:  # noqa: BLE001 - a slip problem must never stop the gate
+            self.errors += 1
+            log.error("event=slip_queue_failed error=%s: %s", type(exc).__name__, exc)
+
+
+QUEUE_FILE = "printqueue.db"
+
+
+def status_section(config) -> dict:
+    """The printer part of ``scanpoint status``: slips waiting and printed (from the queue file)."""
+    section = getattr(config, "printer", None)
+    if section is None or not section.enabled:
+        return {"printer": {"enabled": False}}
+    path = Path(config.terminal.state_dir) / QUEUE_FILE
+    if not path.exists():
+        return {"printer": {"enabled": True, "url": section.url, "pending": 0, "printed": 0}}
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0)
+    try:
+        rows = dict(conn.execute("SELECT state, count(*) FROM slips GROUP BY state").fetchall())
+        oldest = conn.execute("SELECT min(created) FROM slips WHERE state != 'printed'").fetchone()[0]
+    finally:
+        conn.close()
+    return {"printer": {"enabled": True, "url": section.url,
+                        "pending": rows.get("pending", 0) + rows.get("sending", 0),
+                        "printed": rows.get("printed", 0),
+                        "oldest_pending_unix": oldest}}

@@ -320,3 +320,13 @@ def export_text(log_: AuditLog, since: float, fmt: str) -> str:
     buf = io.StringIO()
     log_.export(buf, since, fmt)
     return buf.getvalue()
+
+
+def observer_from_config(config) -> AuditLog | None:
+    """Daemon hook: the audit log for ``[audit]`` (None when disabled). Installs log redaction."""
+    install_redaction()
+    section = config.audit
+    if not section.enabled:
+        return None
+    return AuditLog(config.terminal.state_dir, retention_days=section.retention_days,
+                    purge_interval=section.purge_interval_s)

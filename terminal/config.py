@@ -77,6 +77,14 @@ class PrinterSection:
             raise ConfigError("[printer] timeouts and retry_s must be positive")
         if self.max_pending < 1:
             raise ConfigError("[printer] max_pending must be at least 1")
+        if self.timezone:
+            from zoneinfo import ZoneInfo
+
+            try:
+                ZoneInfo(self.timezone)
+            except (ValueError, OSError, LookupError):
+                raise ConfigError(f"[printer] timezone {self.timezone!r} is not a known time zone "
+                                  "(e.g. 'Asia/Shanghai')") from None
 
     @property
     def width(self) -> int:

@@ -311,3 +311,65 @@ def status_section(config) -> dict:
                         "pending": rows.get("pending", 0) + rows.get("sending", 0),
                         "printed": rows.get("printed", 0),
                         "oldest_pending_unix": oldest}}
+
+
+class SlipPrinting(SlipObserver):
+    """The slip printer part as the daemon runs it: observer, queue, worker, driver (and simulator).
+
+    Built by :func:`observer_from_config`; ``close()`` stops the worker and closes the port.
+    ``virtual_printer`` is the simulator when ``[printer] url = "sim"`` (else None).
+    """
+
+    def __init__(self, queue: PrintQueue, *, virtual_printer=None, **kwargs) -> None:
+        super().__init__(queue, **kwargs)
+        self.virtual_printer = virtual_printer
+
+    def close(self) -> None:
+        self.queue.close()
+        if self.queue.printer is not None:
+            self.queue.printer.close()
+        if self.virtual_printer is not None:
+            self.virtual_printer.close()
+
+
+def observer_from_config(config) -> SlipPrinting | None:
+    """Daemon hook: the slip printer for ``[printer]``, or None when it is disabled.
+
+    ``url = "sim"`` starts the virtual printer (hw_sim) and prints to it, writing slips to
+    ``STATE_DIR/slips``; any other URL opens the ESC/POS driver on it. Hardware modules are
+    imported by name here so that :mod:`terminal` never imports them at module level.
+    """
+    import importlib
+
+    from terminal.errors import ConfigError
+    from terminal.secret import load_or_create_secret
+
+    section = config.printer
+    if not section.enabled:
+        return None
+    if not section.url:
+        raise ConfigError("[printer] enabled = true needs url (e.g. /dev/ttyUSB0, or 'sim')")
+    state = Path(config.terminal.state_dir)
+    driver = importlib.import_module("drivers.printer")
+    escpos = driver.EscPos(code_page=section.code_page, chinese=section.chinese)
+    virtual = None
+    url = section.url
+    if url == "sim":
+        if config.terminal.hardware != "sim":
+            raise ConfigError("[printer] url = 'sim' needs [terminal] hardware = 'sim'")
+        sim = importlib.import_module("hw_sim.printer")
+        virtual = sim.VirtualPrinter(state / "slips", width=section.width)
+        url = virtual.port
+    printer = driver.EscPosPrinter.from_url(url, baudrate=section.baudrate, escpos=escpos,
+                                            reply_timeout=section.reply_timeout_s,
+                                            print_timeout=section.print_timeout_s)
+    queue = PrintQueue(state / QUEUE_FILE, printer, retry_interval=section.retry_s,
+                       max_pending=section.max_pending).start()
+    tz = None
+    if section.timezone:
+        from zoneinfo import ZoneInfo
+        tz = ZoneInfo(section.timezone)
+    return SlipPrinting(queue, virtual_printer=virtual, secret=load_or_create_secret(state),
+                        width=section.width, print_on=section.print_on,
+                        site=config.terminal.site_name, terminal_id=config.terminal.id,
+                        tz=tz, qr=section.qr)

@@ -463,3 +463,33 @@ def render_png(lines: list[PrintedLine], width: int, font_path: str | None):
                           stroke_width=1 if seg.bold else 0, stroke_fill=0)
                 x += char_width(ch) * DOTS_PER_CHAR * seg.size
     return img
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m hw_sim.printer [--out DIR] [--width 32|48]``: a virtual printer to point a
+    terminal at (``[printer] url = "<the printed pty path>"``); prints each slip as it is cut."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m hw_sim.printer", description=main.__doc__)
+    parser.add_argument("--out", default="slips", help="folder for slip .txt and .png files")
+    parser.add_argument("--width", type=int, choices=(32, 48), default=32)
+    args = parser.parse_args(argv)
+    with VirtualPrinter(args.out, width=args.width) as printer:
+        print(f"virtual printer on {printer.port} (slips in {args.out}); Ctrl-C to stop", flush=True)
+        if printer.png_note:
+            print(printer.png_note, flush=True)
+        shown = 0
+        try:
+            while True:
+                printer.wait_for(shown + 1, 0.5)
+                while shown < len(printer.slips):
+                    print(printer.slips[shown].text, flush=True)
+                    shown += 1
+                time.sleep(0.05)
+        except KeyboardInterrupt:
+            return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -95,3 +95,21 @@ def test_audit_hook_records_and_reports(tmp_path):
         log.close()
     section = audit.status_section(config)["audit"]
     assert section["events"] == 1 and section["by_reason"] == {"REVOKED": 1}
+
+
+def test_cli_printer_test_and_status(tmp_path, capsys):
+    from terminal.cli import main
+
+    with VirtualPrinter(tmp_path / "paper") as vp:
+        cfg = tmp_path / "scanpoint.toml"
+        cfg.write_text(f'[terminal]\nstate_dir = "{tmp_path}"\n'
+                       f'[printer]\nenabled = true\nurl = "{vp.port}"\n')
+        assert main(["printer", "test", "--config", str(cfg)]) == 0
+        assert vp.wait_for(1, 5) and "测*试" in vp.slips[0].text
+        assert "printed" in capsys.readouterr().out
+        assert main(["printer", "status", "--ask", "--config", str(cfg)]) == 0
+        assert '"detail": "ok"' in capsys.readouterr().out
+        vp.run_out_of_paper()
+        vp.go_offline()
+        assert main(["printer", "test", "--config", str(cfg)]) == 4
+        assert "not ready: no answer" in capsys.readouterr().err

@@ -32,7 +32,6 @@ CHINESE_ON = FS + b"&"
 CHINESE_OFF = FS + b"."
 CUT = GS + b"V\x42\x00"            # feed to the cutter and cut (partial)
 STATUS_PRINTER = DLE + EOT + b"\x01"
-STATUS_OFFLINE = DLE + EOT + b"\x02"
 STATUS_PAPER = DLE + EOT + b"\x04"
 STATUS_IN_ORDER = GS + b"r\x01"    # paper sensor, answered after all earlier bytes are processed
 

@@ -15,7 +15,6 @@ log line is written anywhere.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import logging
 import re
@@ -26,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
+from terminal.db import connect, connect_readonly
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
 from terminal.secret import load_or_create_secret, serial_hash, verification_code
@@ -55,15 +55,6 @@ COLUMNS = ("at", "decision", "reason", "format", "type", "key_id", "serial_hash"
 DAY = 86400.0
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), timeout=5.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA secure_delete=ON")
-    conn.execute("PRAGMA busy_timeout=5000")
-    return conn
-
-
 def _safe_text(value: Any, limit: int = 64) -> str | None:
     """A short printable token for a column (format, type, key id): bounded, no control chars."""
     if value is None:
@@ -88,7 +79,7 @@ class AuditLog:
         self._clock = clock
         self._secret = secret if secret is not None else load_or_create_secret(self.state_dir)
         self._lock = threading.Lock()
-        self._conn = _connect(self.path)
+        self._conn = connect(self.path)
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if version < SCHEMA_VERSION:
             self._conn.executescript(_SCHEMA)
@@ -175,21 +166,9 @@ class AuditLog:
         return count
 
     def counters(self, since: float = 0.0) -> dict[str, Any]:
-        """Counts by decision and by reason, the row total and the oldest kept time."""
+        """Counts by decision and by reason, the row total and the oldest and newest times."""
         with self._lock:
-            by_decision = dict(self._conn.execute(
-                "SELECT decision, count(*) FROM events WHERE at >= ? GROUP BY decision",
-                (since,)).fetchall())
-            by_reason = dict(self._conn.execute(
-                "SELECT reason, count(*) FROM events WHERE at >= ? GROUP BY reason ORDER BY 2 DESC",
-                (since,)).fetchall())
-            total, oldest, newest = self._conn.execute(
-                "SELECT count(*), min(at), max(at) FROM events WHERE at >= ?", (since,)).fetchone()
-        return {"events": total,
-                "by_decision": {d.value: by_decision.get(d.value, 0) for d in Decision},
-                "by_reason": by_reason,
-                "oldest": iso(oldest) if oldest is not None else None,
-                "newest": iso(newest) if newest is not None else None}
+            return _summary(self._conn, since)
 
     def close(self) -> None:
         with self._lock:
@@ -232,22 +211,28 @@ def status_section(config) -> dict[str, Any]:
     path = Path(config.terminal.state_dir) / AUDIT_FILE
     if not path.exists():
         return {"audit": {"enabled": True, "events": 0, "note": "no audit log yet"}}
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0)
+    conn = connect_readonly(path)
     try:
-        by_decision = dict(conn.execute("SELECT decision, count(*) FROM events GROUP BY decision"))
-        by_reason = dict(conn.execute(
-            "SELECT reason, count(*) FROM events GROUP BY reason ORDER BY 2 DESC"))
-        total, oldest = conn.execute("SELECT count(*), min(at) FROM events").fetchone()
+        summary = _summary(conn)
     finally:
         conn.close()
-    return {"audit": {
-        "enabled": True,
-        "retention_days": section.retention_days if section is not None else 7.0,
-        "events": total,
-        "oldest": iso(oldest) if oldest is not None else None,
-        "by_decision": {d.value: by_decision.get(d.value, 0) for d in Decision},
-        "by_reason": by_reason,
-    }}
+    retention = section.retention_days if section is not None else 7.0
+    return {"audit": {"enabled": True, "retention_days": retention, **summary}}
+
+
+def _summary(conn: sqlite3.Connection, since: float = 0.0) -> dict[str, Any]:
+    by_decision = dict(conn.execute(
+        "SELECT decision, count(*) FROM events WHERE at >= ? GROUP BY decision", (since,)))
+    by_reason = dict(conn.execute(
+        "SELECT reason, count(*) FROM events WHERE at >= ? GROUP BY reason ORDER BY 2 DESC",
+        (since,)))
+    total, oldest, newest = conn.execute(
+        "SELECT count(*), min(at), max(at) FROM events WHERE at >= ?", (since,)).fetchone()
+    return {"events": total,
+            "by_decision": {d.value: by_decision.get(d.value, 0) for d in Decision},
+            "by_reason": by_reason,
+            "oldest": iso(oldest) if oldest is not None else None,
+            "newest": iso(newest) if newest is not None else None}
 
 
 # -- log redaction ----------------------------------------------------------------------------
@@ -313,13 +298,6 @@ def install_redaction(logger: logging.Logger | None = None) -> RedactingFilter:
         if _installed not in handler.filters:
             handler.addFilter(_installed)
     return _installed
-
-
-def export_text(log_: AuditLog, since: float, fmt: str) -> str:
-    """The export as one string (for tests and small exports)."""
-    buf = io.StringIO()
-    log_.export(buf, since, fmt)
-    return buf.getvalue()
 
 
 def observer_from_config(config) -> AuditLog | None:

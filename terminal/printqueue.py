@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from terminal.db import connect, connect_readonly
 from terminal.slip import Slip, build_slip
 
 log = logging.getLogger(__name__)
@@ -77,16 +78,6 @@ class Printer(Protocol):
     def print_slip(self, slip: Slip) -> bool | PrintOutcome: ...
 
     def close(self) -> None: ...
-
-
-def connect(path: str | Path) -> sqlite3.Connection:
-    """A connection with the pragmas every scanpoint database uses (WAL, synchronous=FULL)."""
-    conn = sqlite3.connect(str(path), timeout=5.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA secure_delete=ON")
-    conn.execute("PRAGMA busy_timeout=5000")
-    return conn
 
 
 class QueueFull(Exception):
@@ -256,14 +247,16 @@ class SlipObserver:
     """Pipeline observer: builds a slip for each decision in ``print_on`` and queues it.
 
     Never raises and never waits for the printer: building a slip is pure, queueing is one insert.
-    ``site`` and ``terminal_id`` default to the event's own.
+    ``site`` and ``terminal_id`` default to the event's own. ``close()`` stops the worker and
+    closes the port (and the simulator when ``[printer] url = "sim"``).
     """
 
     def __init__(self, queue: PrintQueue, *, secret: bytes, width: int = 32,
                  print_on: tuple[str, ...] | list[str] = ("pass", "deny", "check"),
                  site: str | None = None, terminal_id: str | None = None,
-                 tz=None, qr: bool = True) -> None:
+                 tz=None, qr: bool = True, virtual_printer=None) -> None:
         self.queue = queue
+        self.virtual_printer = virtual_printer   # the simulator when [printer] url = "sim"
         self.print_on = frozenset(print_on)
         self._secret = secret
         self.width = width
@@ -289,6 +282,14 @@ class SlipObserver:
             self.errors += 1
             log.error("event=slip_queue_failed error=%s: %s", type(exc).__name__, exc)
 
+    def close(self) -> None:
+        """Stop the worker, close the queue, the printer port and the simulator if any."""
+        self.queue.close()
+        if self.queue.printer is not None:
+            self.queue.printer.close()
+        if self.virtual_printer is not None:
+            self.virtual_printer.close()
+
 
 QUEUE_FILE = "printqueue.db"
 
@@ -301,7 +302,7 @@ def status_section(config) -> dict:
     path = Path(config.terminal.state_dir) / QUEUE_FILE
     if not path.exists():
         return {"printer": {"enabled": True, "url": section.url, "pending": 0, "printed": 0}}
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0)
+    conn = connect_readonly(path)
     try:
         rows = dict(conn.execute("SELECT state, count(*) FROM slips GROUP BY state").fetchall())
         oldest = conn.execute("SELECT min(created) FROM slips WHERE state != 'printed'").fetchone()[0]
@@ -313,26 +314,7 @@ def status_section(config) -> dict:
                         "oldest_pending_unix": oldest}}
 
 
-class SlipPrinting(SlipObserver):
-    """The slip printer part as the daemon runs it: observer, queue, worker, driver (and simulator).
-
-    Built by :func:`observer_from_config`; ``close()`` stops the worker and closes the port.
-    ``virtual_printer`` is the simulator when ``[printer] url = "sim"`` (else None).
-    """
-
-    def __init__(self, queue: PrintQueue, *, virtual_printer=None, **kwargs) -> None:
-        super().__init__(queue, **kwargs)
-        self.virtual_printer = virtual_printer
-
-    def close(self) -> None:
-        self.queue.close()
-        if self.queue.printer is not None:
-            self.queue.printer.close()
-        if self.virtual_printer is not None:
-            self.virtual_printer.close()
-
-
-def observer_from_config(config) -> SlipPrinting | None:
+def observer_from_config(config) -> SlipObserver | None:
     """Daemon hook: the slip printer for ``[printer]``, or None when it is disabled.
 
     ``url = "sim"`` starts the virtual printer (hw_sim) and prints to it, writing slips to
@@ -369,7 +351,7 @@ def observer_from_config(config) -> SlipPrinting | None:
     if section.timezone:
         from zoneinfo import ZoneInfo
         tz = ZoneInfo(section.timezone)
-    return SlipPrinting(queue, virtual_printer=virtual, secret=load_or_create_secret(state),
+    return SlipObserver(queue, virtual_printer=virtual, secret=load_or_create_secret(state),
                         width=section.width, print_on=section.print_on,
                         site=config.terminal.site_name, terminal_id=config.terminal.id,
                         tz=tz, qr=section.qr)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, tzinfo
 
 from terminal.reasons import Decision, Reason
@@ -87,7 +87,6 @@ class Slip:
     decision: str = ""
     created: float = 0.0
     reprint: bool = False
-    meta: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         """JSON for the print queue (UTF-8 text, Chinese kept readable)."""
@@ -109,7 +108,7 @@ class Slip:
             return self
         marker = Line("** 重打 REPRINT **", bold=True, align="center")
         return Slip(self.width, (marker,) + self.lines, self.footer, self.code, self.qr,
-                    self.decision, self.created, True, dict(self.meta))
+                    self.decision, self.created, True)
 
     def to_text(self) -> str:
         """Plain text as it would look on paper (QR shown as a placeholder line)."""

@@ -14,8 +14,7 @@ import pytest
 
 from printer.samples import AT, SECRET, credential, sample_results
 from terminal import config as config_mod
-from terminal.audit import (AuditLog, export_text, install_redaction, parse_since, redact,
-                            status_section)
+from terminal.audit import AuditLog, install_redaction, parse_since, redact, status_section
 from terminal.cli import main
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
@@ -29,6 +28,12 @@ class Clock:
 
     def time(self) -> float:
         return self.t
+
+
+def export_text(audit: AuditLog, since: float, fmt: str) -> str:
+    buf = io.StringIO()
+    audit.export(buf, since, fmt)
+    return buf.getvalue()
 
 
 @pytest.fixture

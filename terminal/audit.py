@@ -66,7 +66,9 @@ def _safe_text(value: Any, limit: int = 64) -> str | None:
 class AuditLog:
     """The audit database in ``state_dir`` (``audit.db``). Thread-safe; one instance per process.
 
-    ``on_decision(event)`` is the pipeline observer: it records and never raises.
+    ``on_decision(event)`` is the pipeline observer: it records and never raises. Old rows are
+    purged on open, after a record once ``purge_interval`` has passed, and — after ``start()`` —
+    by a background thread every ``purge_interval`` even when no one scans.
     """
 
     def __init__(self, state_dir: str | Path, *, retention_days: float = 7.0,
@@ -85,8 +87,25 @@ class AuditLog:
             self._conn.executescript(_SCHEMA)
             self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._last_purge = 0.0
+        self._stop = threading.Event()
+        self._purger: threading.Thread | None = None
         self.purge()
         self.errors = 0
+
+    def start(self) -> AuditLog:
+        """Purge every ``purge_interval`` seconds in a background thread, even when idle."""
+        if self._purger is None:
+            self._purger = threading.Thread(target=self._purge_loop, name="audit-purge",
+                                            daemon=True)
+            self._purger.start()
+        return self
+
+    def _purge_loop(self) -> None:
+        while not self._stop.wait(self.purge_interval):
+            try:
+                self.purge()
+            except Exception as exc:  # noqa: BLE001 - retried at the next interval
+                log.error("event=audit_purge_failed error=%s", type(exc).__name__)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -171,6 +190,10 @@ class AuditLog:
             return _summary(self._conn, since)
 
     def close(self) -> None:
+        self._stop.set()
+        if self._purger is not None:
+            self._purger.join(timeout=5)
+            self._purger = None
         with self._lock:
             self._conn.close()
 
@@ -307,4 +330,4 @@ def observer_from_config(config) -> AuditLog | None:
     if not section.enabled:
         return None
     return AuditLog(config.terminal.state_dir, retention_days=section.retention_days,
-                    purge_interval=section.purge_interval_s)
+                    purge_interval=section.purge_interval_s).start()

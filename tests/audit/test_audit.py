@@ -9,6 +9,7 @@ import logging
 import os
 import sqlite3
 import stat
+import time
 
 import pytest
 
@@ -85,6 +86,18 @@ def test_retention_purges_on_open_and_on_schedule(tmp_path):
     with AuditLog(tmp_path, clock=clock, retention_days=7, purge_interval=0) as audit:
         audit.record(sample_results()["check"])                       # periodic purge ran
         assert [r["decision"] for r in audit.rows()] == ["check"]
+
+
+def test_background_purge_runs_while_idle(tmp_path):
+    clock = Clock(AT)
+    with AuditLog(tmp_path, clock=clock, purge_interval=0.05) as audit:
+        audit.record(sample_results()["pass"], at=AT - 86400)
+        audit.start()
+        clock.t = AT + 7 * 86400
+        deadline = time.monotonic() + 5
+        while list(audit.rows()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert list(audit.rows()) == []
 
 
 def test_purged_rows_do_not_linger_in_the_file(tmp_path):

@@ -46,6 +46,74 @@ class TerminalSection:
 
 
 @dataclass
+class TrustSection:
+    """Native credentials: the pinned root key and the signed trust list of issuer keys."""
+
+    root_key: str = setting("", "root public key, hex X||Y (128 hex digits) as printed by "
+                                "'scanpoint issuer init'; empty: no native credential passes")
+    list: str = setting("", "signed trust list file (from the issuer or sync); empty: none",
+                        path=True)
+
+    def __post_init__(self) -> None:
+        if self.root_key:
+            try:
+                key = bytes.fromhex(self.root_key)
+            except ValueError:
+                raise ConfigError("[trust] root_key must be hex digits") from None
+            from terminal.crypto import sm2
+            try:
+                sm2.parse_public_key(key)
+            except ValueError as exc:
+                raise ConfigError(f"[trust] root_key is not a valid SM2 public key: {exc}") from None
+
+    @property
+    def root_public_key(self) -> bytes | None:
+        """The pinned root key as bytes, or None if not configured."""
+        return bytes.fromhex(self.root_key) if self.root_key else None
+
+    def load_trust_list(self):
+        """The verified trust list, or None if none is configured; TrustListError if refused."""
+        from terminal.errors import TrustListError
+        from terminal.trust import TrustList
+
+        if not self.list:
+            return None
+        if not self.root_key:
+            raise TrustListError("[trust] list is set but root_key is empty: cannot verify it")
+        return TrustList.load(self.list, self.root_public_key)
+
+
+@dataclass
+class PolicySection:
+    """Site policy: which credential types pass here and what a yellow health status means."""
+
+    site: str = setting("checkpoint", "site preset: 'checkpoint' (health passes and EU DCCs, yellow -> check) "
+                                      "or 'pharmacy' (insurance and social-security cards)")
+    accept: list[str] = setting([], "credential types accepted; empty: the site preset's list")
+    yellow: str = setting("", "yellow health status: 'check' or 'deny'; empty: the site preset's")
+    skew: float = setting(30.0, "seconds of clock difference allowed at a credential's nbf/exp")
+
+    def __post_init__(self) -> None:
+        try:
+            self.to_policy()
+        except ValueError as exc:
+            raise ConfigError(f"[policy] {exc}") from None
+        if not 0 <= self.skew <= 600:
+            raise ConfigError("[policy] skew must be between 0 and 600 seconds")
+
+    def to_policy(self):
+        """The :class:`terminal.policy.Policy` these settings describe."""
+        from terminal.policy import Policy
+
+        return Policy.preset(self.site, self.accept or None, self.yellow or None)
+
+
+@dataclass
+class DccSection:
+    """EU Digital COVID Certificates (HC1): where the document-signer certificates are."""
+
+    dsc_dir: str = setting("", "folder of signer certificates (*.pem, *.crt, *.cer, *.der), or one "
+                           "PEM/DER file; empty: no DCC can be verified", path=True)
 class PrinterSection:
     """The receipt printer at a pharmacy counter (ESC/POS over a serial URL)."""
 
@@ -112,6 +180,9 @@ class Config:
     """The whole terminal configuration. ``source`` is the file it came from (None: defaults)."""
 
     terminal: TerminalSection = field(default_factory=TerminalSection)
+    trust: TrustSection = field(default_factory=TrustSection)
+    policy: PolicySection = field(default_factory=PolicySection)
+    dcc: DccSection = field(default_factory=DccSection)
     printer: PrinterSection = field(default_factory=PrinterSection)
     audit: AuditSection = field(default_factory=AuditSection)
     source: Path | None = field(default=None, metadata={"internal": True})

@@ -13,7 +13,7 @@ def sm3(data: bytes) -> bytes:
 
 
 def hmac_sm3(key: bytes, data: bytes) -> bytes:
-    """HMAC-SM3 of ``data`` under ``key`` (32 bytes)."""
+    """The 32-byte HMAC-SM3 of ``data`` under ``key`` (any length; RFC 2104)."""
     h = hmac.HMAC(key, hashes.SM3())
     h.update(data)
     return h.finalize()

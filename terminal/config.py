@@ -114,6 +114,9 @@ class DccSection:
 
     dsc_dir: str = setting("", "folder of signer certificates (*.pem, *.crt, *.cer, *.der), or one "
                            "PEM/DER file; empty: no DCC can be verified", path=True)
+
+
+@dataclass
 class PrinterSection:
     """The receipt printer at a pharmacy counter (ESC/POS over a serial URL)."""
 

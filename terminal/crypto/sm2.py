@@ -9,8 +9,8 @@ Why it is fast without C: there are no doublings at verification time. Both [s]G
 read from precomputed *comb tables* (for each w-bit chunk i of the scalar, the multiples
 j·2^(w·i)·Q for j = 1 … 2^(w−1), signed digits, affine coordinates), so a verification is about
 2·⌈257/w⌉ mixed Jacobian-affine additions, and no modular inversion at all (x1 is compared in
-projective form). The generator's table is built once per process (~25 ms, ~1.4 MB); each
-issuer key gets its own table in :class:`PublicKey` (see :func:`load_public_key`, ~15 ms,
+projective form). The generator's table is built once per process (~11 ms, ~1.4 MB); each
+issuer key gets its own table in :class:`PublicKey` (see :func:`load_public_key`, ~6 ms,
 ~0.7 MB), which the trust list keeps for the keys it holds. :func:`verify` keeps the most
 recently used keys in a small LRU cache; a key it meets for the first time is checked without a
 table (width-5 NAF double-and-add, ~1 ms) and gets its table when it is used again.
@@ -43,7 +43,7 @@ DEFAULT_SIGNER_ID = b"1234567812345678"
 
 #: Comb window (bits per signed digit) of the generator's table: 33 rows of 128 points (~1.4 MB).
 G_WINDOW = 8
-#: Comb window of an issuer key's table: 37 rows of 64 points (~0.7 MB, ~15 ms to build).
+#: Comb window of an issuer key's table: 37 rows of 64 points (~0.7 MB, ~6 ms to build).
 KEY_WINDOW = 7
 #: How many public keys the module-level :func:`verify` keeps tables for.
 KEY_CACHE_SIZE = 8
@@ -97,30 +97,40 @@ def _add_affine(pt, x2, y2):
     return (x3, (r * (v - x3) - y1 * hhh) % P, z1 * h % P)
 
 
-def _to_affine_many(points):
-    """Jacobian points (none at infinity) to affine with one inversion (Montgomery's trick)."""
+def _invert_many(values: list[int]) -> list[int]:
+    """Inverses mod P of non-zero values with one modular inversion (Montgomery's trick)."""
     prefix = []
     acc = 1
-    for _, _, z in points:
+    for v in values:
         prefix.append(acc)
-        acc = acc * z % P
+        acc = acc * v % P
     inv = pow(acc, -1, P)
-    out = [None] * len(points)
-    for i in range(len(points) - 1, -1, -1):
-        x, y, z = points[i]
-        zi = inv * prefix[i] % P
-        inv = inv * z % P
+    out = [0] * len(values)
+    for i in range(len(values) - 1, -1, -1):
+        out[i] = inv * prefix[i] % P
+        inv = inv * values[i] % P
+    return out
+
+
+def _to_affine_many(points):
+    """Jacobian points (none at infinity) to affine with one inversion."""
+    out = []
+    for (x, y, _), zi in zip(points, _invert_many([z for _, _, z in points])):
         zi2 = zi * zi % P
-        out[i] = (x * zi2 % P, y * zi2 * zi % P)
+        out.append((x * zi2 % P, y * zi2 * zi % P))
     return out
 
 
 def _comb_table(x: int, y: int, window: int) -> list[list]:
     """Rows i = 0 … ⌈257/w⌉−1 of the signed comb table of Q = (x, y).
 
-    ``row[d]`` is the affine point d·2^(w·i)·Q for every digit d ∈ [−(2^(w−1) − 1), 2^(w−1)]
-    (negative d through Python's negative indexing: the row is [None, 1·B … h·B, −(h−1)·B … −1·B]).
-    Q must have prime order n (any validated key does), so no multiple met here is infinity.
+    ``row[d]`` is the affine point d·B_i, B_i = 2^(w·i)·Q, for every digit
+    d ∈ [−(2^(w−1) − 1), 2^(w−1)] (negative d through Python's negative indexing: the row is
+    [None, 1·B … h·B, −(h−1)·B … −1·B]). Q must have prime order n (any validated key does), so
+    no multiple met here is infinity and no two added points are equal or opposite.
+
+    Built in affine coordinates layer by layer: with 1·B … m·B known in every row, the next
+    layer (m+j)·B = m·B + j·B needs one inversion per point, all batched into one.
     """
     half = 1 << (window - 1)
     rows = (257 + window - 1) // window
@@ -130,20 +140,32 @@ def _comb_table(x: int, y: int, window: int) -> list[list]:
         for _ in range(window):
             b = _double(b)
         bases.append(b)
-    bases = _to_affine_many(bases)
-    multiples = []
-    for bx, by in bases:
-        acc = (bx, by, 1)
-        multiples.append(acc)
-        acc = _double(acc)
-        multiples.append(acc)
-        for _ in range(half - 2):
-            acc = _add_affine(acc, bx, by)
-            multiples.append(acc)
-    flat = _to_affine_many(multiples)
+    multiples = [[b] for b in _to_affine_many(bases)]
+    m = 1
+    while m < half:
+        step = min(m, half - m)
+        jobs = [(row, j) for row in multiples for j in range(step)]  # row[m-1] + row[j]
+        denominators = []
+        for row, j in jobs:
+            x1, y1 = row[m - 1]
+            if j == m - 1:  # doubling: tangent slope (3x² + a) / 2y
+                denominators.append(2 * y1 % P)
+            else:
+                denominators.append((row[j][0] - x1) % P)
+        inverses = _invert_many(denominators)
+        for (row, j), inv in zip(jobs, inverses):
+            x1, y1 = row[m - 1]
+            if j == m - 1:
+                lam = 3 * (x1 * x1 - 1) * inv % P  # a = −3
+                x3 = (lam * lam - 2 * x1) % P
+            else:
+                x2, y2 = row[j]
+                lam = (y2 - y1) * inv % P
+                x3 = (lam * lam - x1 - x2) % P
+            row.append((x3, (lam * (x1 - x3) - y1) % P))
+        m += step
     table = []
-    for i in range(rows):
-        pos = flat[i * half:(i + 1) * half]
+    for pos in multiples:
         neg = [(px, P - py) for px, py in reversed(pos[:-1])]
         table.append([None, *pos, *neg])
     return table
@@ -197,7 +219,7 @@ _G_LOCK = threading.Lock()
 
 
 def _g_table() -> list[list]:
-    """The generator's comb table, built on first use (~25 ms) and kept for the process."""
+    """The generator's comb table, built on first use (~11 ms) and kept for the process."""
     global _G_TABLE
     if _G_TABLE is None:
         with _G_LOCK:
@@ -232,7 +254,7 @@ def _wnaf(k: int, width: int) -> list[int]:
 def _mul_wnaf(k: int, x: int, y: int, acc=None):
     """acc + [k](x, y) by double-and-add over a width-5 NAF, for a key seen only once.
 
-    Costs ~256 doublings (~0.6 ms) but no table: cheaper than building a comb table (~15 ms)
+    Costs ~256 doublings (~0.6 ms) but no table: cheaper than building a comb table (~6 ms)
     for a key that may never be used again. (x, y) must have prime order n.
     """
     odd = [(x, y, 1)]
@@ -351,7 +373,7 @@ class PublicKey:
         return self._table is not None
 
     def precompute(self) -> None:
-        """Build this key's comb table now (~15 ms on x86-64, once per key)."""
+        """Build this key's comb table now (~6 ms on x86-64, once per key)."""
         if self._table is None:
             self._table = _comb_table(self.x, self.y, self._window)
 
@@ -435,7 +457,7 @@ def _cached_key(public_key: bytes, precompute: bool) -> PublicKey:
     """The cached :class:`PublicKey` for these bytes, created (and validated) on first use.
 
     A key met the first time through :func:`verify` gets no table (one ~1 ms verification is
-    cheaper than a ~15 ms table); its table is built when it is used a second time.
+    cheaper than a ~6 ms table); its table is built when it is used a second time.
     """
     if not isinstance(public_key, (bytes, bytearray, memoryview)):
         raise InvalidPublicKey(f"public key must be bytes, not {type(public_key).__name__}")
@@ -459,7 +481,7 @@ def _cached_key(public_key: bytes, precompute: bool) -> PublicKey:
 def load_public_key(public_key: bytes) -> PublicKey:
     """The validated :class:`PublicKey`, with its table, for 64-byte X‖Y or 65-byte 04‖X‖Y bytes.
 
-    Validates once and builds the key's comb table (~15 ms); the last :data:`KEY_CACHE_SIZE`
+    Validates once and builds the key's comb table (~6 ms); the last :data:`KEY_CACHE_SIZE`
     keys are kept (LRU), so loading or verifying with a key again is free. Raises
     :class:`InvalidPublicKey` for a malformed key. Hold on to the result for keys you keep
     (the trust list does), rather than relying on the small cache.

@@ -398,3 +398,21 @@ def test_za_accepts_bytes_like_signer_id_and_caches():
     for i in range(10):
         key.za(b"id%d" % i)
     assert len(key._za) <= 4
+
+
+@pytest.mark.parametrize("window", [2, 5, 7])
+def test_comb_table_entries_are_the_right_multiples(window):
+    """Every row i holds d·2^(w·i)·Q for d = 1 … 2^(w−1) and the negatives, checked with the
+    reference's affine arithmetic."""
+    q = ref.mul(0xC0DE, ref.G)
+    table = sm2._comb_table(*q, window)
+    half = 1 << (window - 1)
+    assert len(table) == -(-257 // window)
+    base = q
+    for row in table:
+        assert len(row) == 2 * half and row[0] is None
+        assert row[1] == base
+        for d in range(1, half):
+            assert row[d + 1] == ref.add(row[d], base)
+            assert row[-d] == (row[d][0], P - row[d][1])
+        base = ref.mul(1 << window, base)

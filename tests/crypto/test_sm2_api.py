@@ -264,13 +264,19 @@ def test_x1_between_n_and_p_is_handled():
 def test_comb_sum_is_complete_for_doubling_and_cancellation():
     table = sm2._g_table()
     one = [1] + [0] * (len(table) - 1)
-    doubled = sm2._comb_sum(table, one, (sm2.GX, sm2.GY, 1))
+    doubled = sm2._comb_sum((table, one), acc=(sm2.GX, sm2.GY, 1))
     assert sm2._affine(doubled) == ref.mul(2, ref.G)
-    assert sm2._comb_sum(table, one, (sm2.GX, P - sm2.GY, 1)) is None
+    assert sm2._comb_sum((table, one), acc=(sm2.GX, P - sm2.GY, 1)) is None
     # Jacobian representation with Z ≠ 1 of the same point
     z = 0x1234567
     g_jac = (sm2.GX * z * z % P, sm2.GY * z * z * z % P, z)
-    assert sm2._affine(sm2._comb_sum(table, one, g_jac)) == ref.mul(2, ref.G)
+    assert sm2._affine(sm2._comb_sum((table, one), acc=g_jac)) == ref.mul(2, ref.G)
+    # within one sum: G + G, then G + G − 2G = O, then O + G = G
+    assert sm2._affine(sm2._comb_sum((table, one), (table, one))) == ref.mul(2, ref.G)
+    minus_two = [-2] + [0] * (len(table) - 1)
+    assert sm2._comb_sum((table, one), (table, one), (table, minus_two)) is None
+    assert sm2._affine(sm2._comb_sum((table, one), (table, minus_two), (table, one),
+                                     (table, one))) == ref.mul(1, ref.G)
 
 
 def test_digits_recombine_to_the_scalar():

@@ -364,12 +364,17 @@ class PublicKey:
 
     Build one with :func:`load_public_key` (validation happens there, once); then
     :meth:`verify` costs two table walks and one SM3, with no doublings and no inversion.
+
+    ``precompute``: True builds the comb table now; None ("lazy") verifies the first signature
+    without a table (~1 ms) and builds it on the second, so keys that are never or rarely used
+    cost neither the time nor the ~0.7 MB; False builds it only when :meth:`precompute` is called.
     """
 
-    __slots__ = ("x", "y", "_table", "_rows", "_window", "_za", "__weakref__")
+    __slots__ = ("x", "y", "_table", "_rows", "_window", "_za", "_lazy", "_used",
+                 "__weakref__")
 
     def __init__(self, public_key: bytes, *, window: int = KEY_WINDOW,
-                 precompute: bool = True) -> None:
+                 precompute: bool | None = True) -> None:
         if not 2 <= window <= 10:
             raise ValueError("comb window must be between 2 and 10 bits")
         self.x, self.y = parse_public_key(public_key)
@@ -377,6 +382,8 @@ class PublicKey:
         self._rows = (257 + window - 1) // window
         self._table: list[list] | None = None
         self._za: dict[bytes, bytes] = {}
+        self._lazy = precompute is None
+        self._used = False
         if precompute:
             self.precompute()
 
@@ -446,6 +453,11 @@ class PublicKey:
             return False
         g_walk = (_g_table(), _digits(s, G_WINDOW, _G_ROWS))
         table = self._table
+        if table is None and self._lazy:
+            if self._used:
+                self.precompute()
+                table = self._table
+            self._used = True
         if table is not None:
             acc = _comb_sum(g_walk, (table, _digits(t, self._window, self._rows)))
         else:
@@ -466,11 +478,10 @@ _CACHE: OrderedDict[bytes, PublicKey] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
-def _cached_key(public_key: bytes, precompute: bool) -> PublicKey:
+def _cached_key(public_key: bytes, precompute: bool | None) -> PublicKey:
     """The cached :class:`PublicKey` for these bytes, created (and validated) on first use.
 
-    A key met the first time through :func:`verify` gets no table (one ~1 ms verification is
-    cheaper than a ~6 ms table); its table is built when it is used a second time.
+    ``precompute`` as for :class:`PublicKey`; True also builds the table of a cached lazy key.
     """
     if not isinstance(public_key, (bytes, bytearray, memoryview)):
         raise InvalidPublicKey(f"public key must be bytes, not {type(public_key).__name__}")
@@ -480,7 +491,8 @@ def _cached_key(public_key: bytes, precompute: bool) -> PublicKey:
         if key is not None:
             _CACHE.move_to_end(cache_key)
     if key is not None:
-        key.precompute()  # no-op once built
+        if precompute:
+            key.precompute()  # no-op once built
         return key
     key = PublicKey(cache_key, precompute=precompute)  # raises InvalidPublicKey; never cached
     with _CACHE_LOCK:
@@ -491,18 +503,20 @@ def _cached_key(public_key: bytes, precompute: bool) -> PublicKey:
     return key
 
 
-def load_public_key(public_key: bytes) -> PublicKey:
+def load_public_key(public_key: bytes, *, lazy: bool = False) -> PublicKey:
     """The validated :class:`PublicKey`, with its table, for 64-byte X‖Y or 65-byte 04‖X‖Y bytes.
 
-    Validates once and builds the key's comb table (~6 ms); the last :data:`KEY_CACHE_SIZE`
-    keys are kept (LRU), so loading or verifying with a key again is free. Raises
-    :class:`InvalidPublicKey` for a malformed key. Hold on to the result for keys you keep
-    (the trust list does), rather than relying on the small cache.
+    Validates once and builds the key's comb table (~6 ms, ~0.7 MB); with ``lazy=True`` the
+    table is built on the key's second verification instead (for long lists of keys of which
+    few are used). The last :data:`KEY_CACHE_SIZE` keys are kept (LRU), so loading or verifying
+    with a key again is free. Raises :class:`InvalidPublicKey` for a malformed key. Hold on to
+    the result for keys you keep (the trust list does), rather than relying on the small cache.
     """
     if isinstance(public_key, PublicKey):
-        public_key.precompute()
+        if not lazy:
+            public_key.precompute()
         return public_key
-    return _cached_key(public_key, precompute=True)
+    return _cached_key(public_key, precompute=None if lazy else True)
 
 
 def verify(public_key: bytes, message: bytes, signature: bytes, *,
@@ -513,8 +527,8 @@ def verify(public_key: bytes, message: bytes, signature: bytes, *,
     The last :data:`KEY_CACHE_SIZE` keys are cached: the first verification with a key costs
     ~1 ms, later ones ~0.25 ms (x86-64).
     """
-    return _cached_key(public_key, precompute=False).verify(message, signature,
-                                                           signer_id=signer_id)
+    return _cached_key(public_key, precompute=None).verify(message, signature,
+                                                          signer_id=signer_id)
 
 
 # --------------------------------------------------------------------------------------------

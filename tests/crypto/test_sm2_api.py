@@ -422,3 +422,21 @@ def test_comb_table_entries_are_the_right_multiples(window):
             assert row[d + 1] == ref.add(row[d], base)
             assert row[-d] == (row[d][0], P - row[d][1])
         base = ref.mul(1 << window, base)
+
+
+def test_lazy_key_builds_its_table_on_the_second_verification():
+    d = 0xABCDEF
+    pub = sm2.public_key_of(d)
+    sig = sm2.sign(d, b"m")
+    key = sm2.PublicKey(pub, precompute=None)
+    assert not key.precomputed
+    assert key.verify(b"m", sig) is True and not key.precomputed
+    assert key.verify(b"m", sig) is True and key.precomputed
+    never = sm2.PublicKey(pub, precompute=False)
+    for _ in range(3):
+        assert never.verify(b"m", sig) is True
+    assert not never.precomputed
+    sm2._CACHE.pop(pub, None)
+    loaded = sm2.load_public_key(pub, lazy=True)
+    assert not loaded.precomputed and sm2.load_public_key(pub, lazy=True) is loaded
+    assert sm2.load_public_key(pub) is loaded and loaded.precomputed

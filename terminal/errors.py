@@ -62,3 +62,16 @@ class PrinterError(DeviceError):
 
 class SyncError(ScanpointError, RuntimeError):
     """A list sync failed or its result was refused; the previous lists stay in use."""
+
+
+class IssuerError(ScanpointError, RuntimeError):
+    """An issuer directory is missing, incomplete, unsafe (key file readable by others) or would
+    be overwritten; the message says which file and what to do."""
+
+
+class CertificateError(ConfigError):
+    """A signer-certificate file (DCC DSC) is missing, unreadable, or holds no usable certificate."""
+
+
+class DecoderUnavailable(ScanpointError, ImportError):
+    """The QR decoder library the configuration asks for is not installed (e.g. libzbar0)."""

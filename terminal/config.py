@@ -1,0 +1,332 @@
+"""The terminal's one configuration file (TOML), with documented defaults and strict checking.
+
+Each ``[section]`` is a dataclass below; every field has a default and a ``doc`` string, so
+``scanpoint config`` style tooling and the README can print them. Unknown sections or keys, and
+values of the wrong type, are :class:`~terminal.errors.ConfigError` naming the file, the key and
+what is allowed — a typo must never be silently ignored on a security device.
+
+To add a section: write a dataclass whose fields use :func:`setting`, then add a field for it to
+:class:`Config`. Relative paths in path-like settings are resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from terminal.errors import ConfigError
+
+
+def setting(default: Any, doc: str, *, path: bool = False) -> Any:
+    """A config field with a default and a one-line description; ``path=True`` resolves it."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default),
+                     metadata={"doc": doc, "path": path})
+    return field(default=default, metadata={"doc": doc, "path": path})
+
+
+@dataclass
+class TerminalSection:
+    """Who this terminal is and where it keeps its state."""
+
+    id: str = setting("scanpoint-1", "terminal identifier, printed on slips and in the audit log")
+    site_name: str = setting("scanpoint", "site name printed on slips")
+    state_dir: str = setting("/var/lib/scanpoint", "folder for databases, status and secrets",
+                             path=True)
+    hardware: str = setting("sim", "device set: 'sim' (hw-sim, any machine) or 'pi' (real devices)")
+
+    def __post_init__(self) -> None:
+        if self.hardware not in ("sim", "pi"):
+            raise ConfigError(f"[terminal] hardware must be 'sim' or 'pi', not {self.hardware!r}")
+
+
+@dataclass
+class TrustSection:
+    """Native credentials: the pinned root key and the signed trust list of issuer keys."""
+
+    root_key: str = setting("", "root public key, hex X||Y (128 hex digits) as printed by "
+                                "'scanpoint issuer init'; empty: no native credential passes")
+    list: str = setting("", "signed trust list file (from the issuer or sync); empty: none",
+                        path=True)
+
+    def __post_init__(self) -> None:
+        if self.root_key:
+            try:
+                key = bytes.fromhex(self.root_key)
+            except ValueError:
+                raise ConfigError("[trust] root_key must be hex digits") from None
+            from terminal.crypto import sm2
+            try:
+                sm2.parse_public_key(key)
+            except ValueError as exc:
+                raise ConfigError(f"[trust] root_key is not a valid SM2 public key: {exc}") from None
+
+    @property
+    def root_public_key(self) -> bytes | None:
+        """The pinned root key as bytes, or None if not configured."""
+        return bytes.fromhex(self.root_key) if self.root_key else None
+
+    def load_trust_list(self):
+        """The verified trust list, or None if none is configured; TrustListError if refused."""
+        from terminal.errors import TrustListError
+        from terminal.trust import TrustList
+
+        if not self.list:
+            return None
+        if not self.root_key:
+            raise TrustListError("[trust] list is set but root_key is empty: cannot verify it")
+        return TrustList.load(self.list, self.root_public_key)
+
+
+@dataclass
+class PolicySection:
+    """Site policy: which credential types pass here and what a yellow health status means."""
+
+    site: str = setting("checkpoint", "site preset: 'checkpoint' (health passes and EU DCCs, yellow -> check) "
+                                      "or 'pharmacy' (insurance and social-security cards)")
+    accept: list[str] = setting([], "credential types accepted; empty: the site preset's list")
+    yellow: str = setting("", "yellow health status: 'check' or 'deny'; empty: the site preset's")
+    skew: float = setting(30.0, "seconds of clock difference allowed at a credential's nbf/exp")
+
+    def __post_init__(self) -> None:
+        try:
+            self.to_policy()
+        except ValueError as exc:
+            raise ConfigError(f"[policy] {exc}") from None
+        if not 0 <= self.skew <= 600:
+            raise ConfigError("[policy] skew must be between 0 and 600 seconds")
+
+    def to_policy(self):
+        """The :class:`terminal.policy.Policy` these settings describe."""
+        from terminal.policy import Policy
+
+        return Policy.preset(self.site, self.accept or None, self.yellow or None)
+
+
+@dataclass
+class DccSection:
+    """EU Digital COVID Certificates (HC1): where the document-signer certificates are."""
+
+    dsc_dir: str = setting("", "folder of signer certificates (*.pem, *.crt, *.cer, *.der), or one "
+                           "PEM/DER file; empty: no DCC can be verified", path=True)
+
+
+@dataclass
+class CameraSection:
+    """The camera, and how the daemon supervises it (stall detection, retry backoff)."""
+
+    source: str = setting("auto", "pi: 'auto', 'picamera2' or 'opencv'; sim: a scenario file, "
+                          "image, folder or video to replay ('auto': an empty scene)")
+    device: int = setting(0, "OpenCV camera index (USB/laptop cameras)")
+    width: int = setting(640, "frame width in pixels")
+    height: int = setting(480, "frame height in pixels")
+    fps: int = setting(15, "frames per second requested from the camera")
+    stall_s: float = setting(3.0, "no frame for this long counts as a camera failure")
+    retry_initial_s: float = setting(0.5, "first wait before reopening a failed camera")
+    retry_max_s: float = setting(30.0, "longest wait between camera retries (doubling up to it)")
+
+    def __post_init__(self) -> None:
+        if self.width < 16 or self.height < 16 or self.fps < 1:
+            raise ConfigError("[camera] width/height must be >= 16 and fps >= 1")
+        if self.stall_s <= 0 or self.retry_initial_s <= 0 or self.retry_max_s < self.retry_initial_s:
+            raise ConfigError("[camera] stall_s and retry_initial_s must be > 0 and "
+                              "retry_max_s >= retry_initial_s")
+
+
+@dataclass
+class DecoderSection:
+    """Which QR decoder reads the frames."""
+
+    backend: str = setting("zxing", "'zxing' (fastest, best read rate), 'pyzbar', or "
+                           "'zxing+pyzbar' (pyzbar retried when zxing finds nothing)")
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("zxing", "pyzbar", "zxing+pyzbar"):
+            raise ConfigError(f"[decoder] backend must be 'zxing', 'pyzbar' or 'zxing+pyzbar', "
+                              f"not {self.backend!r}")
+
+
+@dataclass
+class SignalsSection:
+    """GPIO pins (BCM numbers) and the light/beep/relay pattern of each decision."""
+
+    pin_factory: str = setting("", "gpiozero pin factory: '' (gpiozero's choice), 'lgpio' (Pi 5), "
+                               "'rpigpio', 'native' or 'mock'")
+    green_pin: int = setting(17, "green LED")
+    red_pin: int = setting(27, "red LED")
+    buzzer_pin: int = setting(22, "buzzer")
+    relay_pin: int = setting(23, "gate relay")
+    relay_active_high: bool = setting(True, "false for the common active-low relay boards")
+    buzzer_active_high: bool = setting(True, "false for an active-low buzzer")
+    patterns: dict[str, Any] = setting({}, "replace a decision's pattern (pass, deny, check, fault), "
+                                       "e.g. { pass = { green = [2.0], relay = [0.5], buzzer = "
+                                       "[0.1] } }; a blink is [on_s, off_s, times] (times 0: "
+                                       "forever); defaults: pass = green 2 s + relay 0.5 s + short "
+                                       "beep, deny = red 2 s + long beep, check = amber blink")
+
+    def __post_init__(self) -> None:
+        pins = [self.green_pin, self.red_pin, self.buzzer_pin, self.relay_pin]
+        if len(set(pins)) != len(pins) or min(pins) < 0:
+            raise ConfigError(f"[signals] pins must be distinct non-negative numbers, got {pins}")
+
+
+@dataclass
+class PipelineSection:
+    """When a code counts as a new presentation, and anti-passback."""
+
+    leave_frames: int = setting(3, "a code left the view after missing from this many frames ...")
+    leave_ms: int = setting(300, "... and not seen for this many ms; only then it is decided again")
+    rearm_s: float = setting(0.0, "re-decide a code held in view this long (0: never, one "
+                             "decision per presentation)")
+    anti_passback_s: float = setting(300.0, "deny a serial that passed here this recently as "
+                                     "REPLAYED (0: off)")
+    anti_passback_max: int = setting(100_000, "serial hashes kept in memory for anti-passback")
+    max_frame_age_ms: int = setting(500, "frames older than this are dropped unread")
+
+    def __post_init__(self) -> None:
+        if self.leave_frames < 1 or self.anti_passback_max < 1:
+            raise ConfigError("[pipeline] leave_frames and anti_passback_max must be >= 1")
+        for name in ("leave_ms", "rearm_s", "anti_passback_s", "max_frame_age_ms"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"[pipeline] {name} must not be negative")
+
+
+@dataclass
+class Config:
+    """The whole terminal configuration. ``source`` is the file it came from (None: defaults)."""
+
+    terminal: TerminalSection = field(default_factory=TerminalSection)
+    trust: TrustSection = field(default_factory=TrustSection)
+    policy: PolicySection = field(default_factory=PolicySection)
+    dcc: DccSection = field(default_factory=DccSection)
+    camera: CameraSection = field(default_factory=CameraSection)
+    decoder: DecoderSection = field(default_factory=DecoderSection)
+    signals: SignalsSection = field(default_factory=SignalsSection)
+    pipeline: PipelineSection = field(default_factory=PipelineSection)
+    source: Path | None = field(default=None, metadata={"internal": True})
+
+    def sections(self) -> dict[str, Any]:
+        """Section name → section object."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if not f.metadata.get("internal")}
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if origin is list:
+        (item,) = typing.get_args(annotation) or (Any,)
+        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
+    if origin is dict:
+        k, v = typing.get_args(annotation) or (Any, Any)
+        return isinstance(value, dict) and all(
+            _type_ok(a, k) and _type_ok(b, v) for a, b in value.items())
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(annotation, type):
+        return isinstance(value, annotation)
+    return True
+
+
+def _build_section(cls: type, name: str, raw: Any, where: str, base: Path | None) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} in [{name}]; "
+                          f"known keys: {', '.join(sorted(fields))}")
+    values = {}
+    for key, value in raw.items():
+        if not _type_ok(value, hints[key]):
+            raise ConfigError(f"{where}: [{name}] {key} = {value!r} has the wrong type "
+                              f"(expected {_type_name(hints[key])})")
+        if fields[key].metadata.get("path") and isinstance(value, str) and value and base:
+            value = str((base / value).resolve()) if not Path(value).is_absolute() else value
+        values[key] = float(value) if hints[key] is float else value
+    try:
+        return cls(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: [{name}]: {exc}") from None
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def from_dict(data: dict[str, Any], *, where: str = "<config>", base: Path | None = None) -> Config:
+    """Build a :class:`Config` from parsed TOML, checking every section and key."""
+    hints = typing.get_type_hints(Config)
+    known = {f.name: f for f in dataclasses.fields(Config) if not f.metadata.get("internal")}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown section(s) {', '.join(unknown)}; "
+                          f"known sections: {', '.join(sorted(known))}")
+    sections = {name: _build_section(hints[name], name, raw, where, base)
+                for name, raw in data.items()}
+    return Config(**sections)
+
+
+def loads(text: str, *, where: str = "<config>", base: Path | None = None) -> Config:
+    """Parse TOML text into a :class:`Config`."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    return from_dict(data, where=where, base=base)
+
+
+def load(path: str | Path) -> Config:
+    """Read and check the config file at ``path``; relative paths in it are taken from its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    config = loads(text, where=str(path), base=path.resolve().parent)
+    config.source = path
+    return config
+
+
+def defaults_toml() -> str:
+    """Every section and key with its default and description, as a commented TOML document."""
+    lines = ["# scanpoint terminal configuration: every setting with its default", ""]
+    for name, section in Config().sections().items():
+        doc = (type(section).__doc__ or "").strip().splitlines()[0]
+        lines += [f"# {doc}", f"[{name}]"]
+        for f in dataclasses.fields(section):
+            lines.append(f"# {f.metadata.get('doc', '')}")
+            lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")

@@ -1,0 +1,163 @@
+"""``scanpoint issuer init|issue`` and ``scanpoint verify`` through the real command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from terminal.cli import main
+
+def iso(t: int) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+REPO = Path(__file__).resolve().parents[2]
+AT_TS = int(time.time()) // 60 * 60  # the issuer key made by init is valid from now
+AT = iso(AT_TS)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli") / "issuer"
+    assert main(["issuer", "init", str(d)]) == 0
+    return d
+
+
+def issue(demo, capsys, *extra, at=AT):
+    capsys.readouterr()
+    argv = ["issuer", "issue", str(demo), "--at", at, *extra]
+    assert main(argv) == 0
+    return capsys.readouterr().out.strip().splitlines()[0]
+
+
+def verify(demo, capsys, *extra):
+    capsys.readouterr()
+    status = main(["verify", "--config", str(demo / "terminal.toml"), *extra])
+    return status, capsys.readouterr()
+
+
+def test_init_prints_no_private_key(tmp_path, capsys):
+    assert main(["issuer", "init", str(tmp_path / "d")]) == 0
+    out = capsys.readouterr().out
+    for name in ("root.key", "issuer.key"):
+        secret = json.loads((tmp_path / "d" / name).read_text())["d"]
+        assert secret not in out
+    assert "terminal config" in out
+
+
+def test_init_refuses_existing_keys(demo, capsys):
+    assert main(["issuer", "init", str(demo)]) == 2
+    assert "--force" in capsys.readouterr().err
+
+
+def test_issue_then_verify_pass_json(demo, capsys):
+    qr = issue(demo, capsys, "--type", "health", "--status", "green", "--name", "张三丰",
+               "--holder-id", "110101199001011234")
+    assert qr.startswith("SP1:")
+    status, out = verify(demo, capsys, "--at", iso(AT_TS + 10), "--json", "--text", qr)
+    assert status == 0
+    record = json.loads(out.out)
+    assert record == {**record, "decision": "pass", "reason": "OK", "format": "native",
+                      "type": "health", "masked_name": "张*丰",
+                      "expires": iso(AT_TS + 60)}
+    assert "110101" not in out.out and "张三丰" not in out.out
+
+
+def test_verify_exit_codes_deny_and_check(demo, capsys):
+    red = issue(demo, capsys, "--type", "health", "--status", "red", "--name", "李四",
+                "--holder-id", "A1")
+    yellow = issue(demo, capsys, "--type", "health", "--status", "yellow", "--name", "李四",
+                   "--holder-id", "A1")
+    status, out = verify(demo, capsys, "--at", AT, "--text", red)
+    assert status == 1 and "DENY  STATUS_RED" in out.out
+    status, out = verify(demo, capsys, "--at", AT, "--text", yellow)
+    assert status == 3 and "CHECK STATUS_YELLOW" in out.out
+    status, out = verify(demo, capsys, "--at", iso(AT_TS + 3600)[:-1], "--text", yellow)
+    assert status == 1 and "EXPIRED" in out.out
+    status, out = verify(demo, capsys, "--at", AT, "--text", "SP1:garbage")
+    assert status == 1 and "BASE45_INVALID" in out.out
+
+
+def test_verify_usage_errors(demo, capsys, tmp_path):
+    assert verify(demo, capsys)[0] == 2  # neither --text nor an image
+    assert verify(demo, capsys, "--text", "x", "img.png")[0] == 2
+    status, out = verify(demo, capsys, "--at", "yesterday", "--text", "x")
+    assert status == 2 and "ISO-8601" in out.err
+    assert main(["verify", "--config", str(tmp_path / "none.toml"), "--text", "x"]) == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[trust]\nroot = 1\n")
+    assert main(["verify", "--config", str(bad), "--text", "x"]) == 2
+    assert "unknown key" in capsys.readouterr().err
+
+
+def test_verify_png_image(demo, capsys, tmp_path):
+    png = tmp_path / "code.png"
+    issue(demo, capsys, "--type", "health", "--status", "green", "--name", "王五",
+          "--holder-id", "B2", "--png", str(png))
+    assert png.stat().st_size > 0
+    status, out = verify(demo, capsys, "--at", AT, "--json", str(png))
+    assert status == 0, out
+    assert json.loads(out.out)["masked_name"] == "王*"
+
+
+def test_verify_image_without_code(demo, capsys, tmp_path):
+    from PIL import Image
+
+    blank = tmp_path / "blank.png"
+    Image.new("L", (200, 200), 255).save(blank)
+    status, out = verify(demo, capsys, "--at", AT, str(blank))
+    assert status == 4 and "no QR code found" in out.out
+
+
+def test_trust_list_refused_warns_and_checks(tmp_path, capsys):
+    d = tmp_path / "iss"
+    assert main(["issuer", "init", str(d)]) == 0
+    qr = issue(d, capsys, "--type", "health", "--status", "green", "--name", "赵六",
+               "--holder-id", "C3")
+    data = bytearray((d / "trust-list.cose").read_bytes())
+    data[-1] ^= 1  # break the signature
+    (d / "trust-list.cose").write_bytes(bytes(data))
+    status, out = verify(d, capsys, "--at", AT, "--text", qr)
+    assert status == 3 and "TRUST_LIST_MISSING" in out.out
+    assert "trust list refused" in out.err
+
+
+def test_holder_id_from_stdin(demo, capsys, monkeypatch):
+    import io
+    monkeypatch.setattr(sys, "stdin", io.StringIO("D4444\n"))
+    qr = issue(demo, capsys, "--type", "insurance", "--name", "钱七", "--holder-id", "-")
+    text = qr
+    capsys.readouterr()
+    cfg = demo / "terminal.toml"
+    assert main(["verify", "--config", str(cfg), "--at", AT, "--json", "--text", text]) == 1
+    record = json.loads(capsys.readouterr().out)
+    assert record["reason"] == "TYPE_NOT_ACCEPTED" and record["type"] == "insurance"
+
+
+def test_issue_refuses_bad_type_for_status(demo, capsys):
+    assert main(["issuer", "issue", str(demo), "--type", "insurance", "--status", "green",
+                 "--name", "x", "--holder-id", "1"]) == 2
+    assert "other types take none" in capsys.readouterr().err
+
+
+def test_python_dash_m_terminal_end_to_end(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "terminal", *a], capture_output=True,
+                                    text=True, env=env, cwd=tmp_path, timeout=60)
+    assert run("issuer", "init", "demo").returncode == 0
+    made = run("issuer", "issue", "demo", "--type", "health", "--status", "green",
+               "--name", "张三丰", "--holder-id", "110101199001011234")
+    assert made.returncode == 0, made.stderr
+    qr = made.stdout.strip()
+    ok = run("verify", "--config", "demo/terminal.toml", "--json", "--text", qr)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["decision"] == "pass"
+    late = run("verify", "--config", "demo/terminal.toml", "--at", "2099-01-01", "--text", qr)
+    assert late.returncode == 1 and "EXPIRED" in late.stdout

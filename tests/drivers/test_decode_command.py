@@ -1,0 +1,71 @@
+"""``scanpoint decode``: texts per image, JSON lines, decoder choice, errors and exit status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from hw_sim.render import CRISP, draw
+from terminal.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def images(tmp_path):
+    one = tmp_path / "one.png"
+    cv2.imwrite(str(one), draw("NC1:ONE", look=CRISP))
+    empty = tmp_path / "empty.jpg"
+    cv2.imwrite(str(empty), np.full((480, 640), 120, np.uint8))
+    return one, empty
+
+
+def test_json_lines(images, capsys):
+    one, empty = images
+    assert main(["decode", "--json", str(one), str(empty)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines == [{"image": str(one), "texts": ["NC1:ONE"]}, {"image": str(empty), "texts": []}]
+
+
+@pytest.mark.parametrize("decoder", ["zxing", "pyzbar", "zxing+pyzbar"])
+def test_plain_output_with_each_decoder(images, capsys, decoder):
+    one, empty = images
+    assert main(["decode", "--decoder", decoder, str(one), str(empty)]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"{one}: NC1:ONE", f"{empty}: no QR code found"]
+
+
+def test_unreadable_image_is_reported_and_the_rest_still_decoded(images, tmp_path, capsys):
+    one, _ = images
+    missing = tmp_path / "missing.png"
+    assert main(["decode", "--json", str(missing), str(one)]) == 4
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert out[0]["texts"] == [] and "not found" in out[0]["error"]
+    assert out[1]["texts"] == ["NC1:ONE"]
+
+
+def test_unknown_decoder_is_a_usage_error(images, capsys):
+    one, _ = images
+    assert main(["decode", "--decoder", "quirc", str(one)]) == 2
+    assert "unknown decoder 'quirc'" in capsys.readouterr().err
+
+
+def test_real_photo_through_the_command(testdata, capsys):
+    photo = testdata / "qr" / "zxing-cpp" / "qrcode-2" / "33.png"   # control characters, kanji
+    assert main(["decode", "--json", str(photo)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["texts"] == [photo.with_suffix(".txt").read_text(encoding="utf-8")]
+
+
+def test_runs_as_a_program(images):
+    one, _ = images
+    result = subprocess.run([sys.executable, "-m", "terminal", "decode", "--json", str(one)],
+                            cwd=REPO, capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": f"{REPO}:{REPO / 'hw-sim'}", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["texts"] == ["NC1:ONE"]

@@ -117,6 +117,125 @@ class DccSection:
 
 
 @dataclass
+class CameraSection:
+    """The camera, and how the daemon supervises it (stall detection, retry backoff)."""
+
+    source: str = setting("auto", "pi: 'auto', 'picamera2' or 'opencv'; sim: a scenario file, "
+                          "image, folder or video to replay ('auto': an empty scene)")
+    device: int = setting(0, "OpenCV camera index (USB/laptop cameras)")
+    width: int = setting(640, "frame width in pixels")
+    height: int = setting(480, "frame height in pixels")
+    fps: int = setting(15, "frames per second requested from the camera")
+    stall_s: float = setting(3.0, "no frame for this long counts as a camera failure")
+    retry_initial_s: float = setting(0.5, "first wait before reopening a failed camera")
+    retry_max_s: float = setting(30.0, "longest wait between camera retries (doubling up to it)")
+
+    def __post_init__(self) -> None:
+        if self.width < 16 or self.height < 16 or self.fps < 1:
+            raise ConfigError("[camera] width/height must be >= 16 and fps >= 1")
+        if self.stall_s <= 0 or self.retry_initial_s <= 0 or self.retry_max_s < self.retry_initial_s:
+            raise ConfigError("[camera] stall_s and retry_initial_s must be > 0 and "
+                              "retry_max_s >= retry_initial_s")
+
+
+@dataclass
+class DecoderSection:
+    """Which QR decoder reads the frames."""
+
+    backend: str = setting("zxing", "'zxing' (fastest, best read rate), 'pyzbar', or "
+                           "'zxing+pyzbar' (pyzbar retried when zxing finds nothing)")
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("zxing", "pyzbar", "zxing+pyzbar"):
+            raise ConfigError(f"[decoder] backend must be 'zxing', 'pyzbar' or 'zxing+pyzbar', "
+                              f"not {self.backend!r}")
+
+
+@dataclass
+class SignalsSection:
+    """GPIO pins (BCM numbers) and the light/beep/relay pattern of each decision."""
+
+    pin_factory: str = setting("", "gpiozero pin factory: '' (gpiozero's choice), 'lgpio' (Pi 5), "
+                               "'rpigpio', 'native' or 'mock'")
+    green_pin: int = setting(17, "green LED")
+    red_pin: int = setting(27, "red LED")
+    buzzer_pin: int = setting(22, "buzzer")
+    relay_pin: int = setting(23, "gate relay")
+    relay_active_high: bool = setting(True, "false for the common active-low relay boards")
+    buzzer_active_high: bool = setting(True, "false for an active-low buzzer")
+    patterns: dict[str, Any] = setting({}, "replace a decision's pattern (pass, deny, check, fault), "
+                                       "e.g. { pass = { green = [2.0], relay = [0.5], buzzer = "
+                                       "[0.1] } }; a blink is [on_s, off_s, times] (times 0: "
+                                       "forever); defaults: pass = green 2 s + relay 0.5 s + short "
+                                       "beep, deny = red 2 s + long beep, check = amber blink")
+
+    def __post_init__(self) -> None:
+        pins = [self.green_pin, self.red_pin, self.buzzer_pin, self.relay_pin]
+        if len(set(pins)) != len(pins) or min(pins) < 0:
+            raise ConfigError(f"[signals] pins must be distinct non-negative numbers, got {pins}")
+
+
+@dataclass
+class PipelineSection:
+    """When a code counts as a new presentation, and anti-passback."""
+
+    leave_frames: int = setting(3, "a code left the view after missing from this many frames ...")
+    leave_ms: int = setting(300, "... and not seen for this many ms; only then it is decided again")
+    rearm_s: float = setting(0.0, "re-decide a code held in view this long (0: never, one "
+                             "decision per presentation)")
+    anti_passback_s: float = setting(300.0, "deny a serial that passed here this recently as "
+                                     "REPLAYED (0: off)")
+    anti_passback_max: int = setting(100_000, "serial hashes kept in memory for anti-passback")
+    max_frame_age_ms: int = setting(500, "frames older than this are dropped unread")
+
+    def __post_init__(self) -> None:
+        if self.leave_frames < 1 or self.anti_passback_max < 1:
+            raise ConfigError("[pipeline] leave_frames and anti_passback_max must be >= 1")
+        for name in ("leave_ms", "rearm_s", "anti_passback_s", "max_frame_age_ms"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"[pipeline] {name} must not be negative")
+
+
+@dataclass
+class SyncSection:
+    """Where the terminal fetches its signed lists, and how hard it tries (``scanpoint sync``)."""
+
+    source: str = setting("", "list source: an http(s):// URL, or a folder served by `issuer publish`",
+                          path=False)
+    interval: float = setting(3600.0, "seconds between syncs when `scanpoint sync` runs without --once")
+    timeout: float = setting(30.0, "seconds before a stalled HTTP request is given up")
+    retries: int = setting(4, "extra attempts after a network failure or server error")
+    backoff: float = setting(2.0, "first retry delay in seconds; doubles each retry, with jitter")
+    backoff_max: float = setting(300.0, "longest retry delay in seconds")
+    max_index_bytes: int = setting(65536, "byte cap on the signed index download")
+    max_list_bytes: int = setting(268435456, "byte cap on any one list download (snapshot or delta)")
+    ca_file: str = setting("", "PEM bundle to trust for https sources (empty: system CAs)", path=True)
+    partial_dir: str = setting("", "folder for resumable partial downloads (empty: STATE_DIR/partial)",
+                               path=True)
+
+    def __post_init__(self) -> None:
+        if self.retries < 0 or self.timeout <= 0 or self.backoff < 0 or self.interval <= 0:
+            raise ConfigError("[sync] retries must be >= 0 and timeout, interval > 0")
+
+
+@dataclass
+class ListsSection:
+    """The terminal's revocation store and how it treats stale lists and an untrusted clock."""
+
+    db: str = setting("", "revocation store (SQLite); empty: STATE_DIR/revocation.db", path=True)
+    stale: str = setting("check", "decision when a list is past its valid-until: 'check' or 'deny'")
+    untrusted_clock: str = setting("check", "decision when the clock is untrusted: 'check' or 'deny'")
+    max_clock_offset: float = setting(7200.0, "seconds the clock may differ from the sync server's")
+    issued_tolerance: float = setting(600.0, "seconds the clock may read before a held list's issue time")
+    max_entries: int = setting(20000000, "most revocation entries accepted in one list")
+
+    def __post_init__(self) -> None:
+        for key in ("stale", "untrusted_clock"):
+            if getattr(self, key) not in ("check", "deny"):
+                raise ConfigError(f"[lists] {key} must be 'check' or 'deny', not {getattr(self, key)!r}")
+
+
+@dataclass
 class Config:
     """The whole terminal configuration. ``source`` is the file it came from (None: defaults)."""
 
@@ -124,6 +243,12 @@ class Config:
     trust: TrustSection = field(default_factory=TrustSection)
     policy: PolicySection = field(default_factory=PolicySection)
     dcc: DccSection = field(default_factory=DccSection)
+    camera: CameraSection = field(default_factory=CameraSection)
+    decoder: DecoderSection = field(default_factory=DecoderSection)
+    signals: SignalsSection = field(default_factory=SignalsSection)
+    pipeline: PipelineSection = field(default_factory=PipelineSection)
+    sync: SyncSection = field(default_factory=SyncSection)
+    lists: ListsSection = field(default_factory=ListsSection)
     source: Path | None = field(default=None, metadata={"internal": True})
 
     def sections(self) -> dict[str, Any]:

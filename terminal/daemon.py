@@ -1,0 +1,106 @@
+"""Assembles the scanning daemon from a config: devices, verifier, observers, pipeline, service.
+
+Parts owned by others are reached through small, optional hooks so the daemon runs with whatever
+is installed:
+
+- the verifier: ``terminal.verifier.Verifier.from_config(config, revocation=...)``;
+- revocation: ``terminal.revocation.RevocationCheck.from_config(config)`` (sync part; None when
+  no list source is configured);
+- observers: each module in :data:`OBSERVER_MODULES` may define
+  ``observer_from_config(config) -> Observer | None`` (audit log, slip printer).
+
+A hook that fails is logged and left out — the gate keeps working and ``scanpoint status`` shows
+the part's own section — except the verifier, without which nothing can be decided safely.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from terminal.devices import Devices, open_devices
+from terminal.pipeline import Observer, Pipeline, PipelineSettings, Verifier
+from terminal.sdnotify import Notifier
+from terminal.service import Service, ServiceSettings
+
+log = logging.getLogger("scanpoint.daemon")
+
+OBSERVER_MODULES = ("terminal.audit", "terminal.printqueue")
+
+
+def pipeline_settings(config: Any) -> PipelineSettings:
+    p = config.pipeline
+    return PipelineSettings(leave_frames=p.leave_frames, leave_ms=p.leave_ms, rearm_s=p.rearm_s,
+                            anti_passback_s=p.anti_passback_s,
+                            anti_passback_max=p.anti_passback_max,
+                            max_frame_age_ms=p.max_frame_age_ms)
+
+
+def service_settings(config: Any) -> ServiceSettings:
+    c = config.camera
+    return ServiceSettings(stall_s=c.stall_s, retry_initial_s=c.retry_initial_s,
+                           retry_max_s=c.retry_max_s)
+
+
+def revocation_check(config: Any) -> Any:
+    """The sync part's revocation hook for the verifier, or None where it is not installed."""
+    try:
+        module = importlib.import_module("terminal.revocation")
+    except ImportError:
+        return None
+    factory = getattr(getattr(module, "RevocationCheck", None), "from_config", None)
+    if factory is None:
+        return None
+    try:
+        return factory(config)
+    except Exception as exc:
+        log.error("revocation check unavailable error=%r", exc)
+        return None
+
+
+def build_verifier(config: Any, *, revocation: Any = None) -> Verifier:
+    """The verifier for ``config`` (trust list, policy, revocation)."""
+    from terminal.verifier import Verifier as RealVerifier
+
+    if revocation is None:
+        revocation = revocation_check(config)
+    return RealVerifier.from_config(config, revocation=revocation)
+
+
+def build_observers(config: Any) -> list[Observer]:
+    """Every installed part's decision observer (audit log, slip printer)."""
+    observers: list[Observer] = []
+    for name in OBSERVER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        factory = getattr(module, "observer_from_config", None)
+        if factory is None:
+            continue
+        try:
+            observer = factory(config)
+        except Exception as exc:
+            log.error("observer unavailable module=%s error=%r", name, exc)
+            continue
+        if observer is not None:
+            observers.append(observer)
+    return observers
+
+
+def build_service(config: Any, *, devices: Devices | None = None, verifier: Verifier | None = None,
+                  observers: list[Observer] | None = None, notifier: Notifier | None = None,
+                  state_dir: Any = None) -> Service:
+    """A ready-to-run :class:`Service` for ``config``; arguments given replace the built parts."""
+    devices = devices if devices is not None else open_devices(config)
+    verifier = verifier if verifier is not None else build_verifier(config)
+    observers = observers if observers is not None else build_observers(config)
+    pipeline = Pipeline(devices.decoder, verifier, devices.signals, clock=devices.clock,
+                        settings=pipeline_settings(config), observers=observers,
+                        terminal_id=config.terminal.id, site=config.terminal.site_name)
+    return Service(pipeline, devices.open_camera, devices.signals, clock=devices.clock,
+                   settings=service_settings(config),
+                   state_dir=config.terminal.state_dir if state_dir is None else state_dir,
+                   notifier=notifier if notifier is not None else Notifier(),
+                   sleep=devices.sleep)

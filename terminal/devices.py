@@ -1,0 +1,201 @@
+"""The one place that picks real or simulated devices: the composition root of the hardware.
+
+Like gpiozero choosing a pin factory, ``[terminal] hardware`` decides: ``"pi"`` builds the
+``drivers`` (picamera2/OpenCV camera, zxing-cpp decoder, gpiozero signals on real pins), ``"sim"``
+builds ``hw_sim`` (scripted or replayed camera, gpiozero ``MockFactory`` pins with a recorder).
+Both are imported lazily, by module name, so ``terminal`` itself never imports a hardware library
+and a Pi without OpenCV, or a laptop without picamera2, loads only what it uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from terminal.clock import Clock, SystemClock
+from terminal.errors import ConfigError, DeviceError
+from terminal.interfaces import Camera, Decoder, Signals
+
+log = logging.getLogger("scanpoint.devices")
+
+
+@dataclass
+class Devices:
+    """Everything the daemon needs from hardware. ``open_camera`` is called again after failures."""
+
+    open_camera: Callable[[], Camera]
+    decoder: Decoder
+    signals: Signals
+    clock: Clock = field(default_factory=SystemClock)
+    sleep: Callable[[float], None] = time.sleep
+    sim: Any = None            # the simulator's handle (pins recorder, scenario) when simulated
+
+    def close(self) -> None:
+        try:
+            self.signals.close()
+        except Exception as exc:
+            log.warning("signals close failed error=%r", exc)
+
+
+def _module(name: str, what: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise DeviceError(f"{what} is not available: cannot import {name} ({exc}); "
+                          "install scanpoint with its dependencies (see README)") from exc
+
+
+def open_decoder(config: Any) -> Decoder:
+    """The configured QR decoder (``[decoder] backend``), from ``drivers.decoder``."""
+    return _module("drivers.decoder", "the QR decoder").open_decoder(config.decoder.backend)
+
+
+def signal_pins(config: Any) -> Any:
+    """``drivers.signals.SignalPins`` from the ``[signals]`` section."""
+    signals = _module("drivers.signals", "the signal outputs")
+    s = config.signals
+    return signals.SignalPins(green=s.green_pin, red=s.red_pin, buzzer=s.buzzer_pin,
+                              relay=s.relay_pin, relay_active_high=s.relay_active_high,
+                              buzzer_active_high=s.buzzer_active_high)
+
+
+def signal_patterns(config: Any) -> dict[str, Any]:
+    """The decision patterns: defaults with ``[signals] patterns`` overrides (checked here)."""
+    signals = _module("drivers.signals", "the signal outputs")
+    return signals.patterns_from_mapping(config.signals.patterns)
+
+
+def open_devices(config: Any, **sim_options: Any) -> Devices:
+    """Real or simulated devices for ``config`` (``[terminal] hardware``).
+
+    ``sim_options`` go to the simulator (e.g. a scenario object or a clock); they are an error on
+    real hardware.
+    """
+    hardware = config.terminal.hardware
+    if hardware == "pi":
+        if sim_options:
+            raise ConfigError(f"simulator options {sorted(sim_options)} given for hardware 'pi'")
+        return _open_pi(config)
+    if hardware == "sim":
+        return _open_sim(config, **sim_options)
+    raise ConfigError(f"[terminal] hardware must be 'sim' or 'pi', not {hardware!r}")
+
+
+def _open_pi(config: Any) -> Devices:
+    camera_mod = _module("drivers.camera", "the camera driver")
+    signals_mod = _module("drivers.signals", "the signal outputs")
+    cam = config.camera
+    decoder = open_decoder(config)
+    signals = signals_mod.open_signals(signal_pins(config),
+                                       pin_factory=config.signals.pin_factory or None,
+                                       patterns=signal_patterns(config))
+
+    kind = cam.source
+    if kind == "auto":
+        kind = "picamera2" if camera_mod.on_raspberry_pi() else "opencv"
+    if kind not in ("picamera2", "opencv"):
+        raise ConfigError(f"[camera] source must be 'auto', 'picamera2' or 'opencv' on real "
+                          f"hardware, not {cam.source!r}")
+    settings: dict[str, Any] = {"width": cam.width, "height": cam.height, "fps": cam.fps}
+    if kind == "opencv":
+        settings["device"] = cam.device
+
+    def open_camera() -> Camera:
+        return camera_mod.open_camera(kind, **settings)
+
+    return Devices(open_camera=open_camera, decoder=decoder, signals=signals)
+
+
+@dataclass
+class SimHandle:
+    """What the simulator exposes beyond the device interfaces: the pin recorder (LED, buzzer and
+    relay history on gpiozero mock pins), the frame source and the cameras opened so far."""
+
+    recorder: Any
+    source: Any
+    cameras: list[Any] = field(default_factory=list)
+
+    def elapsed(self) -> float | None:
+        """Seconds since the simulated camera's first frame (None before it was first opened)."""
+        return self.cameras[0].elapsed() if self.cameras else None
+
+    def step_index(self) -> int | None:
+        """Index of the scenario step on camera now (len(steps) once over; None before start)."""
+        elapsed = self.elapsed()
+        if elapsed is None or not hasattr(self.source, "step_at"):
+            return None
+        return self.source.step_at(elapsed)[0]
+
+    def warm(self) -> int:
+        """Render every scenario frame now, so rendering is not counted as scan latency.
+
+        A simulated frame is stamped with its nominal arrival time but drawn when first read;
+        a real camera has it ready. Returns how many frames were rendered.
+        """
+        steps = getattr(self.source, "steps", None)
+        if not steps:
+            return 0
+        scenario_mod = _module("hw_sim.scenario", "the hardware simulator (hw-sim)")
+        drawn, start = 0, 0.0
+        for step in steps:
+            if isinstance(step, (scenario_mod.Show, scenario_mod.Glare, scenario_mod.Nothing)):
+                for variant in range(scenario_mod.VARIANTS):
+                    self.source.frame_at(start + 1e-6, variant)
+                    drawn += 1
+            start += step.ms / 1000.0
+        return drawn
+
+    def finished(self) -> bool:
+        """True once the scenario or replay has nothing more to show."""
+        elapsed = self.elapsed()
+        finished = getattr(self.source, "finished", None)
+        return elapsed is not None and finished is not None and bool(finished(elapsed))
+
+
+def scenario_from_script(script: list[tuple[str | None, float]]) -> Any:
+    """A ``hw_sim`` scenario from ``[(text or None, seconds), ...]``: show the code, or nothing."""
+    scenario_mod = _module("hw_sim.scenario", "the hardware simulator (hw-sim)")
+    items = [{"show": text, "ms": seconds * 1000} if text is not None
+             else {"nothing": seconds * 1000} for text, seconds in script]
+    return scenario_mod.Scenario.from_list(items)
+
+
+def _open_sim(config: Any, *, scenario: Any = None, scale: float = 1.0,
+              clock: Clock | None = None) -> Devices:
+    """Simulated devices: scripted/replay camera, real decoder, gpiozero signals on mock pins.
+
+    ``scenario`` replaces ``[camera] source``: a ``hw_sim`` scenario, a spec ``source_for``
+    accepts, or a script for :func:`scenario_from_script`. ``scale`` shortens signal patterns.
+    """
+    camera_mod = _module("hw_sim.camera", "the hardware simulator (hw-sim)")
+    pins_mod = _module("hw_sim.pins", "the hardware simulator (hw-sim)")
+    scenario_mod = _module("hw_sim.scenario", "the hardware simulator (hw-sim)")
+    clock = clock or SystemClock()
+    spec = scenario if scenario is not None else config.camera.source
+    if isinstance(spec, list) and spec and isinstance(spec[0], tuple):
+        spec = scenario_from_script(spec)
+    elif spec == "auto":
+        spec = scenario_mod.Scenario([scenario_mod.Nothing(1000.0)], loop=True)
+    source = camera_mod.source_for(spec)
+    decoder = open_decoder(config)
+    signals, recorder = pins_mod.mock_signals(signal_pins(config),
+                                              patterns=signal_patterns(config), scale=scale)
+    handle = SimHandle(recorder=recorder, source=source)
+    fps = config.camera.fps
+
+    def open_camera() -> Camera:
+        if handle.cameras:
+            camera = handle.cameras[0].reopen()
+        else:
+            camera = camera_mod.SimCamera(source, clock=clock, fps=fps)
+        handle.cameras.append(camera)
+        del handle.cameras[1:-1]       # keep the first (timeline) and the newest
+        return camera
+
+    sleep = getattr(clock, "sleep", None) or time.sleep
+    return Devices(open_camera=open_camera, decoder=decoder, signals=signals, clock=clock,
+                   sleep=sleep, sim=handle)

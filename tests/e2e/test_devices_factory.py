@@ -1,0 +1,69 @@
+"""The device factory: ``hardware = "pi"`` builds the real drivers (here with gpiozero's mock pin
+factory and an OpenCV camera that is not there), ``"sim"`` the simulator; both lazily."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+pytest.importorskip("drivers.camera", reason="camera driver (hw part) not on this branch yet")
+
+from terminal import config as config_mod  # noqa: E402
+from terminal.clock import SystemClock  # noqa: E402
+from terminal.devices import open_devices  # noqa: E402
+from terminal.errors import ConfigError  # noqa: E402
+from terminal.pipeline import Pipeline  # noqa: E402
+from terminal.reasons import Decision, Reason  # noqa: E402
+from terminal.result import Result  # noqa: E402
+from terminal.service import Service, read_status  # noqa: E402
+
+
+class Refuse:
+    def verify(self, text, now):
+        return Result(Decision.DENY, Reason.SIGNATURE_INVALID)
+
+
+def test_terminal_imports_no_hardware_library_until_devices_are_opened():
+    import subprocess
+    code = ("import sys, terminal.cli, terminal.daemon, terminal.devices, terminal.service; "
+            "bad = [m for m in ('gpiozero', 'cv2', 'zxingcpp', 'pyzbar', 'picamera2', 'serial', "
+            "'hw_sim', 'drivers.camera') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pi_hardware_with_missing_usb_camera_backs_off_and_reports(tmp_path):
+    config = config_mod.loads(
+        f'[terminal]\nhardware = "pi"\nstate_dir = "{tmp_path}"\n'
+        '[camera]\nsource = "opencv"\ndevice = 97\nretry_initial_s = 0.1\nretry_max_s = 0.2\n'
+        '[signals]\npin_factory = "mock"\n')
+    devices = open_devices(config)
+    pipeline = Pipeline(devices.decoder, Refuse(), devices.signals, clock=SystemClock())
+    service = Service(pipeline, devices.open_camera, devices.signals, clock=SystemClock(),
+                      state_dir=tmp_path)
+    try:
+        service.start()
+        for _ in range(30):
+            service.iterate()
+        status = read_status(tmp_path)
+        assert status["state"] == "camera-fault"
+        assert status["camera"]["failures"] >= 2
+        assert "Camera" in status["camera"]["error"]
+        assert devices.signals.last == "fault"
+    finally:
+        service.shutdown()
+        devices.close()
+
+
+def test_pi_camera_source_must_be_a_real_camera_kind(tmp_path):
+    config = config_mod.loads('[terminal]\nhardware = "pi"\n[camera]\nsource = "scene.json"\n'
+                              '[signals]\npin_factory = "mock"\n')
+    with pytest.raises(ConfigError, match="picamera2"):
+        open_devices(config)
+
+
+def test_bad_signal_pattern_in_config_is_a_config_error():
+    config = config_mod.loads('[signals]\npatterns = { pass = { purple = [1.0] } }\n')
+    with pytest.raises(ConfigError, match="purple"):
+        open_devices(config)

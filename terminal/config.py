@@ -197,6 +197,45 @@ class PipelineSection:
 
 
 @dataclass
+class SyncSection:
+    """Where the terminal fetches its signed lists, and how hard it tries (``scanpoint sync``)."""
+
+    source: str = setting("", "list source: an http(s):// URL, or a folder served by `issuer publish`",
+                          path=False)
+    interval: float = setting(3600.0, "seconds between syncs when `scanpoint sync` runs without --once")
+    timeout: float = setting(30.0, "seconds before a stalled HTTP request is given up")
+    retries: int = setting(4, "extra attempts after a network failure or server error")
+    backoff: float = setting(2.0, "first retry delay in seconds; doubles each retry, with jitter")
+    backoff_max: float = setting(300.0, "longest retry delay in seconds")
+    max_index_bytes: int = setting(65536, "byte cap on the signed index download")
+    max_list_bytes: int = setting(268435456, "byte cap on any one list download (snapshot or delta)")
+    ca_file: str = setting("", "PEM bundle to trust for https sources (empty: system CAs)", path=True)
+    partial_dir: str = setting("", "folder for resumable partial downloads (empty: STATE_DIR/partial)",
+                               path=True)
+
+    def __post_init__(self) -> None:
+        if self.retries < 0 or self.timeout <= 0 or self.backoff < 0 or self.interval <= 0:
+            raise ConfigError("[sync] retries must be >= 0 and timeout, interval > 0")
+
+
+@dataclass
+class ListsSection:
+    """The terminal's revocation store and how it treats stale lists and an untrusted clock."""
+
+    db: str = setting("", "revocation store (SQLite); empty: STATE_DIR/revocation.db", path=True)
+    stale: str = setting("check", "decision when a list is past its valid-until: 'check' or 'deny'")
+    untrusted_clock: str = setting("check", "decision when the clock is untrusted: 'check' or 'deny'")
+    max_clock_offset: float = setting(7200.0, "seconds the clock may differ from the sync server's")
+    issued_tolerance: float = setting(600.0, "seconds the clock may read before a held list's issue time")
+    max_entries: int = setting(20000000, "most revocation entries accepted in one list")
+
+    def __post_init__(self) -> None:
+        for key in ("stale", "untrusted_clock"):
+            if getattr(self, key) not in ("check", "deny"):
+                raise ConfigError(f"[lists] {key} must be 'check' or 'deny', not {getattr(self, key)!r}")
+
+
+@dataclass
 class Config:
     """The whole terminal configuration. ``source`` is the file it came from (None: defaults)."""
 
@@ -208,6 +247,8 @@ class Config:
     decoder: DecoderSection = field(default_factory=DecoderSection)
     signals: SignalsSection = field(default_factory=SignalsSection)
     pipeline: PipelineSection = field(default_factory=PipelineSection)
+    sync: SyncSection = field(default_factory=SyncSection)
+    lists: ListsSection = field(default_factory=ListsSection)
     source: Path | None = field(default=None, metadata={"internal": True})
 
     def sections(self) -> dict[str, Any]:

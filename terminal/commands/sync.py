@@ -1,0 +1,61 @@
+"""``scanpoint sync [--once] --config FILE``: fetch and apply signed lists (its own process/unit)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from terminal import config as config_mod
+from terminal.errors import ConfigError
+
+log = logging.getLogger("scanpoint.sync")
+
+
+def root_public_key(cfg) -> bytes:
+    """The pinned root public key from the config (the key every signed list must verify with)."""
+    for section, key in (("trust", "root_public_key"), ("trust", "root_key"), ("trust", "root")):
+        value = getattr(getattr(cfg, section, None), key, None)
+        if value:
+            try:
+                return bytes.fromhex(value)
+            except ValueError:
+                raise ConfigError(f"[{section}] {key} is not hex") from None
+    raise ConfigError("no pinned root public key in the config ([trust] section)")
+
+
+def trust_file(cfg) -> Path | None:
+    """Where the scanner loads its trust list from (the sync replaces it atomically)."""
+    for key in ("file", "list", "path"):
+        value = getattr(getattr(cfg, "trust", None), key, None)
+        if value:
+            return Path(value)
+    return Path(cfg.terminal.state_dir) / "trust.list"
+
+
+def settings_from(cfg):
+    from terminal.sync import SyncSettings
+    if not cfg.sync.source:
+        raise ConfigError("[sync] source is empty: set the URL or folder lists are published at")
+    return SyncSettings.from_config(cfg, root_public_key(cfg), trust_file(cfg))
+
+
+def run(args: argparse.Namespace) -> int:
+    from terminal.sync import Progress, SyncClient, run_forever
+    cfg = config_mod.load(args.config)
+    client = SyncClient(settings_from(cfg), progress=Progress(sys.stderr))
+    if args.once:
+        result = client.run_once()
+        print(result.line(), file=sys.stdout if result.ok else sys.stderr)
+        return 0 if result.ok else 4
+    run_forever(client, cfg.sync.interval)
+    return 0
+
+
+def register(commands, issuer) -> None:
+    p = commands.add_parser("sync", help="fetch and apply signed trust and revocation lists")
+    p.add_argument("--config", required=True, help="terminal config file (TOML)")
+    p.add_argument("--once", action="store_true",
+                   help="sync once and exit: 0 if applied or current, 4 if refused or failed")
+    p.set_defaults(func=run)

@@ -7,7 +7,7 @@ An issuer directory (``scanpoint issuer init DIR``) holds::
     issuer.key           issuer private key, key id, issuer name and holder-hash secret (0600)
     trust-list.cose      signed trust list (kind "trust") naming the issuer key
     revocation-list.cose signed revocation list (kind "revocation", version 1, no entries)
-    terminal.toml        a terminal config that trusts this root and syncs its lists from here
+    terminal.toml        a terminal config that trusts this root and reads the lists from here
 
 Private keys are never printed or logged. Signing uses the project's SM2 code with a nonce from
 :mod:`secrets` (never gmssl's signer, whose nonce comes from Mersenne Twister).
@@ -293,12 +293,7 @@ def terminal_toml(root_public_key: bytes, site: str = "checkpoint") -> str:
         f'root_key = "{root_public_key.hex()}"\n'
         f'list = "{TRUST_LIST}"\n\n'
         "[policy]\n"
-        f'site = "{site}"\n\n'
-        "# Revocation: 'scanpoint issuer publish DIR' signs the lists into DIR/lists, and\n"
-        "# 'scanpoint sync --config DIR/terminal.toml --once' applies them. Until the first sync\n"
-        "# this terminal holds no revocation list and answers 'check' (LIST_STALE), never 'pass'.\n"
-        "[sync]\n"
-        'source = "."\n'
+        f'site = "{site}"\n'
     )
 
 

@@ -120,7 +120,9 @@ class Service:
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Open the camera (a failure only schedules a retry) and tell systemd we are ready."""
+        """Warm the verifier, open the camera (a failure only schedules a retry), tell systemd
+        we are ready."""
+        self.pipeline.warm_up()
         self._open_camera()
         self.write_status(force=True)
         self.notifier.ready(self.status_line())

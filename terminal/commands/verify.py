@@ -94,8 +94,9 @@ def run(args: argparse.Namespace) -> int:
         except (ScanpointError, ValueError, OSError) as exc:
             print(f"scanpoint verify: signer certificates refused: {exc}", file=sys.stderr)
             return EXIT_USAGE
+    from terminal.revocation import RevocationCheck
     verifier = Verifier(trust, cfg.policy.to_policy(), skew=cfg.policy.skew, dsc=dsc,
-                        revocation=_revocation(cfg))
+                        revocation=RevocationCheck.from_config(cfg))
 
     if args.text is not None:
         texts = [("--text", args.text)]
@@ -111,15 +112,6 @@ def run(args: argparse.Namespace) -> int:
         _emit(args.json, source, result)
         decisions.append(result.decision if result is not None else None)
     return exit_status(decisions)
-
-
-def _revocation(cfg):
-    """The sync part's revocation hook when the config names a list source, else None."""
-    try:
-        from terminal.revocation import RevocationCheck
-    except ImportError:
-        return None
-    return RevocationCheck.from_config(cfg)
 
 
 def exit_status(decisions: list[Decision | None]) -> int:

@@ -56,7 +56,7 @@ def test_init_prints_no_private_key(tmp_path, capsys):
                json.loads((tmp_path / "d" / "issuer.key").read_text())["d"]]
     for secret in secrets:
         assert len(secret) == 64 and secret not in out
-    assert "terminal config" in out and "scanpoint sync" in out
+    assert "terminal config" in out and "terminal.toml syncs from" in out
 
 
 def test_init_refuses_existing_keys(demo, capsys):
@@ -182,9 +182,10 @@ def test_verify_png_with_pyzbar_and_missing_image(demo, capsys, tmp_path):
     assert status == 2 and "not found" in out.err
 
 
-def test_before_first_sync_no_pass(tmp_path, capsys):
+def test_without_revocation_state_no_pass(tmp_path, capsys):
     d = tmp_path / "fresh"
     assert main(["issuer", "init", str(d)]) == 0
+    (d / "state" / "revocation.db").unlink()  # as on a terminal that never synced
     qr = issue(d, capsys, "--type", "health", "--status", "green", "--name", "周九",
                "--holder-id", "F6")
     status, out = verify(d, capsys, "--at", AT, "--text", qr)

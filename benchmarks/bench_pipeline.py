@@ -40,17 +40,18 @@ def percentile(values: list[float], q: float) -> float:
 
 def make_issuer(work: Path):
     from terminal import issuer
-    return issuer.init(work / "issuer", site="checkpoint")
+    return issuer.init(work / "issuer", site="checkpoint", now=int(time.time()) - 3600)
 
 
-def config_for(work: Path, home, **extra_sections: str) -> config_mod.Config:
-    from terminal.demo import demo_config
-    text = demo_config(work, home.root_public_key(), home.trust_list_path, "checkpoint")
-    for section, body in extra_sections.items():
-        text += f"\n[{section}]\n{body}\n"
-    path = work / "bench.toml"
-    path.write_text(text, encoding="utf-8")
-    return config_mod.load(path)
+_CONFIGS: dict[str, config_mod.Config] = {}
+
+
+def config_for(work: Path, home) -> config_mod.Config:
+    """The demo terminal config, lists published and synced (so revocation is checked)."""
+    from terminal.demo import terminal_for
+    if "config" not in _CONFIGS:
+        _CONFIGS["config"] = terminal_for(work, home)
+    return _CONFIGS["config"]
 
 
 def bench_latency(work: Path, home, n: int) -> dict[str, float]:

@@ -69,6 +69,7 @@ def test_each_step_gives_exactly_one_expected_decision(checkpoint_run):
         [(Decision.DENY, Reason.SIGNATURE_INVALID)],
         [(Decision.DENY, Reason.REPLAYED)],
         [(Decision.DENY, Reason.KEY_UNKNOWN)],
+        [(Decision.DENY, Reason.REVOKED)],
     ]
 
 
@@ -114,8 +115,8 @@ def test_latency_and_outputs_off_after_stop(checkpoint_run):
     assert all(lat is not None and lat < 0.1 for lat in latencies), latencies
     assert not any(checkpoint_run.recorder.states().values())
     status = read_status(checkpoint_run.config.terminal.state_dir)
-    assert status["state"] == "stopped" and status["decisions"] == 6
-    assert status["by_decision"] == {"pass": 1, "deny": 4, "check": 1}
+    assert status["state"] == "stopped" and status["decisions"] == 7
+    assert status["by_decision"] == {"pass": 1, "deny": 5, "check": 1}
     # nothing personal in the status file
     text = json.dumps(status)
     assert "NC1:" not in text and "王" not in text
@@ -136,10 +137,7 @@ def _config(work: Path, site="checkpoint", extra="") -> config_mod.Config:
     from terminal import issuer
 
     home = issuer.init(work / "issuer", site=site, now=int(time.time()) - 3600)
-    text = demo.demo_config(work, home.root_public_key(), home.trust_list_path, site) + extra
-    path = work / "terminal.toml"
-    path.write_text(text, encoding="utf-8")
-    return config_mod.load(path), home
+    return demo.terminal_for(work, home, site, extra), home
 
 
 def _run(service, sim, until=None):

@@ -46,9 +46,10 @@ def verify(demo, capsys, *extra):
 def test_init_prints_no_private_key(tmp_path, capsys):
     assert main(["issuer", "init", str(tmp_path / "d")]) == 0
     out = capsys.readouterr().out
-    for name in ("root.key", "issuer.key"):
-        secret = json.loads((tmp_path / "d" / name).read_text())["d"]
-        assert secret not in out
+    secrets = [(tmp_path / "d" / "root.key").read_text().strip(),
+               json.loads((tmp_path / "d" / "issuer.key").read_text())["d"]]
+    for secret in secrets:
+        assert len(secret) == 64 and secret not in out
     assert "terminal config" in out
 
 
@@ -161,3 +162,13 @@ def test_python_dash_m_terminal_end_to_end(tmp_path):
     assert json.loads(ok.stdout)["decision"] == "pass"
     late = run("verify", "--config", "demo/terminal.toml", "--at", "2099-01-01", "--text", qr)
     assert late.returncode == 1 and "EXPIRED" in late.stdout
+
+
+def test_verify_png_with_pyzbar_and_missing_image(demo, capsys, tmp_path):
+    png = tmp_path / "code.png"
+    issue(demo, capsys, "--type", "health", "--status", "yellow", "--name", "孙八",
+          "--holder-id", "E5", "--png", str(png))
+    status, out = verify(demo, capsys, "--at", AT, "--decoder", "pyzbar", str(png))
+    assert status == 3 and "STATUS_YELLOW" in out.out
+    status, out = verify(demo, capsys, "--at", AT, str(tmp_path / "missing.png"))
+    assert status == 2 and "not found" in out.err

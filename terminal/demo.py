@@ -69,7 +69,12 @@ stall_s = 2.0
 leave_frames = 3
 leave_ms = 250
 anti_passback_s = 300.0
-"""
+""" + ("""
+[printer]
+enabled = true
+url = "sim"
+print_on = ["pass", "deny", "check"]
+""" if site == "pharmacy" else "")
 
 
 def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
@@ -289,6 +294,11 @@ def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = s
             print(f"\n  latency frame->LED: median {latencies[len(latencies) // 2] * 1000:.1f} ms, "
                   f"max {latencies[-1] * 1000:.1f} ms; outputs off after stop: "
                   f"{not any(recorder.states().values())}", file=out)
+        slips = sorted((Path(result.config.terminal.state_dir) / "slips").glob("*.txt"))
+        if slips:
+            print(f"\n  {len(slips)} slips printed on the virtual printer; the first one:", file=out)
+            for line in slips[0].read_text(encoding="utf-8").splitlines():
+                print(f"    | {line}", file=out)
         failures += len(result.stray) + (not result.completed)
         result.devices.close()
         print("demo passed" if failures == 0 else f"demo FAILED: {failures} step(s) wrong",

@@ -19,15 +19,12 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("hw_sim.camera", reason="hw-sim camera (hw part) not on this branch yet")
-pytest.importorskip("terminal.issuer", reason="issuer tools (native part) not on this branch yet")
-
-from terminal import config as config_mod  # noqa: E402
-from terminal import demo  # noqa: E402
-from terminal.daemon import build_service  # noqa: E402
-from terminal.devices import open_devices  # noqa: E402
-from terminal.reasons import Decision, Reason  # noqa: E402
-from terminal.service import read_status  # noqa: E402
+from terminal import config as config_mod
+from terminal import demo
+from terminal.daemon import build_service
+from terminal.devices import open_devices
+from terminal.reasons import Decision, Reason
+from terminal.service import read_status
 
 REPO = Path(__file__).resolve().parents[2]
 SCALE = 0.2
@@ -129,6 +126,11 @@ def test_pharmacy_site_accepts_insurance_cards_only(tmp_path):
         assert got[0] == [(Decision.PASS, Reason.OK)]
         assert got[1] == [(Decision.DENY, Reason.TYPE_NOT_ACCEPTED)]
         assert got[4] == [(Decision.DENY, Reason.REPLAYED)]
+        # every decision printed a slip on the virtual printer (pharmacy's observer), none
+        # with the full ID number
+        slips = sorted((Path(run.config.terminal.state_dir) / "slips").glob("*.txt"))
+        assert len(slips) == len(run.steps)
+        assert all("110101199003071234" not in p.read_text(encoding="utf-8") for p in slips)
     finally:
         run.devices.close()
 

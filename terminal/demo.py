@@ -161,11 +161,10 @@ def terminal_for(work: Path, home: Any, site: str = "checkpoint", extra: str = "
 
 def sync_lists(config: Any) -> str:
     """Fetch and apply the published lists once, as ``scanpoint sync --once`` does."""
-    from terminal.sync import SyncClient, SyncSettings
+    from terminal.commands.sync import settings_from
+    from terminal.sync import SyncClient
 
-    settings = SyncSettings.from_config(config, config.trust.root_public_key,
-                                        Path(config.trust.list))
-    result = SyncClient(settings).run_once()
+    result = SyncClient(settings_from(config)).run_once()
     if not result.ok:
         raise SyncError(f"demo list sync failed: {result.line()}")
     return result.line()

@@ -278,3 +278,28 @@ def test_scanpoint_run_under_a_notify_socket_then_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
         sock.close()
+
+
+def test_a_new_decision_cuts_the_old_signal(tmp_path):
+    config, home = _config(tmp_path)
+    expired = home.issue("health", "赵六", "110101197001012222", status="green", ttl=60,
+                         now=int(time.time()) - 600)
+    good = home.issue("health", "王小明", "110101199003071234", status="green")
+    devices = open_devices(config, scenario=[(expired, 0.3), (None, 0.4), (good, 0.3),
+                                             (None, 0.2)], scale=1.0)   # red would last 2 s
+    seen = Events()
+    service = build_service(config, devices=devices, observers=[seen])
+    try:
+        _run(service, devices.sim)
+        rec = devices.sim.recorder
+        deny, passed = seen.events
+        assert (deny.result.reason, passed.result.reason) == (Reason.EXPIRED, Reason.OK)
+        red = on_periods(rec, "red", deny.frame_arrived, passed.frame_arrived)
+        green = on_periods(rec, "green", passed.frame_arrived, passed.frame_arrived + 1)
+        assert len(red) == 1 and len(green) == 1
+        red_on, red_for = red[0]
+        # red was cut when green came on, long before its 2 s were up
+        assert red_for is not None and red_for < 1.0
+        assert abs((red_on + red_for) - green[0][0]) < 0.02
+    finally:
+        devices.close()

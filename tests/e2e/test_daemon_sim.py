@@ -303,3 +303,48 @@ def test_a_new_decision_cuts_the_old_signal(tmp_path):
         assert abs((red_on + red_for) - green[0][0]) < 0.02
     finally:
         devices.close()
+
+
+def test_busy_loop_drops_frames_and_takes_the_newest(tmp_path):
+    """A slow verification (200 ms) must not leave a backlog: frames that arrived meanwhile are
+    skipped and the loop goes on with the newest one."""
+    config, home = _config(tmp_path)
+    code = home.issue("health", "王小明", "110101199003071234", status="green")
+    devices = open_devices(config, scenario=[(None, 0.3), (code, 0.6), (None, 0.6)], scale=SCALE)
+    from terminal.daemon import build_verifier
+    real_verifier = build_verifier(config)
+
+    class SlowVerifier:
+        def verify(self, text, now):
+            time.sleep(0.2)
+            return real_verifier.verify(text, now)
+
+    reads = []
+    cameras = []
+    open_camera = devices.open_camera
+
+    class Watched:
+        def __init__(self, camera):
+            self.camera = camera
+            cameras.append(camera)
+
+        def read(self):
+            frame = self.camera.read()
+            if frame is not None:
+                reads.append(time.monotonic() - frame.arrived)
+            return frame
+
+        def close(self):
+            self.camera.close()
+
+    devices.open_camera = lambda: Watched(open_camera())
+    seen = Events()
+    service = build_service(config, devices=devices, verifier=SlowVerifier(), observers=[seen])
+    try:
+        _run(service, devices.sim)
+    finally:
+        devices.close()
+    assert [e.result.reason for e in seen.events] == [Reason.OK]
+    assert cameras[0].frames_skipped >= 4            # ~6 frames arrived during the 200 ms
+    assert max(reads) < 0.08                          # every frame read was fresh: no backlog
+    assert service.pipeline.stats.stale == 0

@@ -49,6 +49,10 @@ def test_pi_hardware_with_missing_usb_camera_backs_off_and_reports(tmp_path):
         assert status["camera"]["failures"] >= 2
         assert "Camera" in status["camera"]["error"]
         assert devices.signals.last == "fault"
+        from terminal.commands.status import collect, format_text
+        report = collect(config)        # what `scanpoint status` shows
+        assert report["state"] == "camera-fault"
+        assert "camera:     backoff — CameraMissing" in format_text(report)
     finally:
         service.shutdown()
         devices.close()

@@ -122,7 +122,7 @@ def refusal_code(exc: Exception) -> str:
         return "wrong-signer"
     if "signature" in text:
         return "bad-signature"
-    if "rollback" in text or "not newer" in text:
+    if "rollback" in text or "not newer" in text or "only go up" in text:
         return "rollback"
     if "cap" in text or "too large" in text or "allowed" in text:
         return "too-large"

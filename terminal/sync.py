@@ -492,20 +492,27 @@ class SyncClient:
         if held is not None and idx.trust_version == held.version:
             return []
         data = self._download(source, idx.trust)
-        lst = _verify(data, self.s, listfiles.KIND_TRUST, idx.trust.size)
+        from terminal.trust import TrustStore
+        trust_store = TrustStore(self.s.root_public_key, self.s.trust_file,
+                                 max_bytes=max(idx.trust.size, 1))
+        try:
+            trust_store.load()                       # the file the scanner holds now, if any
+        except TrustListError as exc:
+            log.warning("event=held_trust_list_unreadable error=%s", exc)
+        try:
+            # verifies signature and every key entry, refuses a version not above the held file,
+            # then replaces the file atomically; the record below follows the file (a crash in
+            # between makes the next sync redo it, never a recorded version without its file)
+            lst = trust_store.update(data)
+        except TrustListError as exc:
+            raise SyncFailed(listfiles.refusal_code(exc), str(exc)) from None
         source.done_with(idx.trust.path)
         if lst.version != idx.trust_version:
             raise SyncFailed("malformed", f"trust file holds version {lst.version}, index says "
                              f"{idx.trust_version}")
-        if held is not None and lst.version <= held.version:
-            raise SyncFailed("rollback", f"trust list version {lst.version} is not newer than "
-                             f"held version {held.version}")
-        # file first, then the record: a crash in between leaves the record older than the file,
-        # so the next sync simply does it again (never a recorded version without its file)
-        self.s.trust_file.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.s.trust_file, data)
         try:
-            store.record_list(TRUST, lst.version, lst.issued, lst.valid_until, etag=idx.trust.sha256)
+            store.record_list(TRUST, lst.version, lst.issued, lst.valid_until,
+                              etag=idx.trust.sha256, entries=None)
         except ListRollback as exc:
             raise SyncFailed("rollback", str(exc)) from None
         return [f"trust list {lst.version}"]

@@ -88,7 +88,7 @@ class Verifier:
                            f"trust list version {trust.version} expired at {trust.valid_until}"))
         if self.revocation is not None:
             reason = self.revocation.check(credential, now)
-            if reason in _DENY_REASONS:
+            if reason in _DENY_REASONS or reason in getattr(self.revocation, "deny_reasons", ()):
                 return deny(reason, "refused by the revocation check", fmt, credential)
             if reason is not None:
                 checks.append((reason, "revocation list"))

@@ -31,6 +31,9 @@ def register(commands, issuer) -> None:
                    help="site preset written into terminal.toml (default: checkpoint)")
     p.add_argument("--force", action="store_true",
                    help="replace existing keys (terminals trusting the old root stop passing)")
+    p.add_argument("--url", metavar="URL",
+                   help="where DIR will be served (any static HTTP server); terminal.toml syncs "
+                        "from it (default: from the folder DIR itself)")
     p.set_defaults(func=run_init)
 
     p = issuer.add_parser(
@@ -69,6 +72,8 @@ def run_init(args: argparse.Namespace) -> int:
     print(f"trust list:       {d.trust_list_path.name} (version 1)")
     print(f"revocation list:  {d.revocation_list_path.name} (version 1, empty)")
     print(f"terminal config:  {d.config_path}")
+    from terminal.commands.publish import after_init
+    print(after_init(d.path, getattr(args, "url", None)))
     return EXIT_OK
 
 

@@ -7,26 +7,21 @@ import sys
 import time
 from pathlib import Path
 
-from terminal.errors import ConfigError, TrustListError
-
-
-def issuer_private_key(directory: Path) -> int:
-    """The issuer folder's root signing key (written by ``scanpoint issuer init``)."""
-    for name in ("root.key", "root_key.hex", "keys/root.key"):
-        path = directory / name
-        if path.exists():
-            text = path.read_text().strip()
-            try:
-                return int(text, 16)
-            except ValueError:
-                raise ConfigError(f"{path} does not hold a hex private key") from None
-    raise ConfigError(f"no root signing key found in {directory}: run `scanpoint issuer init`")
+from terminal.errors import TrustListError
 
 
 def serial_from_text(text: str, directory: Path) -> bytes:
-    """Read a QR text through the verification chain and return its credential's serial."""
+    """Read a QR text through the verification chain and return its credential's serial.
+
+    The signature must verify against the folder's own trust list (so no one revokes by a typo or
+    a forged code); an expired credential still yields its serial.
+    """
     from terminal import formats
-    ctx = formats.VerifyContext(now=time.time(), skew=0.0, trust=_trust_of(directory))
+    from terminal.issuer import IssuerDir
+    from terminal.trust import TrustList
+    d = IssuerDir(directory)
+    trust = TrustList.load(d.trust_list_path, d.root_public_key())
+    ctx = formats.VerifyContext(now=time.time(), skew=0.0, trust=trust)
     result = formats.read(text, ctx)
     if result.credential is None or not result.credential.serial:
         raise TrustListError(f"no serial could be read from that code ({result.reason}: "
@@ -34,8 +29,46 @@ def serial_from_text(text: str, directory: Path) -> bytes:
     return result.credential.serial
 
 
-def _trust_of(directory: Path):
-    return None
+def publish_dir(directory: Path, *, url: str | None = None, revocation_validity: int = 24 * 3600,
+                trust_validity: int = 48 * 3600, keep_deltas: int = 8):
+    """Publish the lists of an issuer folder (``issuer init``'s layout) under DIR/lists.
+
+    The trust list is republished from the folder's signed ``trust-list.cose`` with a higher
+    version; revocation versions continue above the folder's ``revocation-list.cose``.
+    """
+    from terminal.issuer import IssuerDir
+    from terminal.publish import Publisher
+    from terminal.signedlist import verify_list
+    d = IssuerDir(directory)
+    root, root_pub = d.root_private_key(), d.root_public_key()
+    trust = verify_list(d.trust_list_path.read_bytes(), root_pub, "trust")
+    min_rev = 0
+    if d.revocation_list_path.exists():
+        min_rev = verify_list(d.revocation_list_path.read_bytes(), root_pub, "revocation").version
+    with Publisher(directory, keep_deltas=keep_deltas) as pub:
+        return pub.publish(root, revocation_validity=revocation_validity,
+                           trust_validity=trust_validity, trust_body=trust.body,
+                           min_revocation_version=min_rev, min_trust_version=trust.version)
+
+
+def after_init(directory: Path, url: str | None) -> str:
+    """``issuer init`` hook: publish DIR/lists and point DIR/terminal.toml's [sync] at it."""
+    from terminal.issuer import IssuerDir
+    res = publish_dir(directory)
+    source = url or "."
+    cfg = IssuerDir(directory).config_path
+    with open(cfg, "a", encoding="utf-8") as fh:
+        fh.write("\n[sync]\n# where `scanpoint sync` fetches the signed lists: the URL DIR is served"
+                 " at, or a folder\n" f'source = "{source}"\n')
+    # prime the terminal state beside the config from the folder, so the config works at once
+    from terminal import config as config_mod
+    from terminal.commands.sync import settings_from
+    from terminal.sync import SyncClient
+    settings = settings_from(config_mod.load(cfg))
+    settings.source = str(Path(directory).resolve())
+    result = SyncClient(settings).run_once()
+    return (f"published lists/ (index {res.index_version}); terminal.toml syncs from {source}; "
+            f"{result.line()}")
 
 
 def revoke(args: argparse.Namespace) -> int:
@@ -58,12 +91,14 @@ def revoke(args: argparse.Namespace) -> int:
 
 
 def publish(args: argparse.Namespace) -> int:
-    from terminal.publish import Publisher
-    directory = Path(args.dir)
-    key = issuer_private_key(directory)
-    with Publisher(directory, keep_deltas=args.keep_deltas) as pub:
-        res = pub.publish(key, revocation_validity=int(args.validity * 3600),
-                          trust_validity=int(args.trust_validity * 3600), min_revocation_version=1)
+    from terminal.errors import IssuerError
+    try:
+        res = publish_dir(Path(args.dir), revocation_validity=int(args.validity * 3600),
+                          trust_validity=int(args.trust_validity * 3600),
+                          keep_deltas=args.keep_deltas)
+    except (IssuerError, OSError) as exc:
+        print(f"scanpoint issuer publish: {exc}", file=sys.stderr)
+        return 2
     print(f"published index {res.index_version}: revocation list {res.revocation_version} "
           f"({res.entries} entries, {res.added} new, deltas from {res.deltas or 'none'})"
           + (f", trust list {res.trust_version}" if res.trust_version else ""))

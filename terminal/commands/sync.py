@@ -14,24 +14,16 @@ log = logging.getLogger("scanpoint.sync")
 
 
 def root_public_key(cfg) -> bytes:
-    """The pinned root public key from the config (the key every signed list must verify with)."""
-    for section, key in (("trust", "root_public_key"), ("trust", "root_key"), ("trust", "root")):
-        value = getattr(getattr(cfg, section, None), key, None)
-        if value:
-            try:
-                return bytes.fromhex(value)
-            except ValueError:
-                raise ConfigError(f"[{section}] {key} is not hex") from None
-    raise ConfigError("no pinned root public key in the config ([trust] section)")
+    """The pinned root public key ([trust] root_key): every signed list must verify with it."""
+    key = cfg.trust.root_public_key
+    if not key:
+        raise ConfigError("[trust] root_key is empty: cannot verify any list, so sync refuses to run")
+    return key
 
 
-def trust_file(cfg) -> Path | None:
-    """Where the scanner loads its trust list from (the sync replaces it atomically)."""
-    for key in ("file", "list", "path"):
-        value = getattr(getattr(cfg, "trust", None), key, None)
-        if value:
-            return Path(value)
-    return Path(cfg.terminal.state_dir) / "trust.list"
+def trust_file(cfg) -> Path:
+    """Where the scanner loads its trust list from ([trust] list); the sync replaces it atomically."""
+    return Path(cfg.trust.list) if cfg.trust.list else Path(cfg.terminal.state_dir) / "trust-list.cose"
 
 
 def settings_from(cfg):

@@ -92,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
         except (ScanpointError, ValueError, OSError) as exc:
             print(f"scanpoint verify: signer certificates refused: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    verifier = Verifier(trust, cfg.policy.to_policy(), skew=cfg.policy.skew, dsc=dsc)
+    from terminal.revocation import RevocationCheck
+    verifier = Verifier(trust, cfg.policy.to_policy(), skew=cfg.policy.skew, dsc=dsc,
+                        revocation=RevocationCheck.from_config(cfg))
 
     if args.text is not None:
         texts = [("--text", args.text)]

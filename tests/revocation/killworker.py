@@ -21,6 +21,8 @@ def main(db: str, kind: str, payload: str) -> None:
         count = int((work / "count.txt").read_text())
         store.apply_delta(1, 2, 1_700_000_100, 1_800_000_000, (work / "add.bin").read_bytes(),
                           (work / "rem.bin").read_bytes(), count)
+    sys.stdout.write("applied\n")
+    sys.stdout.flush()
     store.checkpoint()
     sys.stdout.write("done\n")
     sys.stdout.flush()

@@ -74,3 +74,5 @@ def test_status_section(tmp_path):
     assert 49 <= rev["age_s"] <= 60
     assert out["last_sync"]["code"] == "rollback"
     assert out["clock"]["trusted"] is True
+    assert out["summary"].startswith("revocation v4, 1 entries")
+    assert "trust: none held" in out["summary"] and "last sync FAILED rollback" in out["summary"]

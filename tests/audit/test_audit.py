@@ -197,6 +197,8 @@ def test_redact_payloads():
     assert redact(f"decoded text={QR} ok").startswith("decoded text=SP1:<redacted")
     assert "HC1:NCF" not in redact("x HC1:NCFOXN%TS3DH3ZSUZK+.V0ETD%65NL-AH")
     assert redact("decision=pass reason=OK") == "decision=pass reason=OK"
+    assert "<redacted" in redact("sp1:6bfoxn*ts0bi$zd.p9uol97o4") and "SP2:" in redact(f"SP2{QR[3:]}")
+    assert QR[4:] not in redact(f"SP2{QR[3:]}")
     assert "<redacted" in redact("raw " + "6BFOXN*TS0BI$ZD.P9UOL97O4-2HH77HRM3DSPTLRR+%3" * 2)
 
 

@@ -7,13 +7,12 @@ import io
 import json
 import logging
 import os
-import sqlite3
 import stat
 import time
 
 import pytest
 
-from printer.samples import AT, SECRET, credential, sample_results
+from printer.samples import AT, credential, sample_results
 from terminal import config as config_mod
 from terminal.audit import AuditLog, install_redaction, parse_since, redact, status_section
 from terminal.cli import main

@@ -258,30 +258,33 @@ class GpioSignals:
                     pattern.amber is not None or (previous is not None and previous.amber is not None)):
                 # stops the board's shared blink thread and each LED's own before switching over
                 self.board.off()
-            if pattern.amber is not None and self.board is not None:
-                # one thread blinks both LEDs, so red and green change in the same instant
+            # Phase 1, here and now: every output takes the pattern's first state, the decision's
+            # LED first, so the light changes before show() returns (no wait for a thread start).
+            amber = pattern.amber is not None and self.board is not None
+            def ordered(pairs: list[tuple[Any, Blink | None]]) -> list[tuple[Any, Blink | None]]:
+                present = [(device, blink) for device, blink in pairs if device is not None]
+                return sorted(present, key=lambda item: item[1] is None)   # "on" before "off"
+
+            leds = [] if amber else ordered([(self.green, pattern.green), (self.red, pattern.red)])
+            plan = leds + ordered([(self.buzzer, pattern.buzzer), (self.relay, pattern.relay)])
+            if amber:
+                self.board.on()
+            for device, blink in plan:
+                device.on() if blink is not None else device.off()
+            # Phase 2: gpiozero's background blink threads carry the pattern on from there
+            # (amber: one LEDBoard thread for both LEDs, so red and green change together).
+            if amber:
                 self.board.blink(pattern.amber.on_time, pattern.amber.off_time,
                                  n=pattern.amber.n, background=True)
-            else:
-                self._drive(self.green, pattern.green)
-                self._drive(self.red, pattern.red)
-            self._drive(self.buzzer, pattern.buzzer)
-            self._drive(self.relay, pattern.relay)
+            for device, blink in plan:
+                if blink is not None:
+                    device.blink(blink.on_time, blink.off_time, n=blink.n, background=True)
             self.last = pattern.name
             self.last_pattern = pattern
             self.shown_at = time.monotonic()
             if pattern.name != "fault":
                 self.fault_active = False
         log.info("signals pattern=%s", pattern.name)
-
-    @staticmethod
-    def _drive(device: Any, blink: Blink | None) -> None:
-        if device is None:
-            return
-        if blink is None:
-            device.off()
-        else:
-            device.blink(blink.on_time, blink.off_time, n=blink.n, background=True)
 
 
 def open_signals(pins: SignalPins = SignalPins(), *, pin_factory: str | Any = None,

@@ -68,7 +68,7 @@ class TrustSection:
 
     @property
     def root_public_key(self) -> bytes | None:
-        """The pinned root key as bytes, or None if not configured."""
+        """The pinned root public key as bytes, or None if not configured."""
         return bytes.fromhex(self.root_key) if self.root_key else None
 
     def load_trust_list(self):
@@ -236,6 +236,68 @@ class ListsSection:
 
 
 @dataclass
+class PrinterSection:
+    """The receipt printer at a pharmacy counter (ESC/POS over a serial URL)."""
+
+    enabled: bool = setting(False, "print a slip for decisions listed in print_on")
+    url: str = setting("", "serial URL: /dev/ttyUSB0, rfc2217://host:port, loop://, a pty path; "
+                           "'sim' starts the virtual printer (hardware = 'sim' only)")
+    baudrate: int = setting(19200, "serial speed of the printer")
+    paper_mm: int = setting(58, "paper width in mm: 58 (32 characters a line) or 80 (48)")
+    code_page: int = setting(0, "ESC t code page for non-Chinese text (0 = PC437, 16 = WPC1252)")
+    chinese: bool = setting(True, "send Chinese text as GB18030 in the printer's Chinese mode")
+    qr: bool = setting(True, "print the verification code as a QR symbol too")
+    print_on: list[str] = setting(["pass", "deny", "check"],
+                                  "decisions that print a slip (any of pass, deny, check)")
+    timezone: str = setting("", "time zone for slip times, e.g. 'Asia/Shanghai' (empty: system)")
+    reply_timeout_s: float = setting(0.5, "seconds to wait for a status answer before 'offline'")
+    print_timeout_s: float = setting(15.0, "seconds to wait for a slip's print confirmation")
+    retry_s: float = setting(2.0, "seconds between attempts while the printer is offline or empty")
+    max_pending: int = setting(1000, "most slips kept waiting for the printer; more are refused")
+
+    def __post_init__(self) -> None:
+        if self.paper_mm not in (58, 80):
+            raise ConfigError(f"[printer] paper_mm must be 58 or 80, not {self.paper_mm}")
+        bad = sorted(set(self.print_on) - {"pass", "deny", "check"})
+        if bad:
+            raise ConfigError(f"[printer] print_on has {bad}; allowed: pass, deny, check")
+        if not 0 <= self.code_page <= 255:
+            raise ConfigError(f"[printer] code_page must be 0..255, not {self.code_page}")
+        if self.reply_timeout_s <= 0 or self.print_timeout_s <= 0 or self.retry_s <= 0:
+            raise ConfigError("[printer] timeouts and retry_s must be positive")
+        if self.max_pending < 1:
+            raise ConfigError("[printer] max_pending must be at least 1")
+        if self.timezone:
+            from zoneinfo import ZoneInfo
+
+            try:
+                ZoneInfo(self.timezone)
+            except (ValueError, OSError, LookupError):
+                raise ConfigError(f"[printer] timezone {self.timezone!r} is not a known time zone "
+                                  "(e.g. 'Asia/Shanghai')") from None
+
+    @property
+    def width(self) -> int:
+        """Characters a line for this paper."""
+        return 32 if self.paper_mm == 58 else 48
+
+
+@dataclass
+class AuditSection:
+    """The privacy-preserving decision log (hashes and reasons, never payloads, names or IDs)."""
+
+    enabled: bool = setting(True, "record one row per decision in STATE_DIR/audit.db")
+    retention_days: float = setting(7.0, "days a row is kept; older rows are purged automatically")
+    purge_interval_s: float = setting(3600.0, "seconds between automatic purges while running")
+
+    def __post_init__(self) -> None:
+        if self.retention_days <= 0:
+            raise ConfigError(f"[audit] retention_days must be positive, not {self.retention_days}")
+        if self.purge_interval_s <= 0:
+            raise ConfigError("[audit] purge_interval_s must be positive")
+
+
+@dataclass
 class Config:
     """The whole terminal configuration. ``source`` is the file it came from (None: defaults)."""
 
@@ -249,6 +311,8 @@ class Config:
     pipeline: PipelineSection = field(default_factory=PipelineSection)
     sync: SyncSection = field(default_factory=SyncSection)
     lists: ListsSection = field(default_factory=ListsSection)
+    printer: PrinterSection = field(default_factory=PrinterSection)
+    audit: AuditSection = field(default_factory=AuditSection)
     source: Path | None = field(default=None, metadata={"internal": True})
 
     def sections(self) -> dict[str, Any]:

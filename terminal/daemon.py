@@ -21,6 +21,7 @@ from typing import Any
 
 from terminal.devices import Devices, open_devices
 from terminal.pipeline import Observer, Pipeline, PipelineSettings, Verifier
+from terminal.reasons import Reason
 from terminal.sdnotify import Notifier
 from terminal.service import Service, ServiceSettings
 
@@ -55,8 +56,20 @@ def revocation_check(config: Any) -> Any:
     try:
         return factory(config)
     except Exception as exc:
-        log.error("revocation check unavailable error=%r", exc)
-        return None
+        # fail closed: without its revocation list a terminal must not pass anyone unchecked
+        log.error("revocation check unavailable, answering check error=%r", exc)
+        return RevocationUnavailable(f"{type(exc).__name__}: {exc}")
+
+
+class RevocationUnavailable:
+    """Stands in for a revocation store that could not be opened: every genuine credential gets
+    ``LIST_STALE`` (staff check by hand) instead of passing unchecked."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def check(self, credential: Any, now: float) -> Reason:
+        return Reason.LIST_STALE
 
 
 def build_verifier(config: Any, *, revocation: Any = None) -> Verifier:

@@ -9,6 +9,7 @@ and relay did. Nothing is needed but the installed package.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from terminal import config as config_mod
+from terminal.errors import SyncError
 from terminal.pipeline import DecisionEvent
 from terminal.reasons import Decision, Reason
 
@@ -56,6 +58,9 @@ list = "{trust_list.as_posix()}"
 [policy]
 site = "{site}"
 
+[sync]
+source = "{(work / 'issuer').as_posix()}"
+
 [camera]
 fps = 30
 stall_s = 2.0
@@ -64,7 +69,12 @@ stall_s = 2.0
 leave_frames = 3
 leave_ms = 250
 anti_passback_s = 300.0
-"""
+""" + ("""
+[printer]
+enabled = true
+url = "sim"
+print_on = ["pass", "deny", "check"]
+""" if site == "pharmacy" else "")
 
 
 def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
@@ -102,6 +112,14 @@ def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
                                       status=forged_status)
     protected = {cose.HEADER_ALG: issuer.ALG_SM2_SM3, cose.HEADER_KID: key.kid}
     forged = issuer.encode_credential(claims, forged_signer, protected=protected)
+    # revoked: a genuine, current code whose serial the issuer has revoked and published
+    serial = os.urandom(16)
+    revoked_claims = issuer.credential_claims(
+        issuer=key.issuer, kid=key.kid, type=forged_type, name="周九",
+        holder_id="110101198808086666", holder_key=key.holder_key, now=now, ttl=120,
+        status=forged_status, serial=serial)
+    revoked = issuer.encode_credential(revoked_claims, key.private_key)
+    _publish_revocation(home, serial, now)
     valid_label = "valid insurance card" if site == "pharmacy" else "valid green health code"
     steps = [
         Step(valid_label, good, Decision.PASS, Reason.OK),
@@ -110,8 +128,46 @@ def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
         Step("forged signature", forged, Decision.DENY, Reason.SIGNATURE_INVALID),
         Step("same valid code again (replay)", good, Decision.DENY, Reason.REPLAYED),
         Step("code of an untrusted issuer", other, Decision.DENY, Reason.KEY_UNKNOWN),
+        Step("revoked code", revoked, Decision.DENY, Reason.REVOKED),
     ]
     return steps, home.trust_list_path, home.root_public_key(), home.path
+
+
+def _publish_revocation(home: Any, serial: bytes | None, now: int) -> None:
+    """Revoke ``serial`` (if given) and publish the issuer's signed lists as files, as
+    ``scanpoint issuer revoke`` and ``issuer publish`` do."""
+    from terminal.publish import Publisher
+
+    with Publisher(home.path) as publisher:
+        if serial is not None:
+            publisher.revoke_serial(serial)
+        publisher.publish(home.root_private_key(), now=now - 60, min_revocation_version=1,
+                          min_trust_version=1)
+
+
+def terminal_for(work: Path, home: Any, site: str = "checkpoint", extra: str = "",
+                 *, publish: bool = True) -> Any:
+    """Write the demo config for issuer ``home`` (plus ``extra`` TOML), publish its lists if
+    asked, sync them into the terminal's store once, and return the loaded config."""
+    if publish:
+        _publish_revocation(home, None, int(time.time()))
+    path = work / "demo.toml"
+    path.write_text(demo_config(work, home.root_public_key(), home.trust_list_path, site) + extra,
+                    encoding="utf-8")
+    config = config_mod.load(path)
+    sync_lists(config)
+    return config
+
+
+def sync_lists(config: Any) -> str:
+    """Fetch and apply the published lists once, as ``scanpoint sync --once`` does."""
+    from terminal.commands.sync import settings_from
+    from terminal.sync import SyncClient
+
+    result = SyncClient(settings_from(config)).run_once()
+    if not result.ok:
+        raise SyncError(f"demo list sync failed: {result.line()}")
+    return result.line()
 
 
 class _Collector:
@@ -192,10 +248,10 @@ def play(site: str, work: Path, *, out: TextIO | None = None, show_s: float = SH
     from terminal.daemon import build_service
     from terminal.devices import open_devices
 
-    steps, trust_list, root_pub, _ = make_steps(work, site)
-    config_path = work / "demo.toml"
-    config_path.write_text(demo_config(work, root_pub, trust_list, site), encoding="utf-8")
-    config = config_mod.load(config_path)
+    from terminal.issuer import IssuerDir
+
+    steps, _, _, home_path = make_steps(work, site)
+    config = terminal_for(work, IssuerDir(home_path), site, publish=False)
     script: list[tuple[str | None, float]] = []
     for step in steps:
         script += [(step.text, show_s), (None, gap_s)]
@@ -237,6 +293,11 @@ def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = s
             print(f"\n  latency frame->LED: median {latencies[len(latencies) // 2] * 1000:.1f} ms, "
                   f"max {latencies[-1] * 1000:.1f} ms; outputs off after stop: "
                   f"{not any(recorder.states().values())}", file=out)
+        slips = sorted((Path(result.config.terminal.state_dir) / "slips").glob("*.txt"))
+        if slips:
+            print(f"\n  {len(slips)} slips printed on the virtual printer; the first one:", file=out)
+            for line in slips[0].read_text(encoding="utf-8").splitlines():
+                print(f"    | {line}", file=out)
         failures += len(result.stray) + (not result.completed)
         result.devices.close()
         print("demo passed" if failures == 0 else f"demo FAILED: {failures} step(s) wrong",

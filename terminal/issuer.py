@@ -2,7 +2,7 @@
 
 An issuer directory (``scanpoint issuer init DIR``) holds::
 
-    root.key             root private key (mode 0600): signs trust and revocation lists
+    root.key             root private key, 64 hex digits (mode 0600): signs trust and revocation lists
     root.pub             root public key, hex (pinned in every terminal's [trust] root_key)
     issuer.key           issuer private key, key id, issuer name and holder-hash secret (0600)
     trust-list.cose      signed trust list (kind "trust") naming the issuer key
@@ -118,22 +118,29 @@ def sign_trust_list(entries: list[dict], version: int, issued: int, valid_until:
     return sign_list("trust", version, issued, valid_until, {"keys": entries}, root_private_key)
 
 
-def sign_revocation_list(entries: list, version: int, issued: int, valid_until: int,
+def sign_revocation_list(hashes: bytes, version: int, issued: int, valid_until: int,
                          root_private_key: int) -> bytes:
-    """A signed revocation list (kind ``revocation``); the sync part defines its entries."""
-    return sign_list("revocation", version, issued, valid_until, {"entries": entries},
-                     root_private_key)
+    """A signed revocation snapshot (kind ``revocation``) in the sync part's format."""
+    from terminal import listfiles
+
+    return listfiles.sign_snapshot(version, issued, valid_until, hashes, root_private_key)
 
 
 # --- key files -----------------------------------------------------------------------------------
 
 def write_private_key(path: Path, private_key: int, **info) -> None:
-    """Write a private key file readable by its owner only (created 0600, never world-readable)."""
-    record = {"kind": _KEY_FILE_KIND, "d": f"{private_key:064x}", **info}
+    """Write a private key file readable by its owner only (created 0600, never world-readable).
+
+    A bare key (the root) is one line of 64 hex digits; a key with ``info`` (the issuer's name,
+    key id, holder-hash secret) is a small JSON object.
+    """
+    if info:
+        text = json.dumps({"kind": _KEY_FILE_KIND, "d": f"{private_key:064x}", **info}, indent=1)
+    else:
+        text = f"{private_key:064x}"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=1)
-        f.write("\n")
+        f.write(text + "\n")
     os.chmod(path, 0o600)
 
 
@@ -147,12 +154,16 @@ def read_private_key(path: Path) -> dict:
         raise IssuerError(f"key file {path} is readable by others (mode {stat.S_IMODE(mode):o}): "
                           f"run 'chmod 600 {path}'")
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        if record.get("kind") != _KEY_FILE_KIND:
-            raise ValueError("not a scanpoint key file")
+        text = path.read_text(encoding="utf-8").strip()
+        if text.startswith("{"):
+            record = json.loads(text)
+            if record.get("kind") != _KEY_FILE_KIND:
+                raise ValueError("not a scanpoint key file")
+        else:
+            record = {"d": text}
         record["d"] = int(record["d"], 16)
         sm2.public_key_of(record["d"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IssuerError(f"key file {path} is damaged ({type(exc).__name__})") from None
     return record
 
@@ -257,7 +268,7 @@ def init(path: str | os.PathLike, *, issuer: str = "Scanpoint Demo Issuer",
     signer = sm2.generate_private_key()
     signer_pub = sm2.public_key_of(signer)
     kid = key_id(signer_pub)
-    write_private_key(d.file(ROOT_KEY), root, role="root")
+    write_private_key(d.file(ROOT_KEY), root)
     write_private_key(d.file(ISSUER_KEY), signer, role="issuer", issuer=issuer, kid=kid.hex(),
                       holder_key=secrets.token_bytes(32).hex(), types=list(types))
     d.file(ROOT_PUB).write_text(root_pub.hex() + "\n", encoding="ascii")
@@ -265,7 +276,7 @@ def init(path: str | os.PathLike, *, issuer: str = "Scanpoint Demo Issuer",
     entry = trust_entry(signer_pub, issuer, now - 60, now + key_days * DAY, types)
     valid_until = now + list_days * DAY
     _write(d.trust_list_path, sign_trust_list([entry], 1, now, valid_until, root))
-    _write(d.revocation_list_path, sign_revocation_list([], 1, now, valid_until, root))
+    _write(d.revocation_list_path, sign_revocation_list(b"", 1, now, valid_until, root))
     d.config_path.write_text(terminal_toml(root_pub, site), encoding="utf-8")
     log.info("event=issuer_init kid=%s", kid.hex())
     return d

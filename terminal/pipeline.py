@@ -227,6 +227,15 @@ class Pipeline:
             return Outcome.DECIDED
         return Outcome.HELD if texts else Outcome.EMPTY
 
+    def warm_up(self) -> None:
+        """Run the verifier once on a non-credential text so its lazy imports and tables are
+        loaded before the first person waits on them (the first call costs ~40 ms, later ones
+        well under 1 ms). Touches no counter, no signal and no anti-passback state."""
+        try:
+            self.verifier.verify("SCANPOINT-WARM-UP", self.clock.time())
+        except Exception as exc:
+            self._log_error("verifier", exc)
+
     def add_observer(self, observer: Observer) -> None:
         self.observers.append(observer)
 

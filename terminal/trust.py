@@ -29,26 +29,6 @@ MAX_TYPE_LENGTH = 32
 _ENTRY_FIELDS = {"kid", "issuer", "alg", "valid_from", "valid_to", "types", "public_key"}
 
 
-def _load_public_key(public_key: bytes):
-    """Validate and precompute an SM2 key through the crypto module's cache."""
-    loader = getattr(sm2, "load_public_key", None)
-    if loader is not None:
-        return loader(public_key)
-    sm2.parse_public_key(public_key)  # baseline crypto: validate now, verify per call
-    return _PlainKey(bytes(public_key))
-
-
-class _PlainKey:
-    """Stand-in for ``sm2.PublicKey`` while only the baseline SM2 module is present."""
-
-    def __init__(self, public_key: bytes) -> None:
-        self._public_key = public_key
-
-    def verify(self, message: bytes, signature: bytes, *,
-               signer_id: bytes = sm2.DEFAULT_SIGNER_ID) -> bool:
-        return sm2.verify(self._public_key, message, signature, signer_id=signer_id)
-
-
 @dataclass(frozen=True)
 class IssuerKey:
     """One trust-list entry. ``verifier`` is the precomputed key (None if ``alg`` is unsupported)."""
@@ -165,7 +145,7 @@ def _entry(index: int, entry: object) -> IssuerKey:
     verifier = None
     if alg == ALG_SM2_SM3:
         try:
-            verifier = _load_public_key(public_key)
+            verifier = sm2.load_public_key(public_key)
             derived = key_id(public_key)
         except KeyFormatError as exc:
             raise TrustListError(f"{where}: public key refused: {exc}") from None

@@ -38,7 +38,7 @@ def test_init_lists_verify_under_the_root(issuer_dir):
     assert tl.key(key.kid).types == set(iss.TYPES)
     rev = verify_list(issuer_dir.revocation_list_path.read_bytes(), root, "revocation",
                       max_bytes=4096)
-    assert (rev.version, rev.body) == (1, {"entries": []})
+    assert (rev.version, rev.body) == (1, {"format": 1, "hashes": b"", "count": 0})
     assert rev.valid_until > T0
 
 
@@ -110,9 +110,12 @@ def test_key_file_readable_by_others_is_refused(tmp_path):
 
 def test_damaged_or_missing_key_file_is_reported(tmp_path):
     d = iss.init(tmp_path / "x", now=T0)
-    d.file(iss.ROOT_KEY).write_text(json.dumps({"kind": "other"}))
-    with pytest.raises(IssuerError, match="damaged"):
-        d.root_private_key()
+    assert len(d.file(iss.ROOT_KEY).read_text().strip()) == 64  # bare hex (sync's publisher reads it)
+    assert d.issuer_key().types == iss.TYPES
+    for junk in (json.dumps({"kind": "other"}), "not hex", "00" * 32, json.dumps([1])):
+        d.file(iss.ROOT_KEY).write_text(junk)
+        with pytest.raises(IssuerError, match="damaged"):
+            d.root_private_key()
     with pytest.raises(IssuerError, match="issuer init"):
         iss.IssuerDir(tmp_path / "nothing").issuer_key()
 

@@ -35,6 +35,8 @@ def register(commands, issuer) -> None:
                    help="one JSON object per code: decision, reason, format, type, masked name, expiry")
     p.add_argument("--dsc", nargs="+", default=[], metavar="PATH",
                    help="EU DCC signer certificates (PEM/DER files or folders)")
+    p.add_argument("--decoder", default="zxing", choices=("zxing", "pyzbar", "zxing+pyzbar"),
+                   help="QR decoder for IMAGE files (default: zxing)")
     p.add_argument("--text", metavar="QR", help="the QR code's text")
     p.add_argument("images", nargs="*", metavar="IMAGE", help="image files holding QR codes")
     p.set_defaults(func=run)
@@ -100,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         texts = [("--text", args.text)]
     else:
         try:
-            texts = _texts_from_images(args.images)
+            texts = _texts_from_images(args.images, args.decoder)
         except (ScanpointError, ValueError, OSError) as exc:
             print(f"scanpoint verify: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -123,9 +125,9 @@ def exit_status(decisions: list[Decision | None]) -> int:
     return EXIT_OK
 
 
-def _texts_from_images(paths: list[str]) -> list[tuple[str, str | None]]:
+def _texts_from_images(paths: list[str], decoder: str) -> list[tuple[str, str | None]]:
     """(source, text) for each QR code found; (source, None) for an image without one."""
-    decode, load = _image_decoder()
+    decode, load = _image_decoder(decoder)
     out: list[tuple[str, str | None]] = []
     for path in paths:
         texts = decode(load(path))
@@ -133,26 +135,12 @@ def _texts_from_images(paths: list[str]) -> list[tuple[str, str | None]]:
     return out
 
 
-def _image_decoder():
-    """The project's decoder and image loader (drivers), else zxing-cpp directly."""
-    try:
-        from drivers.decoder import open_decoder
-        from drivers.images import load_gray
-    except ImportError:
-        import zxingcpp  # fallback until drivers.decoder is present
-        from PIL import Image
+def _image_decoder(name: str):
+    """The project's QR decoder and image loader (drivers: the CLI is where devices are chosen)."""
+    from drivers.decoder import open_decoder
+    from drivers.images import load_gray
 
-        def load(path):
-            try:
-                return Image.open(path).convert("L")
-            except (OSError, ValueError) as exc:
-                raise ValueError(f"cannot read image {path}: {exc}") from None
-
-        def decode(image):
-            return [r.text for r in zxingcpp.read_barcodes(image)
-                    if r.format == zxingcpp.BarcodeFormat.QRCode and r.valid]
-        return decode, load
-    return open_decoder("zxing").decode, load_gray
+    return open_decoder(name).decode, load_gray
 
 
 def _emit(as_json: bool, source: str, result: Result | None) -> None:

@@ -9,8 +9,8 @@ Why it is fast without C: there are no doublings at verification time. Both [s]G
 read from precomputed *comb tables* (for each w-bit chunk i of the scalar, the multiples
 j·2^(w·i)·Q for j = 1 … 2^(w−1), signed digits, affine coordinates), so a verification is about
 2·⌈257/w⌉ mixed Jacobian-affine additions, and no modular inversion at all (x1 is compared in
-projective form). The generator's table is built once per process (~25 ms, ~1.4 MB); each
-issuer key gets its own table in :class:`PublicKey` (see :func:`load_public_key`, ~15 ms,
+projective form). The generator's table is built once per process (~11 ms, ~1.4 MB); each
+issuer key gets its own table in :class:`PublicKey` (see :func:`load_public_key`, ~6 ms,
 ~0.7 MB), which the trust list keeps for the keys it holds. :func:`verify` keeps the most
 recently used keys in a small LRU cache; a key it meets for the first time is checked without a
 table (width-5 NAF double-and-add, ~1 ms) and gets its table when it is used again.
@@ -43,7 +43,7 @@ DEFAULT_SIGNER_ID = b"1234567812345678"
 
 #: Comb window (bits per signed digit) of the generator's table: 33 rows of 128 points (~1.4 MB).
 G_WINDOW = 8
-#: Comb window of an issuer key's table: 37 rows of 64 points (~0.7 MB, ~15 ms to build).
+#: Comb window of an issuer key's table: 37 rows of 64 points (~0.7 MB, ~6 ms to build).
 KEY_WINDOW = 7
 #: How many public keys the module-level :func:`verify` keeps tables for.
 KEY_CACHE_SIZE = 8
@@ -97,30 +97,40 @@ def _add_affine(pt, x2, y2):
     return (x3, (r * (v - x3) - y1 * hhh) % P, z1 * h % P)
 
 
-def _to_affine_many(points):
-    """Jacobian points (none at infinity) to affine with one inversion (Montgomery's trick)."""
+def _invert_many(values: list[int]) -> list[int]:
+    """Inverses mod P of non-zero values with one modular inversion (Montgomery's trick)."""
     prefix = []
     acc = 1
-    for _, _, z in points:
+    for v in values:
         prefix.append(acc)
-        acc = acc * z % P
+        acc = acc * v % P
     inv = pow(acc, -1, P)
-    out = [None] * len(points)
-    for i in range(len(points) - 1, -1, -1):
-        x, y, z = points[i]
-        zi = inv * prefix[i] % P
-        inv = inv * z % P
+    out = [0] * len(values)
+    for i in range(len(values) - 1, -1, -1):
+        out[i] = inv * prefix[i] % P
+        inv = inv * values[i] % P
+    return out
+
+
+def _to_affine_many(points):
+    """Jacobian points (none at infinity) to affine with one inversion."""
+    out = []
+    for (x, y, _), zi in zip(points, _invert_many([z for _, _, z in points])):
         zi2 = zi * zi % P
-        out[i] = (x * zi2 % P, y * zi2 * zi % P)
+        out.append((x * zi2 % P, y * zi2 * zi % P))
     return out
 
 
 def _comb_table(x: int, y: int, window: int) -> list[list]:
     """Rows i = 0 … ⌈257/w⌉−1 of the signed comb table of Q = (x, y).
 
-    ``row[d]`` is the affine point d·2^(w·i)·Q for every digit d ∈ [−(2^(w−1) − 1), 2^(w−1)]
-    (negative d through Python's negative indexing: the row is [None, 1·B … h·B, −(h−1)·B … −1·B]).
-    Q must have prime order n (any validated key does), so no multiple met here is infinity.
+    ``row[d]`` is the affine point d·B_i, B_i = 2^(w·i)·Q, for every digit
+    d ∈ [−(2^(w−1) − 1), 2^(w−1)] (negative d through Python's negative indexing: the row is
+    [None, 1·B … h·B, −(h−1)·B … −1·B]). Q must have prime order n (any validated key does), so
+    no multiple met here is infinity and no two added points are equal or opposite.
+
+    Built in affine coordinates layer by layer: with 1·B … m·B known in every row, the next
+    layer (m+j)·B = m·B + j·B needs one inversion per point, all batched into one.
     """
     half = 1 << (window - 1)
     rows = (257 + window - 1) // window
@@ -130,20 +140,32 @@ def _comb_table(x: int, y: int, window: int) -> list[list]:
         for _ in range(window):
             b = _double(b)
         bases.append(b)
-    bases = _to_affine_many(bases)
-    multiples = []
-    for bx, by in bases:
-        acc = (bx, by, 1)
-        multiples.append(acc)
-        acc = _double(acc)
-        multiples.append(acc)
-        for _ in range(half - 2):
-            acc = _add_affine(acc, bx, by)
-            multiples.append(acc)
-    flat = _to_affine_many(multiples)
+    multiples = [[b] for b in _to_affine_many(bases)]
+    m = 1
+    while m < half:
+        step = min(m, half - m)
+        jobs = [(row, j) for row in multiples for j in range(step)]  # row[m-1] + row[j]
+        denominators = []
+        for row, j in jobs:
+            x1, y1 = row[m - 1]
+            if j == m - 1:  # doubling: tangent slope (3x² + a) / 2y
+                denominators.append(2 * y1 % P)
+            else:
+                denominators.append((row[j][0] - x1) % P)
+        inverses = _invert_many(denominators)
+        for (row, j), inv in zip(jobs, inverses):
+            x1, y1 = row[m - 1]
+            if j == m - 1:
+                lam = 3 * (x1 * x1 - 1) * inv % P  # a = −3
+                x3 = (lam * lam - 2 * x1) % P
+            else:
+                x2, y2 = row[j]
+                lam = (y2 - y1) * inv % P
+                x3 = (lam * lam - x1 - x2) % P
+            row.append((x3, (lam * (x1 - x3) - y1) % P))
+        m += step
     table = []
-    for i in range(rows):
-        pos = flat[i * half:(i + 1) * half]
+    for pos in multiples:
         neg = [(px, P - py) for px, py in reversed(pos[:-1])]
         table.append([None, *pos, *neg])
     return table
@@ -168,27 +190,40 @@ def _digits(k: int, window: int, rows: int) -> list[int]:
     return out
 
 
-def _comb_sum(table: list[list], digits: list[int], acc=None):
-    """acc + Σ table[i][digits[i]]: a scalar multiple read from a comb table, in Jacobian form."""
-    for row, d in zip(table, digits):
-        if d:
-            x2, y2 = row[d]
-            if acc is None:
-                acc = (x2, y2, 1)
+def _comb_sum(*walks, acc=None):
+    """acc + Σ table[i][digits[i]] over the (table, digits) walks, in Jacobian form (None = O).
+
+    This loop is the whole cost of a verification, so the mixed Jacobian-affine addition
+    (8M + 3S) is inlined on local variables; it is complete (doubling and cancellation handled).
+    """
+    if acc is None:
+        x1 = y1 = z1 = None
+    else:
+        x1, y1, z1 = acc
+    for table, digits in walks:
+        for row, d in zip(table, digits):
+            if not d:
                 continue
-            x1, y1, z1 = acc
+            x2, y2 = row[d]
+            if x1 is None:
+                x1, y1, z1 = x2, y2, 1
+                continue
             zz = z1 * z1 % P
             h = x2 * zz % P - x1
             r = y2 * zz * z1 % P - y1
-            if h == 0:
-                acc = (_double((x2, y2, 1)) if r == 0 else None)
+            if h == 0:  # same x: the same point (double it) or its negative (sum is O)
+                if r == 0:
+                    x1, y1, z1 = _double((x2, y2, 1))
+                else:
+                    x1 = y1 = z1 = None
                 continue
             hh = h * h % P
             hhh = h * hh % P
             v = x1 * hh % P
-            x3 = (r * r - hhh - 2 * v) % P
-            acc = (x3, (r * (v - x3) - y1 * hhh) % P, z1 * h % P)
-    return acc
+            x1 = (r * r - hhh - 2 * v) % P
+            y1 = (r * (v - x1) - y1 * hhh) % P
+            z1 = z1 * h % P
+    return None if x1 is None else (x1, y1, z1)
 
 
 _G_TABLE: list[list] | None = None
@@ -197,7 +232,7 @@ _G_LOCK = threading.Lock()
 
 
 def _g_table() -> list[list]:
-    """The generator's comb table, built on first use (~25 ms) and kept for the process."""
+    """The generator's comb table, built on first use (~11 ms) and kept for the process."""
     global _G_TABLE
     if _G_TABLE is None:
         with _G_LOCK:
@@ -208,7 +243,7 @@ def _g_table() -> list[list]:
 
 def _mul_g(k: int):
     """[k]G in Jacobian form (None for infinity), 0 ≤ k < 2^256."""
-    return _comb_sum(_g_table(), _digits(k, G_WINDOW, _G_ROWS))
+    return _comb_sum((_g_table(), _digits(k, G_WINDOW, _G_ROWS)))
 
 
 def _wnaf(k: int, width: int) -> list[int]:
@@ -232,7 +267,7 @@ def _wnaf(k: int, width: int) -> list[int]:
 def _mul_wnaf(k: int, x: int, y: int, acc=None):
     """acc + [k](x, y) by double-and-add over a width-5 NAF, for a key seen only once.
 
-    Costs ~256 doublings (~0.6 ms) but no table: cheaper than building a comb table (~15 ms)
+    Costs ~256 doublings (~0.6 ms) but no table: cheaper than building a comb table (~6 ms)
     for a key that may never be used again. (x, y) must have prime order n.
     """
     odd = [(x, y, 1)]
@@ -329,12 +364,17 @@ class PublicKey:
 
     Build one with :func:`load_public_key` (validation happens there, once); then
     :meth:`verify` costs two table walks and one SM3, with no doublings and no inversion.
+
+    ``precompute``: True builds the comb table now; None ("lazy") verifies the first signature
+    without a table (~1 ms) and builds it on the second, so keys that are never or rarely used
+    cost neither the time nor the ~0.7 MB; False builds it only when :meth:`precompute` is called.
     """
 
-    __slots__ = ("x", "y", "_table", "_rows", "_window", "_za", "__weakref__")
+    __slots__ = ("x", "y", "_table", "_rows", "_window", "_za", "_lazy", "_used",
+                 "__weakref__")
 
     def __init__(self, public_key: bytes, *, window: int = KEY_WINDOW,
-                 precompute: bool = True) -> None:
+                 precompute: bool | None = True) -> None:
         if not 2 <= window <= 10:
             raise ValueError("comb window must be between 2 and 10 bits")
         self.x, self.y = parse_public_key(public_key)
@@ -342,6 +382,8 @@ class PublicKey:
         self._rows = (257 + window - 1) // window
         self._table: list[list] | None = None
         self._za: dict[bytes, bytes] = {}
+        self._lazy = precompute is None
+        self._used = False
         if precompute:
             self.precompute()
 
@@ -351,7 +393,7 @@ class PublicKey:
         return self._table is not None
 
     def precompute(self) -> None:
-        """Build this key's comb table now (~15 ms on x86-64, once per key)."""
+        """Build this key's comb table now (~6 ms on x86-64, once per key)."""
         if self._table is None:
             self._table = _comb_table(self.x, self.y, self._window)
 
@@ -409,12 +451,17 @@ class PublicKey:
         t = (r + s) % N
         if t == 0:
             return False
-        acc = _comb_sum(_g_table(), _digits(s, G_WINDOW, _G_ROWS))
+        g_walk = (_g_table(), _digits(s, G_WINDOW, _G_ROWS))
         table = self._table
+        if table is None and self._lazy:
+            if self._used:
+                self.precompute()
+                table = self._table
+            self._used = True
         if table is not None:
-            acc = _comb_sum(table, _digits(t, self._window, self._rows), acc)
+            acc = _comb_sum(g_walk, (table, _digits(t, self._window, self._rows)))
         else:
-            acc = _mul_wnaf(t, self.x, self.y, acc)
+            acc = _mul_wnaf(t, self.x, self.y, _comb_sum(g_walk))
         if acc is None:  # [s]G + [t]P_A is the point at infinity
             return False
         x, _, z = acc
@@ -431,11 +478,10 @@ _CACHE: OrderedDict[bytes, PublicKey] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
-def _cached_key(public_key: bytes, precompute: bool) -> PublicKey:
+def _cached_key(public_key: bytes, precompute: bool | None) -> PublicKey:
     """The cached :class:`PublicKey` for these bytes, created (and validated) on first use.
 
-    A key met the first time through :func:`verify` gets no table (one ~1 ms verification is
-    cheaper than a ~15 ms table); its table is built when it is used a second time.
+    ``precompute`` as for :class:`PublicKey`; True also builds the table of a cached lazy key.
     """
     if not isinstance(public_key, (bytes, bytearray, memoryview)):
         raise InvalidPublicKey(f"public key must be bytes, not {type(public_key).__name__}")
@@ -445,7 +491,8 @@ def _cached_key(public_key: bytes, precompute: bool) -> PublicKey:
         if key is not None:
             _CACHE.move_to_end(cache_key)
     if key is not None:
-        key.precompute()  # no-op once built
+        if precompute:
+            key.precompute()  # no-op once built
         return key
     key = PublicKey(cache_key, precompute=precompute)  # raises InvalidPublicKey; never cached
     with _CACHE_LOCK:
@@ -456,18 +503,20 @@ def _cached_key(public_key: bytes, precompute: bool) -> PublicKey:
     return key
 
 
-def load_public_key(public_key: bytes) -> PublicKey:
+def load_public_key(public_key: bytes, *, lazy: bool = False) -> PublicKey:
     """The validated :class:`PublicKey`, with its table, for 64-byte X‖Y or 65-byte 04‖X‖Y bytes.
 
-    Validates once and builds the key's comb table (~15 ms); the last :data:`KEY_CACHE_SIZE`
-    keys are kept (LRU), so loading or verifying with a key again is free. Raises
-    :class:`InvalidPublicKey` for a malformed key. Hold on to the result for keys you keep
-    (the trust list does), rather than relying on the small cache.
+    Validates once and builds the key's comb table (~6 ms, ~0.7 MB); with ``lazy=True`` the
+    table is built on the key's second verification instead (for long lists of keys of which
+    few are used). The last :data:`KEY_CACHE_SIZE` keys are kept (LRU), so loading or verifying
+    with a key again is free. Raises :class:`InvalidPublicKey` for a malformed key. Hold on to
+    the result for keys you keep (the trust list does), rather than relying on the small cache.
     """
     if isinstance(public_key, PublicKey):
-        public_key.precompute()
+        if not lazy:
+            public_key.precompute()
         return public_key
-    return _cached_key(public_key, precompute=True)
+    return _cached_key(public_key, precompute=None if lazy else True)
 
 
 def verify(public_key: bytes, message: bytes, signature: bytes, *,
@@ -478,8 +527,8 @@ def verify(public_key: bytes, message: bytes, signature: bytes, *,
     The last :data:`KEY_CACHE_SIZE` keys are cached: the first verification with a key costs
     ~1 ms, later ones ~0.25 ms (x86-64).
     """
-    return _cached_key(public_key, precompute=False).verify(message, signature,
-                                                           signer_id=signer_id)
+    return _cached_key(public_key, precompute=None).verify(message, signature,
+                                                          signer_id=signer_id)
 
 
 # --------------------------------------------------------------------------------------------

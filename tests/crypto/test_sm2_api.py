@@ -264,13 +264,19 @@ def test_x1_between_n_and_p_is_handled():
 def test_comb_sum_is_complete_for_doubling_and_cancellation():
     table = sm2._g_table()
     one = [1] + [0] * (len(table) - 1)
-    doubled = sm2._comb_sum(table, one, (sm2.GX, sm2.GY, 1))
+    doubled = sm2._comb_sum((table, one), acc=(sm2.GX, sm2.GY, 1))
     assert sm2._affine(doubled) == ref.mul(2, ref.G)
-    assert sm2._comb_sum(table, one, (sm2.GX, P - sm2.GY, 1)) is None
+    assert sm2._comb_sum((table, one), acc=(sm2.GX, P - sm2.GY, 1)) is None
     # Jacobian representation with Z ≠ 1 of the same point
     z = 0x1234567
     g_jac = (sm2.GX * z * z % P, sm2.GY * z * z * z % P, z)
-    assert sm2._affine(sm2._comb_sum(table, one, g_jac)) == ref.mul(2, ref.G)
+    assert sm2._affine(sm2._comb_sum((table, one), acc=g_jac)) == ref.mul(2, ref.G)
+    # within one sum: G + G, then G + G − 2G = O, then O + G = G
+    assert sm2._affine(sm2._comb_sum((table, one), (table, one))) == ref.mul(2, ref.G)
+    minus_two = [-2] + [0] * (len(table) - 1)
+    assert sm2._comb_sum((table, one), (table, one), (table, minus_two)) is None
+    assert sm2._affine(sm2._comb_sum((table, one), (table, minus_two), (table, one),
+                                     (table, one))) == ref.mul(1, ref.G)
 
 
 def test_digits_recombine_to_the_scalar():
@@ -398,3 +404,39 @@ def test_za_accepts_bytes_like_signer_id_and_caches():
     for i in range(10):
         key.za(b"id%d" % i)
     assert len(key._za) <= 4
+
+
+@pytest.mark.parametrize("window", [2, 5, 7])
+def test_comb_table_entries_are_the_right_multiples(window):
+    """Every row i holds d·2^(w·i)·Q for d = 1 … 2^(w−1) and the negatives, checked with the
+    reference's affine arithmetic."""
+    q = ref.mul(0xC0DE, ref.G)
+    table = sm2._comb_table(*q, window)
+    half = 1 << (window - 1)
+    assert len(table) == -(-257 // window)
+    base = q
+    for row in table:
+        assert len(row) == 2 * half and row[0] is None
+        assert row[1] == base
+        for d in range(1, half):
+            assert row[d + 1] == ref.add(row[d], base)
+            assert row[-d] == (row[d][0], P - row[d][1])
+        base = ref.mul(1 << window, base)
+
+
+def test_lazy_key_builds_its_table_on_the_second_verification():
+    d = 0xABCDEF
+    pub = sm2.public_key_of(d)
+    sig = sm2.sign(d, b"m")
+    key = sm2.PublicKey(pub, precompute=None)
+    assert not key.precomputed
+    assert key.verify(b"m", sig) is True and not key.precomputed
+    assert key.verify(b"m", sig) is True and key.precomputed
+    never = sm2.PublicKey(pub, precompute=False)
+    for _ in range(3):
+        assert never.verify(b"m", sig) is True
+    assert not never.precomputed
+    sm2._CACHE.pop(pub, None)
+    loaded = sm2.load_public_key(pub, lazy=True)
+    assert not loaded.precomputed and sm2.load_public_key(pub, lazy=True) is loaded
+    assert sm2.load_public_key(pub) is loaded and loaded.precomputed

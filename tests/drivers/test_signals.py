@@ -256,3 +256,16 @@ def test_lgpio_factory_off_a_pi_is_a_clear_device_error():
     else:  # pragma: no cover - only on a Raspberry Pi with lgpio
         factory.close()
         pytest.skip("running on a Pi with lgpio: nothing to refuse")
+
+
+def test_outputs_change_before_show_returns(scaled):
+    """The light changes in the caller's thread (latency), the pattern goes on in gpiozero's."""
+    signals, rec = scaled
+    signals.show(Decision.PASS)
+    assert rec.states() == {"green": True, "red": False, "buzzer": True, "relay": True}
+    signals.show(Decision.DENY)
+    assert rec.states() == {"green": False, "red": True, "buzzer": True, "relay": False}
+    signals.show(Decision.CHECK)
+    assert rec.states() == {"green": True, "red": True, "buzzer": True, "relay": False}
+    signals.fault(True)
+    assert rec.states() == {"green": False, "red": True, "buzzer": False, "relay": False}

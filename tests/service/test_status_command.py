@@ -110,3 +110,23 @@ def test_part_sections_are_shown_and_a_broken_part_hides_nothing(tmp_path, monke
     assert report["printer"] == {"pending": 2}
     assert report["sync"] == {"error": "OSError: database is locked"}
     assert "audit" not in report
+
+
+def test_revocation_hook_that_cannot_be_built_fails_closed(monkeypatch):
+    import sys
+    import types
+
+    from terminal.daemon import revocation_check
+    from terminal.reasons import Reason
+
+    class RevocationCheck:
+        @classmethod
+        def from_config(cls, config):
+            raise OSError("unable to open database file")
+
+    module = types.ModuleType("terminal.revocation")
+    module.RevocationCheck = RevocationCheck
+    monkeypatch.setitem(sys.modules, "terminal.revocation", module)
+    hook = revocation_check(object())
+    assert hook.check(credential=None, now=0.0) is Reason.LIST_STALE
+    assert "unable to open database file" in hook.why

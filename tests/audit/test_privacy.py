@@ -1,0 +1,122 @@
+"""Privacy: after a scenario with known names, holder IDs and QR texts, none of them is on disk
+or in the logs — only masked names and ID tails on the paper slips.
+
+This drives the parts the pharmacy owner built (audit log, slip observer, print queue, virtual
+printer, log redaction) the way the pipeline does: log a line, then call each observer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from drivers.printer import EscPosPrinter
+from hw_sim.printer import VirtualPrinter
+from printer.samples import AT, CST
+from terminal.audit import AuditLog, install_redaction
+from terminal.formats import base45
+from terminal.printqueue import PrintQueue, SlipObserver
+from terminal.reasons import Decision, Reason
+from terminal.result import Credential, Result
+from terminal.secret import load_or_create_secret
+from terminal.slip import mask_name
+
+PEOPLE = [("张小三", "110101199003071234"), ("欧阳明月", "44030519851212567X"),
+          ("Wei Li", "E12345678")]
+
+
+@dataclass(frozen=True)
+class Event:
+    result: Result
+    wall: float
+    latency: float = 0.02
+    site: str = "Renhe Pharmacy"
+    terminal_id: str = "T01"
+
+
+def encodings(text: str) -> list[bytes]:
+    out = [text.encode("utf-8"), text.encode("utf-16-le")]
+    try:
+        out.append(text.encode("gb18030"))
+    except UnicodeEncodeError:
+        pass
+    return out
+
+
+def every_file(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def test_no_name_id_or_payload_on_disk_or_in_logs(tmp_path):
+    state = tmp_path / "state"
+    slips_dir = tmp_path / "paper"
+    log_file = tmp_path / "scanpoint.log"
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(logging.DEBUG)
+    install_redaction()
+    log = logging.getLogger("scanpoint.pipeline")
+    forbidden: list[tuple[str, bytes]] = []
+    try:
+        secret = load_or_create_secret(state)
+        with VirtualPrinter(slips_dir) as vp, \
+                AuditLog(state) as audit, \
+                PrintQueue(state / "printqueue.db",
+                           EscPosPrinter.from_url(vp.port, reply_timeout=0.5),
+                           retry_interval=0.05) as queue:
+            queue.start()
+            slip_observer = SlipObserver(queue, secret=secret, tz=CST)
+            for i, (name, holder_id) in enumerate(PEOPLE * 2):
+                serial = secrets.token_bytes(16)
+                claims = json.dumps({"name": name, "id": holder_id, "serial": serial.hex()},
+                                    ensure_ascii=False).encode()
+                qr_text = "SP1:" + base45.encode(claims)
+                forbidden += [("name " + name, e) for e in encodings(name)]
+                forbidden += [("id " + holder_id, e) for e in encodings(holder_id)]
+                forbidden += [("qr", qr_text.encode()), ("qr body", qr_text[4:40].encode()),
+                              ("serial", serial), ("serial hex", serial.hex().encode())]
+                cred = Credential(format="native", type="insurance", issuer="CN-HI",
+                                  key_id="a1b2c3d4", serial=serial, issued_at=int(AT),
+                                  not_before=int(AT), expires=int(AT) + 60,
+                                  masked_name=mask_name(name), id_tail=holder_id[-4:])
+                decision = [Decision.PASS, Decision.DENY, Decision.CHECK][i % 3]
+                reason = [Reason.OK, Reason.REVOKED, Reason.LIST_STALE][i % 3]
+                result = Result(decision, reason, "native", cred)
+                # what a careless pipeline might log, and what ours does log
+                log.debug("decoded text=%s", qr_text)
+                log.info("decision seq=%d decision=%s reason=%s", i, decision.value, reason.value)
+                event = Event(result, AT + i)
+                audit.on_decision(event)
+                slip_observer.on_decision(event)
+            assert vp.wait_for(len(PEOPLE) * 2, 20)
+            assert queue.wait_idle(5)
+            assert len(list(audit.rows())) == len(PEOPLE) * 2
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(old_level)
+
+    stored = every_file(state)
+    assert {p.name for p in stored} >= {"audit.db", "printqueue.db", "terminal.key"}
+    log_text = log_file.read_bytes()
+    assert b"decoded text=SP1:<redacted" in log_text      # the scenario really logged
+    for path in stored + [log_file]:
+        data = path.read_bytes()
+        found = [label for label, needle in forbidden if needle in data]
+        assert not found, f"{path.name} holds {found}"
+    # paper slips: masked names and ID tails only (that is what a slip is for)
+    paper = every_file(slips_dir)
+    assert paper and any("张*三" in p.read_text("utf-8") for p in paper if p.suffix == ".txt")
+    for path in paper:
+        data = path.read_bytes()
+        found = [label for label, needle in forbidden
+                 if not label.startswith(("serial",)) and needle in data]
+        assert not found, f"slip {path.name} shows {found}"

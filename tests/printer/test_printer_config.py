@@ -1,0 +1,115 @@
+"""The [printer] and [audit] config sections and the daemon hooks built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from hw_sim.printer import VirtualPrinter
+from printer.samples import AT, sample_results
+from terminal import audit, config as config_mod, printqueue
+from terminal.errors import ConfigError
+
+
+def load(tmp_path, extra: str):
+    return config_mod.loads(f'[terminal]\nstate_dir = "{tmp_path}"\nsite_name = "Renhe"\n'
+                            f'id = "T09"\n{extra}')
+
+
+def test_defaults_and_width():
+    config = config_mod.Config()
+    assert not config.printer.enabled and config.printer.width == 32
+    assert config.printer.print_on == ["pass", "deny", "check"]
+    assert config.audit.enabled and config.audit.retention_days == 7.0
+    assert "[printer]" in config_mod.defaults_toml() and "[audit]" in config_mod.defaults_toml()
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[printer]\npaper_mm = 70\n", "58 or 80"),
+    ("[printer]\nprint_on = [\"pass\", \"maybe\"]\n", "print_on"),
+    ("[printer]\ntimezone = \"Mars/Olympus\"\n", "time zone"),
+    ("[printer]\ncolour = true\n", "unknown key"),
+    ("[audit]\nretention_days = 0\n", "retention_days"),
+])
+def test_bad_settings_are_errors(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load(tmp_path, text)
+
+
+def test_disabled_parts_build_no_observer(tmp_path):
+    config = load(tmp_path, "[audit]\nenabled = false\n")
+    assert printqueue.observer_from_config(config) is None
+    assert audit.observer_from_config(config) is None
+    with pytest.raises(ConfigError, match="needs url"):
+        printqueue.observer_from_config(load(tmp_path, "[printer]\nenabled = true\n"))
+
+
+@dataclass(frozen=True)
+class Event:
+    result: object
+    wall: float = AT
+    latency: float = 0.01
+    site: str = "ignored"
+    terminal_id: str = "ignored"
+
+
+def test_sim_url_prints_through_the_virtual_printer(tmp_path):
+    config = load(tmp_path, '[printer]\nenabled = true\nurl = "sim"\npaper_mm = 80\n'
+                            'print_on = ["deny", "check"]\ntimezone = "Asia/Shanghai"\n')
+    observer = printqueue.observer_from_config(config)
+    try:
+        assert isinstance(observer.virtual_printer, VirtualPrinter)
+        for result in sample_results().values():
+            observer.on_decision(Event(result))
+        assert observer.virtual_printer.wait_for(2, 10)
+        texts = [s.text for s in observer.virtual_printer.slips]
+        assert "D E N Y" in texts[0] and "C H E C K" in texts[1]
+        assert "Renhe" in texts[0] and "T09" in texts[0] and "2027-01-15 16:00:00" in texts[0]
+        assert texts[0].splitlines()[0] == "=" * 48
+        assert (tmp_path / "slips" / "slip-0001.png").exists()
+        assert observer.queue.wait_idle(5)
+        assert printqueue.status_section(config)["printer"]["printed"] == 2
+    finally:
+        observer.close()
+
+
+def test_real_url_opens_the_driver_on_that_port(tmp_path):
+    with VirtualPrinter(tmp_path / "paper") as vp:
+        config = load(tmp_path, f'[printer]\nenabled = true\nurl = "{vp.port}"\n')
+        observer = printqueue.observer_from_config(config)
+        try:
+            assert observer.virtual_printer is None
+            observer.on_decision(Event(sample_results()["pass"]))
+            assert vp.wait_for(1, 10)
+        finally:
+            observer.close()
+
+
+def test_audit_hook_records_and_reports(tmp_path):
+    config = load(tmp_path, "[audit]\nretention_days = 30\n")
+    log = audit.observer_from_config(config)
+    try:
+        log.on_decision(Event(sample_results()["deny"]))
+    finally:
+        log.close()
+    section = audit.status_section(config)["audit"]
+    assert section["events"] == 1 and section["by_reason"] == {"REVOKED": 1}
+
+
+def test_cli_printer_test_and_status(tmp_path, capsys):
+    from terminal.cli import main
+
+    with VirtualPrinter(tmp_path / "paper") as vp:
+        cfg = tmp_path / "scanpoint.toml"
+        cfg.write_text(f'[terminal]\nstate_dir = "{tmp_path}"\n'
+                       f'[printer]\nenabled = true\nurl = "{vp.port}"\n')
+        assert main(["printer", "test", "--config", str(cfg)]) == 0
+        assert vp.wait_for(1, 5) and "测*试" in vp.slips[0].text
+        assert "printed" in capsys.readouterr().out
+        assert main(["printer", "status", "--ask", "--config", str(cfg)]) == 0
+        assert '"detail": "ok"' in capsys.readouterr().out
+        vp.run_out_of_paper()
+        vp.go_offline()
+        assert main(["printer", "test", "--config", str(cfg)]) == 4
+        assert "not ready: no answer" in capsys.readouterr().err

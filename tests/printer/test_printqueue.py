@@ -1,0 +1,182 @@
+"""The persistent slip queue against the virtual printer: paper out, offline, unplugged, restarts."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from drivers.printer import EscPosPrinter
+from hw_sim.printer import VirtualPrinter
+from printer.samples import AT, CST, SECRET, credential
+from terminal.printqueue import PrintQueue, QueueFull, SlipObserver
+from terminal.reasons import Decision, Reason
+from terminal.result import Result
+from terminal.slip import Slip, build_slip
+
+
+def make_slips(n: int) -> list[Slip]:
+    out = []
+    for i in range(n):
+        result = Result(Decision.PASS, Reason.OK, "native", credential(i.to_bytes(16, "big")))
+        out.append(build_slip(result, site="Renhe", terminal_id="T01", secret=SECRET,
+                              at=AT + i, tz=CST))
+    return out
+
+
+def printed_codes(vp: VirtualPrinter) -> list[str]:
+    codes = []
+    for slip in vp.slips:
+        line = next(l for l in slip.text.splitlines() if l.startswith("核验码"))
+        codes.append(line.split(": ")[1].replace("-", ""))
+    return codes
+
+
+def driver(vp: VirtualPrinter) -> EscPosPrinter:
+    return EscPosPrinter.from_url(vp.port, reply_timeout=0.3, print_timeout=3.0)
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_paper_out_mid_queue_of_20_then_refill_prints_all_in_order_once(tmp_path, vprinter):
+    slips = make_slips(20)
+    vprinter.run_out_of_paper(after=7)
+    with PrintQueue(tmp_path / "q.db", driver(vprinter), retry_interval=0.05) as queue:
+        for slip in slips:
+            queue.submit(slip)
+        queue.start()
+        assert vprinter.wait_for(7, 10)
+        assert wait_until(lambda: queue.last_status is not None and not queue.last_status.paper)
+        time.sleep(0.3)                                   # it keeps waiting, printing nothing
+        assert len(vprinter.slips) == 7
+        assert queue.counts() == {"pending": 13, "printed": 7}
+        assert len(vprinter.torn) == 1                    # the 8th ran out mid-slip
+        vprinter.refill()
+        assert vprinter.wait_for(20, 20)
+        assert queue.wait_idle(5)
+        assert queue.counts() == {"pending": 0, "printed": 20}
+    codes = printed_codes(vprinter)
+    assert codes == [s.code for s in slips]               # in order, none lost, none twice
+    assert len(set(codes)) == 20
+    assert "重打 REPRINT" in vprinter.slips[7].text        # the torn one, reprinted and marked
+    assert sum("REPRINT" in s.text for s in vprinter.slips) == 1
+
+
+def test_offline_printer_never_slows_submit(tmp_path, vprinter):
+    vprinter.go_offline()
+    with PrintQueue(tmp_path / "q.db", driver(vprinter), retry_interval=0.05) as queue:
+        queue.start()
+        times = []
+        for slip in make_slips(20):
+            started = time.perf_counter()
+            queue.submit(slip)
+            times.append(time.perf_counter() - started)
+        assert max(times) < 0.05, f"submit took up to {max(times) * 1000:.1f} ms"
+        time.sleep(0.5)
+        assert vprinter.slips == [] and queue.counts()["pending"] == 20
+        assert "no answer" in queue.last_status.detail
+        vprinter.come_online()
+        assert vprinter.wait_for(20, 20)
+        assert queue.wait_idle(5)
+    assert len(set(printed_codes(vprinter))) == 20
+
+
+def test_unplugged_printer_keeps_slips_and_submit_fast(tmp_path):
+    absent = EscPosPrinter.from_url("/dev/ttyUSB-scanpoint-absent", reply_timeout=0.1)
+    with PrintQueue(tmp_path / "q.db", absent, retry_interval=0.05) as queue:
+        queue.start()
+        started = time.perf_counter()
+        for slip in make_slips(10):
+            queue.submit(slip)
+        assert (time.perf_counter() - started) / 10 < 0.05
+        time.sleep(0.3)
+        assert queue.counts() == {"pending": 10, "printed": 0}
+        assert "cannot open" in queue.last_status.detail
+
+
+def test_slow_printer_does_not_block_submit(tmp_path):
+    with VirtualPrinter(tmp_path / "slips", delay=0.3) as vp, \
+            PrintQueue(tmp_path / "q.db", driver(vp), retry_interval=0.05) as queue:
+        queue.start()
+        started = time.perf_counter()
+        for slip in make_slips(4):
+            queue.submit(slip)
+        assert time.perf_counter() - started < 0.2
+        assert vp.wait_for(4, 15)
+        assert printed_codes(vp) == [s.code for s in make_slips(4)]
+
+
+def test_slips_survive_a_restart(tmp_path, vprinter):
+    slips = make_slips(5)
+    with PrintQueue(tmp_path / "q.db") as queue:          # no printer yet
+        for slip in slips:
+            queue.submit(slip)
+    with PrintQueue(tmp_path / "q.db", driver(vprinter), retry_interval=0.05) as queue:
+        assert [s.code for s in queue.pending()] == [s.code for s in slips]
+        queue.start()
+        assert vprinter.wait_for(5, 10)
+    assert printed_codes(vprinter) == [s.code for s in slips]
+
+
+def test_crash_between_send_and_confirm_reprints_once_marked(tmp_path, vprinter):
+    """A row left 'sending' (process died after sending, before marking) prints again as REPRINT."""
+    slips = make_slips(3)
+    with PrintQueue(tmp_path / "q.db") as queue:
+        for slip in slips:
+            queue.submit(slip)
+    conn = sqlite3.connect(tmp_path / "q.db")
+    conn.execute("UPDATE slips SET state = 'sending', attempts = 1 WHERE id = 1")
+    conn.commit()
+    conn.close()
+    with PrintQueue(tmp_path / "q.db", driver(vprinter), retry_interval=0.05) as queue:
+        queue.start()
+        assert vprinter.wait_for(3, 10)
+        assert queue.wait_idle(5)
+    assert printed_codes(vprinter) == [s.code for s in slips]
+    assert vprinter.slips[0].text.splitlines()[0].strip() == "** 重打 REPRINT **"
+    assert "REPRINT" not in vprinter.slips[1].text
+
+
+def test_queue_is_bounded(tmp_path):
+    with PrintQueue(tmp_path / "q.db", max_pending=3) as queue:
+        for slip in make_slips(3):
+            queue.submit(slip)
+        with pytest.raises(QueueFull, match="fix the printer"):
+            queue.submit(make_slips(1)[0])
+
+
+def test_database_uses_wal_and_full_sync(tmp_path):
+    with PrintQueue(tmp_path / "q.db") as queue:
+        assert queue._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert queue._conn.execute("PRAGMA synchronous").fetchone()[0] == 2   # FULL
+
+
+@dataclass(frozen=True)
+class Event:
+    """The fields of the pipeline's DecisionEvent the observer reads."""
+
+    result: Result
+    site: str = "Renhe"
+    terminal_id: str = "T01"
+    wall: float = AT
+
+
+def test_observer_queues_only_selected_decisions_and_never_raises(tmp_path):
+    queue = PrintQueue(tmp_path / "q.db")
+    observer = SlipObserver(queue, secret=SECRET, print_on=["pass", "check"], tz=CST)
+    observer.on_decision(Event(Result(Decision.PASS, Reason.OK, "native", credential())))
+    observer.on_decision(Event(Result(Decision.DENY, Reason.REVOKED, "native", credential())))
+    assert queue.counts()["pending"] == 1
+    assert observer.last_slip.decision == "pass"
+    queue.close()
+    observer.on_decision(Event(Result(Decision.CHECK, Reason.LIST_STALE, "native", credential())))
+    assert observer.errors == 1

@@ -59,7 +59,7 @@ list = "{trust_list.as_posix()}"
 site = "{site}"
 
 [sync]
-source = "{(work / 'issuer').as_posix()}"
+source = "{(work / 'issuer' / 'public').as_posix()}"
 
 [camera]
 fps = 30

@@ -7,7 +7,8 @@ An issuer directory (``scanpoint issuer init DIR``) holds::
     issuer.key           issuer private key, key id, issuer name and holder-hash secret (0600)
     trust-list.cose      signed trust list (kind "trust") naming the issuer key
     revocation-list.cose signed revocation list (kind "revocation", version 1, no entries)
-    terminal.toml        a terminal config that trusts this root and reads the lists from here
+    public/lists/        what terminals fetch (`issuer publish`): serve DIR/public, never DIR
+    terminal.toml        a terminal config that trusts this root and syncs from DIR/public
 
 Private keys are never printed or logged. Signing uses the project's SM2 code with a nonce from
 :mod:`secrets` (never gmssl's signer, whose nonce comes from Mersenne Twister).

@@ -14,6 +14,8 @@ not fit the held list is caught. Every call of :mod:`terminal.signedlist` is in 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,14 @@ from terminal import signedlist
 from terminal.errors import TrustListError
 
 LISTS_DIR = "lists"
+PUBLIC_DIR = "public"
+"""The folder of an issuer directory to serve (it holds ``lists/``); the private keys sit beside
+it, never inside, so a static HTTP server pointed at it cannot hand them out."""
+
+
+def public_root(issuer_dir: "str | Path") -> Path:
+    """The folder under an issuer directory that is served at the terminals' ``[sync] source``."""
+    return Path(issuer_dir) / PUBLIC_DIR
 INDEX_NAME = "index.sl"
 KIND_INDEX = "index"
 KIND_SNAPSHOT = "revocation"

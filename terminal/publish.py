@@ -2,7 +2,7 @@
 
 ``issuer revoke`` adds entries (16-byte truncated SM3 hashes of serials) to a small SQLite file in
 the issuer folder; ``issuer publish`` assigns them the next version and writes, under
-``DIR/lists/``, a signed full snapshot, signed deltas from each of the last K published versions
+``DIR/public/lists/``, a signed full snapshot, signed deltas from each of the last K published versions
 to the new one, the trust list republished with a higher version, and last the small signed
 index that points at them -- so a client never sees an index naming a file that is not there yet.
 Files are written atomically (temporary file, fsync, rename) and old ones pruned.
@@ -71,7 +71,7 @@ class Publisher:
         self.dir = Path(directory)
         if not self.dir.is_dir():
             raise TrustListError(f"issuer folder {self.dir} does not exist: run `scanpoint issuer init`")
-        self.out = self.dir / listfiles.LISTS_DIR
+        self.out = listfiles.public_root(self.dir) / listfiles.LISTS_DIR
         self.keep_deltas = keep_deltas
         self.con = sqlite3.connect(self.dir / STATE_DB, isolation_level=None)
         self.con.execute("PRAGMA journal_mode=WAL")

@@ -32,8 +32,9 @@ def register(commands, issuer) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace existing keys (terminals trusting the old root stop passing)")
     p.add_argument("--url", metavar="URL",
-                   help="where DIR will be served (any static HTTP server); terminal.toml syncs "
-                        "from it (default: from the folder DIR itself)")
+                   help="where DIR/public will be served (any static HTTP server; never serve "
+                        "DIR itself, it holds the private keys); terminal.toml syncs from it "
+                        "(default: from the folder DIR/public)")
     p.set_defaults(func=run_init)
 
     p = issuer.add_parser(

@@ -31,7 +31,7 @@ def serial_from_text(text: str, directory: Path) -> bytes:
 
 def publish_dir(directory: Path, *, url: str | None = None, revocation_validity: int = 24 * 3600,
                 trust_validity: int = 48 * 3600, keep_deltas: int = 8):
-    """Publish the lists of an issuer folder (``issuer init``'s layout) under DIR/lists.
+    """Publish the lists of an issuer folder (``issuer init``'s layout) under DIR/public/lists.
 
     The trust list is republished from the folder's signed ``trust-list.cose`` with a higher
     version; revocation versions continue above the folder's ``revocation-list.cose``.
@@ -52,22 +52,23 @@ def publish_dir(directory: Path, *, url: str | None = None, revocation_validity:
 
 
 def after_init(directory: Path, url: str | None) -> str:
-    """``issuer init`` hook: publish DIR/lists and point DIR/terminal.toml's [sync] at it."""
+    """``issuer init`` hook: publish DIR/public/lists and point DIR/terminal.toml's [sync] at it."""
     from terminal.issuer import IssuerDir
     res = publish_dir(directory)
-    source = url or "."
+    from terminal import listfiles
+    source = url or listfiles.PUBLIC_DIR
     cfg = IssuerDir(directory).config_path
     with open(cfg, "a", encoding="utf-8") as fh:
-        fh.write("\n[sync]\n# where `scanpoint sync` fetches the signed lists: the URL DIR is served"
-                 " at, or a folder\n" f'source = "{source}"\n')
+        fh.write("\n[sync]\n# where `scanpoint sync` fetches the signed lists: the URL DIR/public is"
+                 " served at (never DIR: it holds the private keys), or a folder\n" f'source = "{source}"\n')
     # prime the terminal state beside the config from the folder, so the config works at once
     from terminal import config as config_mod
     from terminal.commands.sync import settings_from
     from terminal.sync import SyncClient
     settings = settings_from(config_mod.load(cfg))
-    settings.source = str(Path(directory).resolve())
+    settings.source = str(listfiles.public_root(directory).resolve())
     result = SyncClient(settings).run_once()
-    return (f"published lists/ (index {res.index_version}); terminal.toml syncs from {source}; "
+    return (f"published public/lists/ (index {res.index_version}); terminal.toml syncs from {source}; "
             f"{result.line()}")
 
 
@@ -112,7 +113,7 @@ def register(commands, issuer) -> None:
     g.add_argument("--serial", help="the credential serial, hex")
     g.add_argument("--text", help="the credential's QR text (its serial is read from it)")
     p.set_defaults(func=revoke)
-    p = issuer.add_parser("publish", help="sign and write the lists as static files under DIR/lists")
+    p = issuer.add_parser("publish", help="sign and write the lists as static files under DIR/public/lists")
     p.add_argument("dir", help="issuer folder (serve it with any static HTTP server)")
     p.add_argument("--validity", type=float, default=24.0,
                    help="revocation list validity in hours (default 24)")

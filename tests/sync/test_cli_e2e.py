@@ -12,6 +12,7 @@ import json
 import pytest
 
 from listserver import ListServer
+from terminal import listfiles
 from terminal.cli import main
 
 
@@ -19,7 +20,7 @@ from terminal.cli import main
 def served(tmp_path):
     d = tmp_path / "issuer"
     d.mkdir()
-    server = ListServer(d)
+    server = ListServer(listfiles.public_root(d))
     yield d, server
     server.close()
 
@@ -66,7 +67,7 @@ def test_revoke_publish_sync_denies(served, capsys):
 def test_revoke_by_serial_and_refusals(served, capsys):
     d, server = served
     assert run(capsys, "issuer", "init", str(d))[0] == 0          # folder source by default
-    assert 'source = "."' in (d / "terminal.toml").read_text()
+    assert 'source = "public"' in (d / "terminal.toml").read_text()
     code, _, err = run(capsys, "issuer", "revoke", str(d), "--serial", "zz")
     assert code == 2 and "hex" in err
     code, _, err = run(capsys, "issuer", "revoke", str(d), "--text", "NT1:NOT-A-CODE")

@@ -37,7 +37,7 @@ class Rig:
     def __init__(self, tmp: Path) -> None:
         self.issuer = tmp / "issuer"
         self.issuer.mkdir()
-        self.server = ListServer(self.issuer)
+        self.server = ListServer(listfiles.public_root(self.issuer))
         self.sleeps: list[float] = []
         self.settings = SyncSettings(
             source=self.server.url, db=tmp / "term" / "revocation.db", root_public_key=ROOT_PUB,
@@ -60,7 +60,7 @@ class Rig:
             return m.version if m else None
 
     def lists(self) -> Path:
-        return self.issuer / listfiles.LISTS_DIR
+        return listfiles.public_root(self.issuer) / listfiles.LISTS_DIR
 
     def file(self, prefix: str) -> Path:
         (path,) = [p for p in self.lists().iterdir() if p.name.startswith(prefix)
@@ -259,7 +259,7 @@ def test_stale_list(rig):
 
 def test_directory_source(rig):
     rig.publish(A)
-    rig.settings.source = str(rig.issuer)
+    rig.settings.source = str(listfiles.public_root(rig.issuer))
     res = rig.sync()
     assert res.ok, res.line()
     assert rig.check.check(cred(A), time.time()) is Reason.REVOKED

@@ -83,3 +83,22 @@ def test_sync_without_root_key_is_a_config_error(tmp_path, capsys):
     cfg.write_text('[sync]\nsource = "http://127.0.0.1:9/"\n')
     code, _, err = run(capsys, "sync", "--once", "--config", str(cfg))
     assert code == 2 and "root_key" in err
+
+
+def test_served_folder_holds_no_private_key(served, capsys):
+    """A static server pointed at DIR/public (what terminals sync from) can't hand out a key."""
+    d, server = served
+    assert run(capsys, "issuer", "init", str(d), "--url", server.url)[0] == 0
+    issuer_key = json.loads((d / "issuer.key").read_text())
+    secrets = [(d / "root.key").read_text().strip(), issuer_key["d"], issuer_key["holder_key"]]
+    secrets = [s.encode() for s in secrets] + [bytes.fromhex(s) for s in secrets]
+    served_files = [p for p in listfiles.public_root(d).rglob("*") if p.is_file()]
+    assert served_files and not any(p.suffix == ".key" for p in served_files)
+    for path in served_files:
+        data = path.read_bytes()
+        assert not any(s in data for s in secrets), path
+    import urllib.error
+    import urllib.request
+    for name in ("root.key", "issuer.key", "../root.key"):
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(server.url + name, timeout=5)

@@ -260,10 +260,10 @@ def _summary(conn: sqlite3.Connection, since: float = 0.0) -> dict[str, Any]:
 
 # -- log redaction ----------------------------------------------------------------------------
 
-#: Credential prefixes whose QR text must never reach a log.
-PREFIXES = ("SP1:", "HC1:")
+#: A credential QR text: a short prefix such as ``SP1:`` (native, any version) or ``HC1:`` (EU
+#: DCC) — two letters, a digit, a colon — then Base45. Case is ignored: a decoder may lower it.
 _B45 = r"[0-9A-Z $%*+\-./:]"
-_PAYLOAD = re.compile(r"\b(" + "|".join(re.escape(p[:-1]) for p in PREFIXES) + r"):" + _B45 + "+")
+_PAYLOAD = re.compile(r"\b([A-Z]{2}\d):" + _B45 + "{8,}", re.IGNORECASE)
 _LONG_B45 = re.compile(r"[0-9A-Z$%*+\-./:]{60,}")   # an unprefixed Base45 run is as bad
 
 

@@ -69,12 +69,16 @@ stall_s = 2.0
 leave_frames = 3
 leave_ms = 250
 anti_passback_s = 300.0
-""" + ("""
+""" + (PHARMACY_PRINTER if site == "pharmacy" else "")
+
+
+#: a pharmacy counter prints a slip for every decision on the virtual printer (hw_sim.printer)
+PHARMACY_PRINTER = """
 [printer]
 enabled = true
 url = "sim"
 print_on = ["pass", "deny", "check"]
-""" if site == "pharmacy" else "")
+"""
 
 
 def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
@@ -292,12 +296,9 @@ def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = s
             print(f"\n  latency frame->LED: median {latencies[len(latencies) // 2] * 1000:.1f} ms, "
                   f"max {latencies[-1] * 1000:.1f} ms; outputs off after stop: "
                   f"{not any(recorder.states().values())}", file=out)
-        slips = sorted((Path(result.config.terminal.state_dir) / "slips").glob("*.txt"))
-        if slips:
-            print(f"\n  {len(slips)} slips printed on the virtual printer; the first one:", file=out)
-            for line in slips[0].read_text(encoding="utf-8").splitlines():
-                print(f"    | {line}", file=out)
         failures += len(result.stray) + (not result.completed)
+        if site == "pharmacy":
+            failures += show_slips(result, out, keep=work if out_dir else None)
         result.devices.close()
         print("demo passed" if failures == 0 else f"demo FAILED: {failures} step(s) wrong",
               file=out)
@@ -305,6 +306,36 @@ def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = s
     finally:
         if not out_dir:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def show_slips(result: DemoRun, out: TextIO, keep: Path | None) -> int:
+    """Print the slips the virtual printer cut, as text, and say where their PNGs are.
+
+    Without ``--out`` the PNGs are copied to a fresh folder that outlives the demo. Returns 1 if
+    a decision printed no slip, else 0.
+    """
+    printers = [o for o in result.service.pipeline.observers
+                if getattr(o, "virtual_printer", None) is not None]
+    if not printers:
+        print("\n  no slip printer configured", file=out)
+        return 1
+    slips = printers[0].virtual_printer.slips
+    decided = sum(len(step.events) for step in result.steps) + len(result.stray)
+    print(f"\n  slips printed on the virtual printer: {len(slips)} of {decided} decisions", file=out)
+    for slip in slips:
+        print("", file=out)
+        print("\n".join(("    " + line).rstrip() for line in slip.text.splitlines()), file=out)
+    pngs = [slip.png_path for slip in slips if slip.png_path is not None]
+    if pngs:
+        folder = keep / "state" / "slips" if keep else Path(tempfile.mkdtemp(prefix="scanpoint-slips-"))
+        if not keep:
+            for png in pngs:
+                shutil.copy(png, folder / png.name)
+        print(f"\n  slip images: {folder} ({len(pngs)} PNG files)", file=out)
+    note = printers[0].virtual_printer.png_note
+    if note:
+        print(f"  note: {note}", file=out)
+    return 0 if len(slips) == decided else 1
 
 
 def _play(service: Any, sim: Any, steps: list[Step], collector: _Collector) -> bool:

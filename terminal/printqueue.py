@@ -102,7 +102,7 @@ class PrintQueue:
         self.max_pending = max_pending
         self.keep_printed = keep_printed
         self._clock = clock
-        self._submit_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._conn = connect(self.path)          # submit() and queries
         self._migrate()
         self._wake = threading.Event()
@@ -124,7 +124,7 @@ class PrintQueue:
 
         Raises :class:`QueueFull` when ``max_pending`` slips already wait.
         """
-        with self._submit_lock:
+        with self._lock:
             waiting = self._conn.execute(
                 "SELECT count(*) FROM slips WHERE state != 'printed'").fetchone()[0]
             if waiting >= self.max_pending:
@@ -140,20 +140,23 @@ class PrintQueue:
 
     def counts(self) -> dict[str, int]:
         """Slips by state: pending (includes sending) and printed."""
-        rows = dict(self._conn.execute("SELECT state, count(*) FROM slips GROUP BY state").fetchall())
+        with self._lock:
+            rows = dict(self._conn.execute(
+                "SELECT state, count(*) FROM slips GROUP BY state").fetchall())
         return {"pending": rows.get("pending", 0) + rows.get("sending", 0),
                 "printed": rows.get("printed", 0)}
 
     def pending(self) -> list[Slip]:
         """The slips still to print, oldest first."""
-        rows = self._conn.execute(
-            "SELECT slip FROM slips WHERE state != 'printed' ORDER BY id").fetchall()
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT slip FROM slips WHERE state != 'printed' ORDER BY id").fetchall()
         return [Slip.from_json(r[0]) for r in rows]
 
     def purge(self, now: float | None = None) -> int:
         """Delete printed slips older than ``keep_printed`` seconds; returns how many."""
         now = self._clock.time() if now is None else now
-        with self._submit_lock:
+        with self._lock:
             cur = self._conn.execute("DELETE FROM slips WHERE state = 'printed' AND printed_at < ?",
                                      (now - self.keep_printed,))
         return cur.rowcount
@@ -282,8 +285,15 @@ class SlipObserver:
             self.errors += 1
             log.error("event=slip_queue_failed error=%s: %s", type(exc).__name__, exc)
 
-    def close(self) -> None:
-        """Stop the worker, close the queue, the printer port and the simulator if any."""
+    def close(self, drain_s: float = 3.0) -> None:
+        """Stop the worker, close the queue, the printer port and the simulator if any.
+
+        A ready printer gets up to ``drain_s`` seconds to finish the waiting slips; whatever is
+        left stays queued for the next start.
+        """
+        status = self.queue.last_status
+        if drain_s > 0 and status is not None and status.ready:
+            self.queue.wait_idle(drain_s)
         self.queue.close()
         if self.queue.printer is not None:
             self.queue.printer.close()

@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime, tzinfo
 
+from terminal.formats import native
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
 from terminal.secret import serial_hash, verification_code
@@ -197,18 +198,10 @@ def _tokens(text: str) -> list[str]:
 
 
 def mask_name(name: str) -> str:
-    """Mask a display name (张小三 -> 张*三); names already holding ``*`` are kept as given.
-
-    Defence in depth: the issuer masks names, but a slip must never print a full one.
-    """
+    """The name as printed: kept if already masked (it holds ``*``), else masked like the issuer
+    does (张小三 -> 张*三). Defence in depth: a slip must never print a full name."""
     name = name.strip()
-    if "*" in name:
-        return name
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+    return name if "*" in name else native.mask_name(name)
 
 
 def id_tail(tail: str | None) -> str | None:

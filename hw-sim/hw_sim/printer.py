@@ -237,11 +237,10 @@ class VirtualPrinter:
         self.online = True
         self.slips: list[PrintedSlip] = []
         self.torn: list[PrintedSlip] = []
-        self.received = bytearray()
+        self.received = bytearray()      # bytes since the last cut
         self._lines: list[PrintedLine] = []
         self._current = PrintedLine()
         self._torn = False
-        self._raw_start = 0
         self._cond = threading.Condition()
         self._font_path = font if font is not None else next(
             (f for f in CJK_FONTS if os.path.exists(f)), None)
@@ -315,8 +314,8 @@ class VirtualPrinter:
     def _cut(self) -> None:
         if self.delay:
             threading.Event().wait(self.delay)
-        raw = bytes(self.received[self._raw_start:])
-        self._raw_start = len(self.received)
+        raw = bytes(self.received)        # everything since the previous cut
+        self.received.clear()
         lines = [line for line in self._lines]
         while lines and not lines[-1].segments and lines[-1].qr is None:
             lines.pop()                                  # the feed before the cut

@@ -8,14 +8,14 @@ applies the retention now (it also runs by itself).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
-from terminal import config as config_mod
+from terminal.commands.status import DEFAULT_CONFIG, load_config
 from terminal.audit import AUDIT_FILE, AuditLog, iso, parse_since
 from terminal.errors import ConfigError
 
-DEFAULT_CONFIG = "/etc/scanpoint/scanpoint.toml"
 
 
 def register(commands, issuer) -> None:
@@ -56,16 +56,9 @@ def _common(parser) -> None:
                         help=f"terminal config file (default: {DEFAULT_CONFIG} if present)")
 
 
-def _config(path: str | None) -> config_mod.Config:
-    if path is not None:
-        return config_mod.load(path)
-    if Path(DEFAULT_CONFIG).is_file():
-        return config_mod.load(DEFAULT_CONFIG)
-    return config_mod.Config()
-
 
 def _open(args) -> AuditLog | None:
-    config = _config(args.config)
+    config = load_config(args.config)
     state = Path(config.terminal.state_dir)
     if not (state / AUDIT_FILE).exists():
         print(f"scanpoint: no audit log in {state} (nothing decided yet, or [audit] disabled)",
@@ -84,7 +77,12 @@ def handle_export(args) -> int:
         return 4
     with audit:
         if args.output == "-":
-            count = audit.export(sys.stdout, since, args.format)
+            try:
+                count = audit.export(sys.stdout, since, args.format)
+                sys.stdout.flush()
+            except BrokenPipeError:             # `... | head`: the reader has had enough
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 0
         else:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
                 count = audit.export(out, since, args.format)

@@ -10,16 +10,14 @@ from __future__ import annotations
 import importlib
 import json
 import time
-from pathlib import Path
 
-from terminal import config as config_mod
+from terminal.commands.status import DEFAULT_CONFIG, load_config
 from terminal.errors import ConfigError, PrinterError
 from terminal.printqueue import status_section
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential, Result
 from terminal.slip import build_slip
 
-DEFAULT_CONFIG = "/etc/scanpoint/scanpoint.toml"
 
 
 def register(commands, issuer) -> None:
@@ -40,13 +38,6 @@ def register(commands, issuer) -> None:
     test.set_defaults(func=handle_test)
 
 
-def _config(path: str | None) -> config_mod.Config:
-    if path is not None:
-        return config_mod.load(path)
-    if Path(DEFAULT_CONFIG).is_file():
-        return config_mod.load(DEFAULT_CONFIG)
-    return config_mod.Config()
-
 
 def _printer(config, url: str | None):
     url = url or config.printer.url
@@ -60,7 +51,7 @@ def _printer(config, url: str | None):
 
 
 def handle_status(args) -> int:
-    config = _config(args.config)
+    config = load_config(args.config)
     report = status_section(config)["printer"]
     if args.ask:
         with _printer(config, args.url) as printer:
@@ -72,7 +63,7 @@ def handle_status(args) -> int:
 
 
 def handle_test(args) -> int:
-    config = _config(args.config)
+    config = load_config(args.config)
     sample = Credential(format="native", type="insurance", issuer="TEST", key_id="00",
                         serial=b"scanpoint-test-slip", issued_at=0, not_before=0, expires=0,
                         masked_name="测*试", id_tail="0000")

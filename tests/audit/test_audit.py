@@ -7,13 +7,12 @@ import io
 import json
 import logging
 import os
-import sqlite3
 import stat
 import time
 
 import pytest
 
-from printer.samples import AT, SECRET, credential, sample_results
+from printer.samples import AT, credential, sample_results
 from terminal import config as config_mod
 from terminal.audit import AuditLog, install_redaction, parse_since, redact, status_section
 from terminal.cli import main
@@ -197,6 +196,8 @@ def test_redact_payloads():
     assert redact(f"decoded text={QR} ok").startswith("decoded text=SP1:<redacted")
     assert "HC1:NCF" not in redact("x HC1:NCFOXN%TS3DH3ZSUZK+.V0ETD%65NL-AH")
     assert redact("decision=pass reason=OK") == "decision=pass reason=OK"
+    assert "<redacted" in redact("sp1:6bfoxn*ts0bi$zd.p9uol97o4") and "SP2:" in redact(f"SP2{QR[3:]}")
+    assert QR[4:] not in redact(f"SP2{QR[3:]}")
     assert "<redacted" in redact("raw " + "6BFOXN*TS0BI$ZD.P9UOL97O4-2HH77HRM3DSPTLRR+%3" * 2)
 
 

@@ -90,6 +90,9 @@ def test_exact_slip_content_through_virtual_printer(vprinter, results, decision)
     assert vprinter.wait_for(1, 5)
     printed = vprinter.slips[0]
     assert printed.text == expected
+    # what crossed the pty: Chinese as GB18030 inside FS & ... FS ., never UTF-8
+    assert b"\x1c&" + "姓名 Name: 张*三".encode("gb18030") + b"\x1c." in printed.raw
+    assert "张*三".encode("utf-8") not in printed.raw
     assert printed.txt_path.read_text(encoding="utf-8") == expected
     assert printed.png_path.exists() and printed.png_path.stat().st_size > 1000
     # the big decision line is bold and double size on paper

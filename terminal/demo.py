@@ -59,7 +59,7 @@ list = "{trust_list.as_posix()}"
 site = "{site}"
 
 [sync]
-source = "{(work / 'issuer' / 'public').as_posix()}"
+source = "{(trust_list.parent / 'public').as_posix()}"
 
 [camera]
 fps = 30
@@ -260,7 +260,6 @@ def play(site: str, work: Path, *, out: TextIO | None = None, show_s: float = SH
     for step in steps:
         script += [(step.text, show_s), (None, gap_s)]
     devices = open_devices(config, scenario=script, scale=scale)
-    devices.sim.warm()
     collector = _Collector(steps, out, devices.sim.recorder)
     service = build_service(config, devices=devices)
     service.pipeline.add_observer(collector)

@@ -130,24 +130,16 @@ class SimHandle:
             return None
         return self.source.step_at(elapsed)[0]
 
-    def warm(self) -> int:
-        """Render every scenario frame now, so rendering is not counted as scan latency.
+    def warm(self) -> None:
+        """Render every scenario frame now, before the camera's timeline starts.
 
-        A simulated frame is stamped with its nominal arrival time but drawn when first read;
-        a real camera has it ready. Returns how many frames were rendered.
+        A simulated frame is stamped with its nominal arrival time; drawing it later would count
+        as scan latency, and drawing all of them after the timeline started (a long scenario
+        takes seconds) would lose its first steps.
         """
-        steps = getattr(self.source, "steps", None)
-        if not steps:
-            return 0
-        scenario_mod = _module("hw_sim.scenario", "the hardware simulator (hw-sim)")
-        drawn, start = 0, 0.0
-        for step in steps:
-            if isinstance(step, (scenario_mod.Show, scenario_mod.Glare, scenario_mod.Nothing)):
-                for variant in range(scenario_mod.VARIANTS):
-                    self.source.frame_at(start + 1e-6, variant)
-                    drawn += 1
-            start += step.ms / 1000.0
-        return drawn
+        prerender = getattr(self.source, "prerender", None)
+        if prerender is not None:
+            prerender()
 
     def finished(self) -> bool:
         """True once the scenario or replay has nothing more to show."""
@@ -191,6 +183,7 @@ def _open_sim(config: Any, *, scenario: Any = None, scale: float = 1.0,
         if handle.cameras:
             camera = handle.cameras[0].reopen()
         else:
+            handle.warm()            # before SimCamera fixes the timeline's start
             camera = camera_mod.SimCamera(source, clock=clock, fps=fps)
         handle.cameras.append(camera)
         del handle.cameras[1:-1]       # keep the first (timeline) and the newest

@@ -354,8 +354,9 @@ def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(document, handle, indent=1, sort_keys=True)
             handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+            # no fsync: the file is advisory and rewritten every second, and on an SD card an
+            # fsync can stall the frame loop for tens of ms; the rename alone keeps it whole
+            # for readers, and readers treat a damaged file as unreadable.
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -367,10 +368,15 @@ def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
 
 
 def read_status(state_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The daemon's last status document, or None when there is none (never started)."""
+    """The daemon's last status document, None when there is none (never started), or a
+    document with state ``unreadable`` when the file is damaged."""
+    path = Path(state_dir) / STATUS_FILE
     try:
-        with open(Path(state_dir) / STATUS_FILE, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
     except FileNotFoundError:
         return None
-    return document if isinstance(document, dict) else None
+    except (OSError, ValueError) as exc:      # e.g. emptied by a power cut before the rename
+        return {"state": "unreadable", "error": f"{path}: {exc}"}
+    return document if isinstance(document, dict) else {"state": "unreadable",
+                                                         "error": f"{path}: not a JSON object"}

@@ -47,11 +47,12 @@ def load_config(path: str | None) -> config_mod.Config:
 
 
 def daemon_state(document: dict[str, Any] | None, *, now: float | None = None) -> str:
-    """'running', 'camera-fault', 'stopped', 'not-running' (stale file / dead pid) or 'never-started'."""
+    """'running', 'camera-fault', 'stopped', 'not-running' (stale file / dead pid),
+    'never-started' or 'unreadable' (damaged status file)."""
     if document is None:
         return "never-started"
     state = str(document.get("state", "unknown"))
-    if state == "stopped":
+    if state in ("stopped", "unreadable"):
         return state
     now = time.time() if now is None else now
     interval = float(document.get("status_interval_s", 1.0) or 1.0)

@@ -163,7 +163,6 @@ def test_code_held_in_view_gives_one_decision_then_again_after_leaving(tmp_path)
     code = home.issue("health", "王小明", "110101199003071234", status="yellow")
     devices = open_devices(config, scenario=[(code, 2.0), (None, 0.5), (code, 0.6), (None, 0.3)],
                            scale=SCALE)
-    devices.sim.warm()
     seen = Events()
     service = build_service(config, devices=devices, observers=[seen])
     try:
@@ -187,7 +186,6 @@ def test_camera_disappears_fault_pattern_then_scanning_resumes(tmp_path):
     scenario = Scenario([Show(first, 500), Nothing(500), Disappear(1500), Nothing(400),
                          Show(second, 500), Nothing(400)])
     devices = open_devices(config, scenario=scenario, scale=SCALE)
-    devices.sim.warm()
     seen = Events()
     service = build_service(config, devices=devices, observers=[seen])
     samples = []

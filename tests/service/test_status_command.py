@@ -130,3 +130,11 @@ def test_revocation_hook_that_cannot_be_built_fails_closed(monkeypatch):
     hook = revocation_check(object())
     assert hook.check(credential=None, now=0.0) is Reason.LIST_STALE
     assert "unable to open database file" in hook.why
+
+
+def test_damaged_status_file_is_reported_not_a_crash(tmp_path, capsys):
+    cfg = write_config(tmp_path)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "status.json").write_text("")      # power cut before the rename
+    assert main(["status", "--config", str(cfg)]) == 4
+    assert "daemon:     unreadable" in capsys.readouterr().out

@@ -199,7 +199,8 @@ class EscPosPrinter:
     """
 
     def __init__(self, backend_factory, *, escpos: EscPos | None = None,
-                 reply_timeout: float = 0.5, print_timeout: float = 15.0, name: str = "printer") -> None:
+                 reply_timeout: float = 0.5, print_timeout: float = 15.0,
+                 name: str = "printer") -> None:
         self._factory = backend_factory
         self.escpos = escpos or EscPos()
         self.reply_timeout = reply_timeout
@@ -257,7 +258,8 @@ class EscPosPrinter:
                 return PrinterStatus(is_online, present, near_end, detail)
             except Exception as exc:  # noqa: BLE001 - any port failure means offline
                 self._drop(exc)
-                return PrinterStatus(False, False, False, f"cannot open or use port: {type(exc).__name__}")
+                return PrinterStatus(False, False, False,
+                                     f"cannot open or use port: {type(exc).__name__}")
 
     def print_slip(self, slip: Slip) -> PrintOutcome:
         """Send one slip and confirm it: PRINTED only if the printer reports it went through whole.

@@ -289,8 +289,9 @@ class SlipObserver:
             result = event.result
             if result.decision.value not in self.print_on:
                 return
-            slip = build_slip(result, site=self.site or getattr(event, "site", "") or "scanpoint",
-                              terminal_id=self.terminal_id or getattr(event, "terminal_id", "") or "-",
+            site = self.site or getattr(event, "site", "") or "scanpoint"
+            terminal_id = self.terminal_id or getattr(event, "terminal_id", "") or "-"
+            slip = build_slip(result, site=site, terminal_id=terminal_id,
                               secret=self._secret, at=getattr(event, "wall", None) or time.time(),
                               width=self.width, tz=self.tz, qr=self.qr)
             self.queue.submit(slip)

@@ -367,7 +367,7 @@ class VirtualPrinter:
             try:
                 slip.png_path = self.out_dir / f"slip-{slip.number:04d}.png"
                 render_png(slip.lines, self.width, self._font_path).save(slip.png_path)
-            except Exception as exc:  # noqa: BLE001 - a PNG is a convenience, the .txt is the record
+            except Exception as exc:  # noqa: BLE001 - the .txt is the record, a PNG a convenience
                 log.warning("event=virtual_printer_png_failed error=%s", exc)
                 slip.png_path = None
 
@@ -479,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, choices=(32, 48), default=32)
     args = parser.parse_args(argv)
     with VirtualPrinter(args.out, width=args.width) as printer:
-        print(f"virtual printer on {printer.port} (slips in {args.out}); Ctrl-C to stop", flush=True)
+        print(f"virtual printer on {printer.port} (slips in {args.out}); Ctrl-C to stop",
+              flush=True)
         if printer.png_note:
             print(printer.png_note, flush=True)
         shown = 0

@@ -68,7 +68,7 @@ class TrustSection:
 
     @property
     def root_public_key(self) -> bytes | None:
-        """The pinned root key as bytes, or None if not configured."""
+        """The pinned root public key as bytes, or None if not configured."""
         return bytes.fromhex(self.root_key) if self.root_key else None
 
     def load_trust_list(self):

@@ -9,6 +9,7 @@ and relay did. Nothing is needed but the installed package.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from terminal import config as config_mod
+from terminal.errors import SyncError
 from terminal.pipeline import DecisionEvent
 from terminal.reasons import Decision, Reason
 
@@ -55,6 +57,9 @@ list = "{trust_list.as_posix()}"
 
 [policy]
 site = "{site}"
+
+[sync]
+source = "{(work / 'issuer').as_posix()}"
 
 [camera]
 fps = 30
@@ -111,6 +116,14 @@ def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
                                       status=forged_status)
     protected = {cose.HEADER_ALG: issuer.ALG_SM2_SM3, cose.HEADER_KID: key.kid}
     forged = issuer.encode_credential(claims, forged_signer, protected=protected)
+    # revoked: a genuine, current code whose serial the issuer has revoked and published
+    serial = os.urandom(16)
+    revoked_claims = issuer.credential_claims(
+        issuer=key.issuer, kid=key.kid, type=forged_type, name="周九",
+        holder_id="110101198808086666", holder_key=key.holder_key, now=now, ttl=120,
+        status=forged_status, serial=serial)
+    revoked = issuer.encode_credential(revoked_claims, key.private_key)
+    _publish_revocation(home, serial, now)
     valid_label = "valid insurance card" if site == "pharmacy" else "valid green health code"
     steps = [
         Step(valid_label, good, Decision.PASS, Reason.OK),
@@ -119,8 +132,46 @@ def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
         Step("forged signature", forged, Decision.DENY, Reason.SIGNATURE_INVALID),
         Step("same valid code again (replay)", good, Decision.DENY, Reason.REPLAYED),
         Step("code of an untrusted issuer", other, Decision.DENY, Reason.KEY_UNKNOWN),
+        Step("revoked code", revoked, Decision.DENY, Reason.REVOKED),
     ]
     return steps, home.trust_list_path, home.root_public_key(), home.path
+
+
+def _publish_revocation(home: Any, serial: bytes | None, now: int) -> None:
+    """Revoke ``serial`` (if given) and publish the issuer's signed lists as files, as
+    ``scanpoint issuer revoke`` and ``issuer publish`` do."""
+    from terminal.publish import Publisher
+
+    with Publisher(home.path) as publisher:
+        if serial is not None:
+            publisher.revoke_serial(serial)
+        publisher.publish(home.root_private_key(), now=now - 60, min_revocation_version=1,
+                          min_trust_version=1)
+
+
+def terminal_for(work: Path, home: Any, site: str = "checkpoint", extra: str = "",
+                 *, publish: bool = True) -> Any:
+    """Write the demo config for issuer ``home`` (plus ``extra`` TOML), publish its lists if
+    asked, sync them into the terminal's store once, and return the loaded config."""
+    if publish:
+        _publish_revocation(home, None, int(time.time()))
+    path = work / "demo.toml"
+    path.write_text(demo_config(work, home.root_public_key(), home.trust_list_path, site) + extra,
+                    encoding="utf-8")
+    config = config_mod.load(path)
+    sync_lists(config)
+    return config
+
+
+def sync_lists(config: Any) -> str:
+    """Fetch and apply the published lists once, as ``scanpoint sync --once`` does."""
+    from terminal.commands.sync import settings_from
+    from terminal.sync import SyncClient
+
+    result = SyncClient(settings_from(config)).run_once()
+    if not result.ok:
+        raise SyncError(f"demo list sync failed: {result.line()}")
+    return result.line()
 
 
 class _Collector:
@@ -201,10 +252,10 @@ def play(site: str, work: Path, *, out: TextIO | None = None, show_s: float = SH
     from terminal.daemon import build_service
     from terminal.devices import open_devices
 
-    steps, trust_list, root_pub, _ = make_steps(work, site)
-    config_path = work / "demo.toml"
-    config_path.write_text(demo_config(work, root_pub, trust_list, site), encoding="utf-8")
-    config = config_mod.load(config_path)
+    from terminal.issuer import IssuerDir
+
+    steps, _, _, home_path = make_steps(work, site)
+    config = terminal_for(work, IssuerDir(home_path), site, publish=False)
     script: list[tuple[str | None, float]] = []
     for step in steps:
         script += [(step.text, show_s), (None, gap_s)]

@@ -118,11 +118,12 @@ def sign_trust_list(entries: list[dict], version: int, issued: int, valid_until:
     return sign_list("trust", version, issued, valid_until, {"keys": entries}, root_private_key)
 
 
-def sign_revocation_list(entries: list, version: int, issued: int, valid_until: int,
+def sign_revocation_list(hashes: bytes, version: int, issued: int, valid_until: int,
                          root_private_key: int) -> bytes:
-    """A signed revocation list (kind ``revocation``); the sync part defines its entries."""
-    return sign_list("revocation", version, issued, valid_until, {"entries": entries},
-                     root_private_key)
+    """A signed revocation snapshot (kind ``revocation``) in the sync part's format."""
+    from terminal import listfiles
+
+    return listfiles.sign_snapshot(version, issued, valid_until, hashes, root_private_key)
 
 
 # --- key files -----------------------------------------------------------------------------------
@@ -275,7 +276,7 @@ def init(path: str | os.PathLike, *, issuer: str = "Scanpoint Demo Issuer",
     entry = trust_entry(signer_pub, issuer, now - 60, now + key_days * DAY, types)
     valid_until = now + list_days * DAY
     _write(d.trust_list_path, sign_trust_list([entry], 1, now, valid_until, root))
-    _write(d.revocation_list_path, sign_revocation_list([], 1, now, valid_until, root))
+    _write(d.revocation_list_path, sign_revocation_list(b"", 1, now, valid_until, root))
     d.config_path.write_text(terminal_toml(root_pub, site), encoding="utf-8")
     log.info("event=issuer_init kid=%s", kid.hex())
     return d

@@ -321,6 +321,11 @@ class RevocationStore:
         self.close()
 
 
+def store_path(config: Any) -> Path:
+    """The revocation store of a terminal config: ``[lists] db``, else STATE_DIR/revocation.db."""
+    return Path(config.lists.db or Path(config.terminal.state_dir) / "revocation.db")
+
+
 def read_lists(path: str | Path) -> tuple[dict[str, ListMeta], dict[str, Any]]:
     """Held list metadata and sync state, read without creating or changing the file."""
     con = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, isolation_level=None,
@@ -360,7 +365,7 @@ class RevocationCheck:
         lists = config.lists
         if not config.sync.source and not lists.db:
             return None
-        db = Path(lists.db or Path(config.terminal.state_dir) / "revocation.db")
+        db = store_path(config)
         deny = {r for r, key in ((Reason.LIST_STALE, "stale"),
                                  (Reason.CLOCK_UNTRUSTED, "untrusted_clock"))
                 if getattr(lists, key) == "deny"}

@@ -78,6 +78,7 @@ class CameraState:
     OK = "ok"                # delivering frames
     STARTING = "starting"    # opened, no frame yet
     BACKOFF = "backoff"      # failed; waiting to retry
+    CLOSED = "closed"        # the daemon stopped
 
 
 class Service:
@@ -100,7 +101,7 @@ class Service:
         self.notifier = notifier or Notifier({})
         self.sleep = sleep
         self.camera: Camera | None = None
-        self.camera_state = CameraState.BACKOFF
+        self.camera_state = CameraState.STARTING
         self.camera_error: str | None = None
         self.camera_failures = 0          # total failures since start
         self.backoff = Backoff(self.settings.retry_initial_s, self.settings.retry_max_s,
@@ -167,7 +168,7 @@ class Service:
                 except Exception as exc:
                     log.warning("observer close failed observer=%s error=%r",
                                 type(observer).__name__, exc)
-        self.camera_state = CameraState.BACKOFF
+        self.camera_state = CameraState.CLOSED
         self.write_status(force=True, state="stopped")
         log.info("stopped iterations=%d decisions=%d", self.iterations, self.pipeline.stats.decisions)
 

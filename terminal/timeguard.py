@@ -129,7 +129,23 @@ def describe(meta: Mapping[str, Any], state: Mapping[str, Any], now: float,
         }
     obs = state.get(CLOCK_STATE) or {}
     clock_problem = guard.clock_reason(now, meta, state)
+    parts = []
+    for kind in ("revocation", "trust"):
+        m = meta.get(kind)
+        if m is None:
+            parts.append(f"{kind}: none held")
+            continue
+        left = (m.valid_until - now) / 3600
+        state_txt = f"STALE {-left:.1f} h" if left < 0 else f"valid {left:.1f} h more"
+        n = f", {m.entries} entries" if m.entries is not None else ""
+        parts.append(f"{kind} v{m.version}{n}, {_age(now - m.issued)} old, {state_txt}")
+    parts.append("clock trusted" if clock_problem is None else f"CLOCK UNTRUSTED: {clock_problem}")
+    last = state.get(LAST_SYNC)
+    if last:
+        parts.append(f"last sync {'ok' if last.get('ok') else 'FAILED'} {last.get('code')} "
+                     f"{_age(now - last.get('at', now))} ago")
     return {
+        "summary": "; ".join(parts),
         "lists": lists,
         "clock": {
             "trusted": clock_problem is None,
@@ -141,15 +157,24 @@ def describe(meta: Mapping[str, Any], state: Mapping[str, Any], now: float,
     }
 
 
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def status_section(config: Any) -> dict:
     """The ``sync`` part of ``scanpoint status [--json]``: list versions, ages, clock, last sync.
 
-    ``config`` is the terminal config (uses ``config.lists.db``, ``max_clock_offset`` and
-    ``issued_tolerance``); never raises -- an unreadable store is reported as such.
+    ``config`` is the terminal config (``[lists]`` and ``[terminal] state_dir``); never raises for
+    a missing or unreadable store -- it is reported as such.
     """
-    from terminal.revocation import read_lists
-    lists_cfg = getattr(config, "lists", config)
-    db = Path(getattr(lists_cfg, "db"))
+    from terminal.revocation import read_lists, store_path
+    lists_cfg = config.lists
+    db = store_path(config)
     guard = TimeGuard(getattr(lists_cfg, "max_clock_offset", 7200.0),
                       getattr(lists_cfg, "issued_tolerance", 600.0))
     now = time.time()

@@ -22,7 +22,11 @@ _DENY_REASONS = (Reason.REVOKED, Reason.REPLAYED)
 
 
 class RevocationCheck(Protocol):
-    """The revocation hook (built by the sync part): REVOKED, LIST_STALE, CLOCK_UNTRUSTED or None."""
+    """The revocation hook (built by the sync part): REVOKED, LIST_STALE, CLOCK_UNTRUSTED or None.
+
+    REVOKED and REPLAYED deny; other reasons check, unless the hook lists them in an optional
+    ``deny_reasons`` attribute (a site's ``[lists] stale = "deny"``).
+    """
 
     def check(self, credential: Credential, now: float) -> Reason | None: ...
 

@@ -173,3 +173,19 @@ def test_mutated_list_is_refused(where, patch):
     assume(mutated != GOOD_LIST)
     with pytest.raises(TrustListError):
         TrustList.from_bytes(mutated, ROOT_PUB)
+
+
+def test_long_lists_build_key_tables_on_use_not_at_load():
+    """A short list pays for its keys' SM2 tables at load; a long one defers them (memory)."""
+    from terminal.trust import EAGER_TABLES
+
+    assert all(k.verifier.precomputed for k in trust_list().keys.values())
+    privs = [sm2.generate_private_key() for _ in range(EAGER_TABLES + 1)]
+    entries = [iss.trust_entry(sm2.public_key_of(d), "Many", NOW - DAY, NOW + DAY, ["health"])
+               for d in privs]
+    long_list = TrustList.from_bytes(trust_bytes(entries), ROOT_PUB)
+    assert not any(k.verifier.precomputed for k in long_list.keys.values())
+    key = long_list.key(key_id(sm2.public_key_of(privs[0])))
+    sig = sm2.sign(privs[0], b"scan")
+    assert key.verify(b"scan", sig) and key.verify(b"scan", sig)
+    assert not key.verify(b"scan!", sig)

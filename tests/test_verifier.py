@@ -171,3 +171,22 @@ def test_policy_defaults_are_the_checkpoint_preset():
     p = config.Config().policy.to_policy()
     assert p.site == "checkpoint" and p.yellow == "check"
     assert p.accept == {"health", "dcc-vaccination", "dcc-test", "dcc-recovery"}
+
+
+def test_hook_deny_reasons_turn_doubt_into_deny():
+    hook = SerialList(answer=Reason.LIST_STALE)
+    hook.deny_reasons = frozenset({Reason.LIST_STALE})  # a site's [lists] stale = "deny"
+    assert decide(GREEN, revocation=hook) == (Decision.DENY, Reason.LIST_STALE)
+
+
+def test_real_revocation_store_hook(tmp_path):
+    from terminal.revocation import RevocationCheck, RevocationStore, serial_hash
+
+    db = tmp_path / "revocation.db"
+    with RevocationStore(db) as store:
+        store.apply_snapshot(1, NOW - 60, NOW + 3600, serial_hash(bytes(range(16))))
+    hook = RevocationCheck(db)
+    assert decide(GREEN, revocation=hook) == (Decision.DENY, Reason.REVOKED)
+    assert decide(kit.credential(kit.claims(changes={6: b"\x07" * 16})), revocation=hook) == (
+        Decision.PASS, Reason.OK)
+    hook.close()

@@ -124,10 +124,22 @@ def format_text(report: dict[str, Any]) -> str:
             continue
         lines.append(f"{key}:")
         if isinstance(section, dict):
-            lines += [f"  {k}: {v}" for k, v in section.items()]
+            lines += [f"  {k}: {_flat(v)}" for k, v in section.items()]
         else:
-            lines.append(f"  {section}")
+            lines.append(f"  {_flat(section)}")
     return "\n".join(lines)
+
+
+def _flat(value: Any) -> str:
+    """A nested value on one readable line: ``a 1, b: (c 2)``."""
+    if isinstance(value, dict):
+        if not value:
+            return "-"
+        return ", ".join(f"{k} {_flat(v)}" if not isinstance(v, dict) else f"{k}: ({_flat(v)})"
+                         for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_flat(v) for v in value) or "-"
+    return "-" if value is None else str(value)
 
 
 def handle(args) -> int:

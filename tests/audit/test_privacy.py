@@ -129,7 +129,6 @@ def test_real_daemon_scenario_leaves_no_name_id_or_payload(tmp_path):
     the virtual printer) scans codes issued for known people; then every file under the state
     directory and the captured DEBUG log is searched for their names, IDs and QR texts."""
     pytest.importorskip("hw_sim.camera", reason="hw-sim camera (hw part) not on this branch")
-    from terminal import config as config_mod
     from terminal import demo, issuer
     from terminal.daemon import build_service
     from terminal.devices import open_devices
@@ -142,12 +141,10 @@ def test_real_daemon_scenario_leaves_no_name_id_or_payload(tmp_path):
     texts = [home.issue(kind, name, holder_id, now=now,
                         status="green" if kind == "health" else None)
              for name, holder_id, kind in people]
-    work = tmp_path / "terminal"
-    work.mkdir()
-    config_path = work / "terminal.toml"
-    config_path.write_text(demo.demo_config(work, home.root_public_key(), home.trust_list_path,
-                                            "pharmacy"), encoding="utf-8")
-    config = config_mod.load(config_path)
+    work = tmp_path  # the demo layout: work/issuer (published lists), work/state
+    # as the demo does: publish the issuer's lists, write the config, sync once (a terminal with
+    # no revocation list answers check LIST_STALE, rightly)
+    config = demo.terminal_for(work, home, "pharmacy")
     assert config.printer.enabled and config.printer.url == "sim" and config.audit.enabled
 
     log_file = tmp_path / "daemon.log"

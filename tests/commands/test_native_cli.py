@@ -23,11 +23,17 @@ AT_TS = int(time.time()) // 60 * 60  # the issuer key made by init is valid from
 AT = iso(AT_TS)
 
 
+def make_terminal(d: Path) -> Path:
+    """init, publish and sync: the issuer folder's terminal holds its trust and revocation lists."""
+    assert main(["issuer", "init", str(d)]) == 0
+    assert main(["issuer", "publish", str(d)]) == 0
+    assert main(["sync", "--config", str(d / "terminal.toml"), "--once"]) == 0
+    return d
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cli") / "issuer"
-    assert main(["issuer", "init", str(d)]) == 0
-    return d
+    return make_terminal(tmp_path_factory.mktemp("cli") / "issuer")
 
 
 def issue(demo, capsys, *extra, at=AT):
@@ -50,7 +56,7 @@ def test_init_prints_no_private_key(tmp_path, capsys):
                json.loads((tmp_path / "d" / "issuer.key").read_text())["d"]]
     for secret in secrets:
         assert len(secret) == 64 and secret not in out
-    assert "terminal config" in out
+    assert "terminal config" in out and "terminal.toml syncs from" in out
 
 
 def test_init_refuses_existing_keys(demo, capsys):
@@ -118,8 +124,7 @@ def test_verify_image_without_code(demo, capsys, tmp_path):
 
 
 def test_trust_list_refused_warns_and_checks(tmp_path, capsys):
-    d = tmp_path / "iss"
-    assert main(["issuer", "init", str(d)]) == 0
+    d = make_terminal(tmp_path / "iss")
     qr = issue(d, capsys, "--type", "health", "--status", "green", "--name", "赵六",
                "--holder-id", "C3")
     data = bytearray((d / "trust-list.cose").read_bytes())
@@ -153,6 +158,9 @@ def test_python_dash_m_terminal_end_to_end(tmp_path):
     run = lambda *a: subprocess.run([sys.executable, "-m", "terminal", *a], capture_output=True,
                                     text=True, env=env, cwd=tmp_path, timeout=60)
     assert run("issuer", "init", "demo").returncode == 0
+    assert run("issuer", "publish", "demo").returncode == 0
+    synced = run("sync", "--config", "demo/terminal.toml", "--once")
+    assert synced.returncode == 0, synced.stderr
     made = run("issuer", "issue", "demo", "--type", "health", "--status", "green",
                "--name", "张三丰", "--holder-id", "110101199001011234")
     assert made.returncode == 0, made.stderr
@@ -172,3 +180,32 @@ def test_verify_png_with_pyzbar_and_missing_image(demo, capsys, tmp_path):
     assert status == 3 and "STATUS_YELLOW" in out.out
     status, out = verify(demo, capsys, "--at", AT, str(tmp_path / "missing.png"))
     assert status == 2 and "not found" in out.err
+
+
+def test_without_revocation_state_no_pass(tmp_path, capsys):
+    d = tmp_path / "fresh"
+    assert main(["issuer", "init", str(d)]) == 0
+    (d / "state" / "revocation.db").unlink()  # as on a terminal that never synced
+    qr = issue(d, capsys, "--type", "health", "--status", "green", "--name", "周九",
+               "--holder-id", "F6")
+    status, out = verify(d, capsys, "--at", AT, "--text", qr)
+    assert status == 3 and "LIST_STALE" in out.out
+
+
+def test_revoked_credential_is_denied_after_publish_and_sync(tmp_path, capsys):
+    d = make_terminal(tmp_path / "rev")
+    qr = issue(d, capsys, "--type", "health", "--status", "green", "--name", "吴十",
+               "--holder-id", "G7", at=iso(int(time.time())))
+    assert verify(d, capsys, "--text", qr)[0] == 0
+    serial = _serial(qr)
+    assert main(["issuer", "revoke", str(d), "--serial", serial.hex()]) == 0
+    assert main(["issuer", "publish", str(d)]) == 0
+    assert main(["sync", "--config", str(d / "terminal.toml"), "--once"]) == 0
+    status, out = verify(d, capsys, "--json", "--text", qr)
+    assert status == 1 and json.loads(out.out)["reason"] == "REVOKED"
+
+
+def _serial(qr: str) -> bytes:
+    from terminal.formats import cbor, native
+
+    return cbor.loads(native.decode(qr).payload)[native.SERIAL]

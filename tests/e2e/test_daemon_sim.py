@@ -19,15 +19,12 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("hw_sim.camera", reason="hw-sim camera (hw part) not on this branch yet")
-pytest.importorskip("terminal.issuer", reason="issuer tools (native part) not on this branch yet")
-
-from terminal import config as config_mod  # noqa: E402
-from terminal import demo  # noqa: E402
-from terminal.daemon import build_service  # noqa: E402
-from terminal.devices import open_devices  # noqa: E402
-from terminal.reasons import Decision, Reason  # noqa: E402
-from terminal.service import read_status  # noqa: E402
+from terminal import config as config_mod
+from terminal import demo
+from terminal.daemon import build_service
+from terminal.devices import open_devices
+from terminal.reasons import Decision, Reason
+from terminal.service import read_status
 
 REPO = Path(__file__).resolve().parents[2]
 SCALE = 0.2
@@ -69,6 +66,7 @@ def test_each_step_gives_exactly_one_expected_decision(checkpoint_run):
         [(Decision.DENY, Reason.SIGNATURE_INVALID)],
         [(Decision.DENY, Reason.REPLAYED)],
         [(Decision.DENY, Reason.KEY_UNKNOWN)],
+        [(Decision.DENY, Reason.REVOKED)],
     ]
 
 
@@ -114,8 +112,8 @@ def test_latency_and_outputs_off_after_stop(checkpoint_run):
     assert all(lat is not None and lat < 0.1 for lat in latencies), latencies
     assert not any(checkpoint_run.recorder.states().values())
     status = read_status(checkpoint_run.config.terminal.state_dir)
-    assert status["state"] == "stopped" and status["decisions"] == 6
-    assert status["by_decision"] == {"pass": 1, "deny": 4, "check": 1}
+    assert status["state"] == "stopped" and status["decisions"] == 7
+    assert status["by_decision"] == {"pass": 1, "deny": 5, "check": 1}
     # nothing personal in the status file
     text = json.dumps(status)
     assert "NC1:" not in text and "王" not in text
@@ -128,6 +126,11 @@ def test_pharmacy_site_accepts_insurance_cards_only(tmp_path):
         assert got[0] == [(Decision.PASS, Reason.OK)]
         assert got[1] == [(Decision.DENY, Reason.TYPE_NOT_ACCEPTED)]
         assert got[4] == [(Decision.DENY, Reason.REPLAYED)]
+        # every decision printed a slip on the virtual printer (pharmacy's observer), none
+        # with the full ID number
+        slips = sorted((Path(run.config.terminal.state_dir) / "slips").glob("*.txt"))
+        assert len(slips) == len(run.steps)
+        assert all("110101199003071234" not in p.read_text(encoding="utf-8") for p in slips)
     finally:
         run.devices.close()
 
@@ -136,10 +139,7 @@ def _config(work: Path, site="checkpoint", extra="") -> config_mod.Config:
     from terminal import issuer
 
     home = issuer.init(work / "issuer", site=site, now=int(time.time()) - 3600)
-    text = demo.demo_config(work, home.root_public_key(), home.trust_list_path, site) + extra
-    path = work / "terminal.toml"
-    path.write_text(text, encoding="utf-8")
-    return config_mod.load(path), home
+    return demo.terminal_for(work, home, site, extra), home
 
 
 def _run(service, sim, until=None):
@@ -278,3 +278,73 @@ def test_scanpoint_run_under_a_notify_socket_then_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
         sock.close()
+
+
+def test_a_new_decision_cuts_the_old_signal(tmp_path):
+    config, home = _config(tmp_path)
+    expired = home.issue("health", "赵六", "110101197001012222", status="green", ttl=60,
+                         now=int(time.time()) - 600)
+    good = home.issue("health", "王小明", "110101199003071234", status="green")
+    devices = open_devices(config, scenario=[(expired, 0.3), (None, 0.4), (good, 0.3),
+                                             (None, 0.2)], scale=1.0)   # red would last 2 s
+    seen = Events()
+    service = build_service(config, devices=devices, observers=[seen])
+    try:
+        _run(service, devices.sim)
+        rec = devices.sim.recorder
+        deny, passed = seen.events
+        assert (deny.result.reason, passed.result.reason) == (Reason.EXPIRED, Reason.OK)
+        red = on_periods(rec, "red", deny.frame_arrived, passed.frame_arrived)
+        green = on_periods(rec, "green", passed.frame_arrived, passed.frame_arrived + 1)
+        assert len(red) == 1 and len(green) == 1
+        red_on, red_for = red[0]
+        # red was cut when green came on, long before its 2 s were up
+        assert red_for is not None and red_for < 1.0
+        assert abs((red_on + red_for) - green[0][0]) < 0.02
+    finally:
+        devices.close()
+
+
+def test_busy_loop_drops_frames_and_takes_the_newest(tmp_path):
+    """A slow verification (200 ms) must not leave a backlog: frames that arrived meanwhile are
+    skipped and the loop goes on with the newest one."""
+    config, home = _config(tmp_path)
+    code = home.issue("health", "王小明", "110101199003071234", status="green")
+    devices = open_devices(config, scenario=[(None, 0.3), (code, 0.6), (None, 0.6)], scale=SCALE)
+    from terminal.daemon import build_verifier
+    real_verifier = build_verifier(config)
+
+    class SlowVerifier:
+        def verify(self, text, now):
+            time.sleep(0.2)
+            return real_verifier.verify(text, now)
+
+    reads = []
+    cameras = []
+    open_camera = devices.open_camera
+
+    class Watched:
+        def __init__(self, camera):
+            self.camera = camera
+            cameras.append(camera)
+
+        def read(self):
+            frame = self.camera.read()
+            if frame is not None:
+                reads.append(time.monotonic() - frame.arrived)
+            return frame
+
+        def close(self):
+            self.camera.close()
+
+    devices.open_camera = lambda: Watched(open_camera())
+    seen = Events()
+    service = build_service(config, devices=devices, verifier=SlowVerifier(), observers=[seen])
+    try:
+        _run(service, devices.sim)
+    finally:
+        devices.close()
+    assert [e.result.reason for e in seen.events] == [Reason.OK]
+    assert cameras[0].frames_skipped >= 4            # ~6 frames arrived during the 200 ms
+    assert max(reads) < 0.08                          # every frame read was fresh: no backlog
+    assert service.pipeline.stats.stale == 0

@@ -7,16 +7,14 @@ import sys
 
 import pytest
 
-pytest.importorskip("drivers.camera", reason="camera driver (hw part) not on this branch yet")
-
-from terminal import config as config_mod  # noqa: E402
-from terminal.clock import SystemClock  # noqa: E402
-from terminal.devices import open_devices  # noqa: E402
-from terminal.errors import ConfigError  # noqa: E402
-from terminal.pipeline import Pipeline  # noqa: E402
-from terminal.reasons import Decision, Reason  # noqa: E402
-from terminal.result import Result  # noqa: E402
-from terminal.service import Service, read_status  # noqa: E402
+from terminal import config as config_mod
+from terminal.clock import SystemClock
+from terminal.devices import open_devices
+from terminal.errors import ConfigError
+from terminal.pipeline import Pipeline
+from terminal.reasons import Decision, Reason
+from terminal.result import Result
+from terminal.service import Service, read_status
 
 
 class Refuse:
@@ -51,6 +49,10 @@ def test_pi_hardware_with_missing_usb_camera_backs_off_and_reports(tmp_path):
         assert status["camera"]["failures"] >= 2
         assert "Camera" in status["camera"]["error"]
         assert devices.signals.last == "fault"
+        from terminal.commands.status import collect, format_text
+        report = collect(config)        # what `scanpoint status` shows
+        assert report["state"] == "camera-fault"
+        assert "camera:     backoff — CameraMissing" in format_text(report)
     finally:
         service.shutdown()
         devices.close()

@@ -30,13 +30,13 @@ def run_daemon(tmp_path, printer_url: str):
     home = issuer.init(tmp_path / "issuer", site="pharmacy", now=now - 3600)
     texts = [home.issue("insurance", f"测试{i}号", f"11010119900307{i:04d}", now=now)
              for i in range(4)]
-    work = tmp_path / "terminal"
-    work.mkdir()
+    work = tmp_path  # the demo layout: work/issuer (published lists), work/state
     path = work / "terminal.toml"
     text = demo.demo_config(work, home.root_public_key(), home.trust_list_path, "pharmacy")
     path.write_text(text.replace('url = "sim"', f'url = "{printer_url}"\nreply_timeout_s = 0.5'),
                     encoding="utf-8")
     config = config_mod.load(path)
+    demo.terminal_for(work, home, "pharmacy")  # publish and sync the lists, as the demo does
     script = []
     for t in texts:
         script += [(t, 0.5), (None, 0.6)]

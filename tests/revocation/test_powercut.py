@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from cutrun import campaign
+pytest.importorskip("apsw", reason="power-cut tests need apsw (pip install scanpoint[test])")
+
+from cutrun import campaign  # noqa: E402
 
 CUTS = 300
 

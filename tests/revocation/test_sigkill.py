@@ -98,7 +98,9 @@ def _examine(db: Path) -> tuple[str, int, str]:
     return ok, version, _digest(hashes)
 
 
-@pytest.mark.parametrize("kind,kills", [("snap", 25), ("delta", 25)])
+@pytest.mark.parametrize("kind,kills", [
+    ("snap", 25), ("delta", 25),
+    pytest.param("snap", 250, marks=pytest.mark.soak), pytest.param("delta", 250, marks=pytest.mark.soak)])
 def test_sigkill_during_apply_leaves_old_or_new_list(setup, kind, kills):
     tmp, template, expected = setup
     # calibrate: how long does an apply take from "ready" to exit?

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
-
 from terminal.reasons import Decision, Reason
 from terminal.revocation import ListMeta, RevocationStore
 from terminal.timeguard import (TimeGuard, boot_id, clock_observation, decision_for,
@@ -62,9 +60,9 @@ def test_site_decisions():
 
 
 def test_status_section(tmp_path):
-    db = tmp_path / "r.db"
-    cfg = SimpleNamespace(lists=SimpleNamespace(db=str(db), max_clock_offset=7200.0,
-                                                issued_tolerance=600.0))
+    db = tmp_path / "revocation.db"
+    from terminal import config
+    cfg = config.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n')
     assert "no revocation store" in status_section(cfg)["error"]
     now = int(time.time())
     with RevocationStore(db) as st:
@@ -76,3 +74,5 @@ def test_status_section(tmp_path):
     assert 49 <= rev["age_s"] <= 60
     assert out["last_sync"]["code"] == "rollback"
     assert out["clock"]["trusted"] is True
+    assert out["summary"].startswith("revocation v4, 1 entries")
+    assert "trust: none held" in out["summary"] and "last sync FAILED rollback" in out["summary"]

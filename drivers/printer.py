@@ -199,7 +199,8 @@ class EscPosPrinter:
     """
 
     def __init__(self, backend_factory, *, escpos: EscPos | None = None,
-                 reply_timeout: float = 0.5, print_timeout: float = 15.0, name: str = "printer") -> None:
+                 reply_timeout: float = 0.5, print_timeout: float = 15.0,
+                 name: str = "printer") -> None:
         self._factory = backend_factory
         self.escpos = escpos or EscPos()
         self.reply_timeout = reply_timeout
@@ -257,14 +258,15 @@ class EscPosPrinter:
                 return PrinterStatus(is_online, present, near_end, detail)
             except Exception as exc:  # noqa: BLE001 - any port failure means offline
                 self._drop(exc)
-                return PrinterStatus(False, False, False, f"cannot open or use port: {type(exc).__name__}")
+                return PrinterStatus(False, False, False,
+                                     f"cannot open or use port: {type(exc).__name__}")
 
     def print_slip(self, slip: Slip) -> PrintOutcome:
         """Send one slip and confirm it: PRINTED only if the printer reports it went through whole.
 
         The confirmation (GS r 1) is processed after the cut, so a "paper present" answer means
-        the slip was printed with paper all the way. No answer, or paper end, is UNCONFIRMED;
-        a port that will not open is NOT_SENT.
+        the slip was printed with paper all the way. Paper end is TORN, no (valid) answer is
+        UNCONFIRMED, a port that will not open is NOT_SENT.
         """
         data = self.escpos.slip(slip)
         with self._lock:
@@ -287,10 +289,13 @@ class EscPosPrinter:
                             self.name, time.monotonic() - start)
                 return PrintOutcome.UNCONFIRMED
             parsed = parse_in_order_paper(answer[0])
-            if parsed is None or not parsed[0]:
-                log.warning("event=slip_unconfirmed printer=%s why=paper_end answer=0x%02x",
+            if parsed is None:
+                log.warning("event=slip_unconfirmed printer=%s why=bad_answer answer=0x%02x",
                             self.name, answer[0])
                 return PrintOutcome.UNCONFIRMED
+            if not parsed[0]:
+                log.warning("event=slip_torn printer=%s why=paper_end", self.name)
+                return PrintOutcome.TORN
             return PrintOutcome.PRINTED
 
     def close(self) -> None:

@@ -210,7 +210,8 @@ def iso(at: float) -> str:
 
 
 def parse_since(text: str, now: float | None = None) -> float:
-    """``--since``: an ISO date or date-time (naive = UTC), or a relative ``7d`` / ``12h`` / ``30m``."""
+    """``--since``: an ISO date or date-time (naive = UTC), or a span back from now: ``7d``,
+    ``12h``, ``30m``."""
     text = text.strip()
     match = re.fullmatch(r"(\d+(?:\.\d+)?)([dhm])", text)
     if match:

@@ -254,6 +254,7 @@ class PrinterSection:
     print_timeout_s: float = setting(15.0, "seconds to wait for a slip's print confirmation")
     retry_s: float = setting(2.0, "seconds between attempts while the printer is offline or empty")
     max_pending: int = setting(1000, "most slips kept waiting for the printer; more are refused")
+    max_attempts: int = setting(3, "unanswered sends of one slip before it is marked failed")
 
     def __post_init__(self) -> None:
         if self.paper_mm not in (58, 80):
@@ -265,8 +266,8 @@ class PrinterSection:
             raise ConfigError(f"[printer] code_page must be 0..255, not {self.code_page}")
         if self.reply_timeout_s <= 0 or self.print_timeout_s <= 0 or self.retry_s <= 0:
             raise ConfigError("[printer] timeouts and retry_s must be positive")
-        if self.max_pending < 1:
-            raise ConfigError("[printer] max_pending must be at least 1")
+        if self.max_pending < 1 or self.max_attempts < 1:
+            raise ConfigError("[printer] max_pending and max_attempts must be at least 1")
         if self.timezone:
             from zoneinfo import ZoneInfo
 

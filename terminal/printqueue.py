@@ -14,6 +14,9 @@ Delivery is *at least once*, never lost, and a slip prints twice only in one nar
   possible loss.
 * a confirmation reporting paper end means the slip ran out mid-way (torn); it too is reprinted
   with the marker once paper is back.
+* a printer that prints but never answers (no GS r support, a broken return line) would print
+  one slip forever: after ``max_attempts`` unanswered sends the slip is marked ``failed``, logged,
+  and counted in ``scanpoint status``; the queue moves on.
 
 The queue stores the rendered slip (masked name, ID tail, code) and never a raw payload.
 """
@@ -40,8 +43,9 @@ CREATE TABLE IF NOT EXISTS slips (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     created REAL NOT NULL,
     slip TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sending', 'printed')),
-    attempts INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'sending', 'printed', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,   -- sends the printer never answered
     printed_at REAL
 );
 CREATE INDEX IF NOT EXISTS slips_state ON slips(state, id);
@@ -67,7 +71,8 @@ class PrintOutcome(str, enum.Enum):
 
     PRINTED = "printed"          # confirmed whole
     NOT_SENT = "not_sent"        # nothing reached the printer (port would not open)
-    UNCONFIRMED = "unconfirmed"  # sent, but no confirmation or paper ran out
+    TORN = "torn"                # the printer answered: paper ran out before the cut
+    UNCONFIRMED = "unconfirmed"  # sent, no answer: it may or may not have printed
 
 
 class Printer(Protocol):
@@ -75,7 +80,7 @@ class Printer(Protocol):
 
     def status(self) -> PrinterStatus: ...
 
-    def print_slip(self, slip: Slip) -> bool | PrintOutcome: ...
+    def print_slip(self, slip: Slip) -> PrintOutcome: ...
 
     def close(self) -> None: ...
 
@@ -94,12 +99,13 @@ class PrintQueue:
 
     def __init__(self, path: str | Path, printer: Printer | None = None, *,
                  retry_interval: float = 2.0, max_pending: int = 1000,
-                 keep_printed: float = 86400.0, clock=time) -> None:
+                 max_attempts: int = 3, keep_printed: float = 86400.0, clock=time) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.printer = printer
         self.retry_interval = retry_interval
         self.max_pending = max_pending
+        self.max_attempts = max_attempts
         self.keep_printed = keep_printed
         self._clock = clock
         self._lock = threading.Lock()
@@ -126,7 +132,7 @@ class PrintQueue:
         """
         with self._lock:
             waiting = self._conn.execute(
-                "SELECT count(*) FROM slips WHERE state != 'printed'").fetchone()[0]
+                "SELECT count(*) FROM slips WHERE state IN ('pending', 'sending')").fetchone()[0]
             if waiting >= self.max_pending:
                 raise QueueFull(f"{waiting} slips wait for the printer; fix the printer "
                                 "(paper, cable, power) — new slips are not queued")
@@ -144,13 +150,14 @@ class PrintQueue:
             rows = dict(self._conn.execute(
                 "SELECT state, count(*) FROM slips GROUP BY state").fetchall())
         return {"pending": rows.get("pending", 0) + rows.get("sending", 0),
-                "printed": rows.get("printed", 0)}
+                "printed": rows.get("printed", 0), "failed": rows.get("failed", 0)}
 
     def pending(self) -> list[Slip]:
         """The slips still to print, oldest first."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT slip FROM slips WHERE state != 'printed' ORDER BY id").fetchall()
+                "SELECT slip FROM slips WHERE state IN ('pending', 'sending') ORDER BY id"
+            ).fetchall()
         return [Slip.from_json(r[0]) for r in rows]
 
     def purge(self, now: float | None = None) -> int:
@@ -185,6 +192,7 @@ class PrintQueue:
         last_purge = time.monotonic()
         try:
             while not self._stop.is_set():
+                self._wake.clear()
                 try:
                     worked = self._step(conn)
                 except Exception:  # noqa: BLE001 - the worker must survive anything
@@ -195,17 +203,16 @@ class PrintQueue:
                     last_purge = time.monotonic()
                 if not worked:
                     self._wake.wait(self.retry_interval)
-                    self._wake.clear()
         finally:
             conn.close()
 
     def _step(self, conn: sqlite3.Connection) -> bool:
         """Print the oldest waiting slip if the printer is ready; True if one was printed."""
-        row = conn.execute("SELECT id, slip, state FROM slips WHERE state != 'printed' "
-                           "ORDER BY id LIMIT 1").fetchone()
+        row = conn.execute("SELECT id, slip, state, attempts FROM slips "
+                           "WHERE state IN ('pending', 'sending') ORDER BY id LIMIT 1").fetchone()
         if row is None:
             return False
-        slip_id, text, state = row
+        slip_id, text, state, attempts = row
         status = self.printer.status()
         if status != self.last_status:
             log.info("event=printer_status online=%s paper=%s near_end=%s detail=%r",
@@ -213,19 +220,26 @@ class PrintQueue:
         self.last_status = status
         if not status.ready:
             return False
+        if attempts >= self.max_attempts:
+            # a printer that prints but never confirms (no GS r support) must not loop forever
+            conn.execute("UPDATE slips SET state = 'failed' WHERE id = ?", (slip_id,))
+            log.error("event=slip_failed id=%d attempts=%d hint=%r", slip_id, attempts,
+                      "printer never confirmed: does it support GS r? check the printer")
+            return True
         slip = Slip.from_json(text)
         if state == "sending":                     # an earlier attempt may have printed it
             slip = slip.as_reprint()
-        conn.execute("UPDATE slips SET state = 'sending', attempts = attempts + 1 WHERE id = ?",
-                     (slip_id,))
+        conn.execute("UPDATE slips SET state = 'sending' WHERE id = ?", (slip_id,))
         outcome = self.printer.print_slip(slip)
-        if outcome is True or outcome == PrintOutcome.PRINTED:
+        if outcome == PrintOutcome.PRINTED:
             conn.execute("UPDATE slips SET state = 'printed', printed_at = ? WHERE id = ?",
                          (self._clock.time(), slip_id))
             log.info("event=slip_printed id=%d", slip_id)
             return True
         if outcome == PrintOutcome.NOT_SENT:
             conn.execute("UPDATE slips SET state = ? WHERE id = ?", (state, slip_id))
+        elif outcome == PrintOutcome.UNCONFIRMED:
+            conn.execute("UPDATE slips SET attempts = attempts + 1 WHERE id = ?", (slip_id,))
         log.warning("event=slip_not_printed id=%d outcome=%s", slip_id,
                     getattr(outcome, "value", outcome))
         return False
@@ -275,8 +289,9 @@ class SlipObserver:
             result = event.result
             if result.decision.value not in self.print_on:
                 return
-            slip = build_slip(result, site=self.site or getattr(event, "site", "") or "scanpoint",
-                              terminal_id=self.terminal_id or getattr(event, "terminal_id", "") or "-",
+            site = self.site or getattr(event, "site", "") or "scanpoint"
+            terminal_id = self.terminal_id or getattr(event, "terminal_id", "") or "-"
+            slip = build_slip(result, site=site, terminal_id=terminal_id,
                               secret=self._secret, at=getattr(event, "wall", None) or time.time(),
                               width=self.width, tz=self.tz, qr=self.qr)
             self.queue.submit(slip)
@@ -315,12 +330,14 @@ def status_section(config) -> dict:
     conn = connect_readonly(path)
     try:
         rows = dict(conn.execute("SELECT state, count(*) FROM slips GROUP BY state").fetchall())
-        oldest = conn.execute("SELECT min(created) FROM slips WHERE state != 'printed'").fetchone()[0]
+        oldest = conn.execute("SELECT min(created) FROM slips "
+                              "WHERE state IN ('pending', 'sending')").fetchone()[0]
     finally:
         conn.close()
     return {"printer": {"enabled": True, "url": section.url,
                         "pending": rows.get("pending", 0) + rows.get("sending", 0),
                         "printed": rows.get("printed", 0),
+                        "failed": rows.get("failed", 0),
                         "oldest_pending_unix": oldest}}
 
 
@@ -356,7 +373,8 @@ def observer_from_config(config) -> SlipObserver | None:
                                             reply_timeout=section.reply_timeout_s,
                                             print_timeout=section.print_timeout_s)
     queue = PrintQueue(state / QUEUE_FILE, printer, retry_interval=section.retry_s,
-                       max_pending=section.max_pending).start()
+                       max_pending=section.max_pending,
+                       max_attempts=section.max_attempts).start()
     tz = None
     if section.timezone:
         from zoneinfo import ZoneInfo

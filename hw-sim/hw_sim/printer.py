@@ -8,7 +8,8 @@ DLE EOT and GS r status requests) and renders each cut slip as text and, with Pi
 Faults on command: :meth:`run_out_of_paper` (after N more whole slips, the paper ends inside the
 next one, which is torn and not counted), :meth:`refill`, :meth:`go_offline` (stops answering and
 drops what it receives, like a printer switched off), :meth:`come_online`, and ``delay`` seconds of
-printing time per slip (a slow printer).
+printing time per slip (a slow printer), and ``confirms=False`` for a model that prints but
+ignores the in-order status request (GS r).
 
 PNG text uses a CJK font if one is installed (Droid Sans Fallback, Noto CJK, WenQuanYi); without
 one, Chinese characters are drawn as ``?`` in the PNG (the .txt always has them) and
@@ -225,12 +226,13 @@ class VirtualPrinter:
 
     def __init__(self, out_dir: str | os.PathLike | None = None, *, width: int = 32,
                  paper: int | None = None, delay: float = 0.0, png: bool = True,
-                 font: str | None = None) -> None:
+                 font: str | None = None, confirms: bool = True) -> None:
         self.out_dir = Path(out_dir) if out_dir else None
         if self.out_dir:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         self.width = width
         self.delay = delay
+        self.confirms = confirms                # False: a model that ignores GS r
         self.png = png
         self.paper_left: int | None = paper     # whole slips left; None = endless roll
         self.out_of_paper = False
@@ -347,6 +349,8 @@ class VirtualPrinter:
         return None
 
     def _in_order_status(self, n: int) -> int | None:
+        if not self.confirms:
+            return None
         if n not in (1, 49):
             return 0x00
         near = self.paper_left is not None and self.paper_left <= 2
@@ -363,7 +367,7 @@ class VirtualPrinter:
             try:
                 slip.png_path = self.out_dir / f"slip-{slip.number:04d}.png"
                 render_png(slip.lines, self.width, self._font_path).save(slip.png_path)
-            except Exception as exc:  # noqa: BLE001 - a PNG is a convenience, the .txt is the record
+            except Exception as exc:  # noqa: BLE001 - the .txt is the record, a PNG a convenience
                 log.warning("event=virtual_printer_png_failed error=%s", exc)
                 slip.png_path = None
 
@@ -475,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, choices=(32, 48), default=32)
     args = parser.parse_args(argv)
     with VirtualPrinter(args.out, width=args.width) as printer:
-        print(f"virtual printer on {printer.port} (slips in {args.out}); Ctrl-C to stop", flush=True)
+        print(f"virtual printer on {printer.port} (slips in {args.out}); Ctrl-C to stop",
+              flush=True)
         if printer.png_note:
             print(printer.png_note, flush=True)
         shown = 0

@@ -82,7 +82,7 @@ def test_status_and_confirmation_with_scripted_answers():
     assert printer.print_slip(slip) is PrintOutcome.PRINTED
     assert backend.output.endswith(CUT + STATUS_IN_ORDER)
     backend.replies.extend([0x0C])               # paper ended before the cut
-    assert printer.print_slip(slip) is PrintOutcome.UNCONFIRMED
+    assert printer.print_slip(slip) is PrintOutcome.TORN
     assert printer.print_slip(slip) is PrintOutcome.UNCONFIRMED   # no answer at all
 
 

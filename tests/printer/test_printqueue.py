@@ -58,12 +58,12 @@ def test_paper_out_mid_queue_of_20_then_refill_prints_all_in_order_once(tmp_path
         assert wait_until(lambda: queue.last_status is not None and not queue.last_status.paper)
         time.sleep(0.3)                                   # it keeps waiting, printing nothing
         assert len(vprinter.slips) == 7
-        assert queue.counts() == {"pending": 13, "printed": 7}
+        assert queue.counts() == {"pending": 13, "printed": 7, "failed": 0}
         assert len(vprinter.torn) == 1                    # the 8th ran out mid-slip
         vprinter.refill()
         assert vprinter.wait_for(20, 20)
         assert queue.wait_idle(5)
-        assert queue.counts() == {"pending": 0, "printed": 20}
+        assert queue.counts() == {"pending": 0, "printed": 20, "failed": 0}
     codes = printed_codes(vprinter)
     assert codes == [s.code for s in slips]               # in order, none lost, none twice
     assert len(set(codes)) == 20
@@ -99,7 +99,7 @@ def test_unplugged_printer_keeps_slips_and_submit_fast(tmp_path):
             queue.submit(slip)
         assert (time.perf_counter() - started) / 10 < 0.05
         time.sleep(0.3)
-        assert queue.counts() == {"pending": 10, "printed": 0}
+        assert queue.counts() == {"pending": 10, "printed": 0, "failed": 0}
         assert "cannot open" in queue.last_status.detail
 
 
@@ -180,3 +180,17 @@ def test_observer_queues_only_selected_decisions_and_never_raises(tmp_path):
     queue.close()
     observer.on_decision(Event(Result(Decision.CHECK, Reason.LIST_STALE, "native", credential())))
     assert observer.errors == 1
+
+
+def test_printer_that_never_confirms_prints_each_slip_at_most_max_attempts(tmp_path):
+    with VirtualPrinter(tmp_path / "slips", confirms=False) as vp, \
+            PrintQueue(tmp_path / "q.db", EscPosPrinter.from_url(vp.port, print_timeout=0.2),
+                       retry_interval=0.02, max_attempts=2) as queue:
+        for slip in make_slips(2):
+            queue.submit(slip)
+        queue.start()
+        assert wait_until(lambda: queue.counts()["failed"] == 2, 15)
+        assert queue.counts() == {"pending": 0, "printed": 0, "failed": 2}
+        time.sleep(0.3)
+        assert len(vp.slips) == 4                 # two tries each, then it gives up
+        assert sum("REPRINT" in s.text for s in vp.slips) == 2

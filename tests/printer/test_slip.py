@@ -177,3 +177,15 @@ def test_slip_json_round_trip(results):
     reprint = slip.as_reprint()
     assert reprint.to_text().splitlines()[0].strip() == "** 重打 REPRINT **"
     assert reprint.as_reprint() == reprint
+
+
+def test_png_without_a_cjk_font_falls_back_and_says_so(tmp_path, results):
+    from hw_sim.printer import VirtualPrinter
+
+    with VirtualPrinter(tmp_path / "slips", font="") as vp:
+        assert "no CJK font" in vp.png_note
+        with EscPosPrinter.from_url(vp.port) as printer:
+            assert printer.print_slip(slip_for(results["pass"])) is PrintOutcome.PRINTED
+        assert vp.wait_for(1, 5)
+    assert "张*三" in vp.slips[0].text                   # the text keeps the Chinese
+    assert vp.slips[0].png_path.stat().st_size > 1000     # the PNG is still drawn

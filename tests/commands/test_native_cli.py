@@ -19,12 +19,17 @@ def iso(t: int) -> str:
 
 
 REPO = Path(__file__).resolve().parents[2]
-AT_TS = int(time.time()) // 60 * 60  # the issuer key made by init is valid from now
+# "now" for issuing and verifying: set when a terminal is made (its issuer key is valid from
+# then), not at import, which may be minutes earlier in a long test run
+AT_TS = int(time.time())
 AT = iso(AT_TS)
 
 
 def make_terminal(d: Path) -> Path:
     """init, publish and sync: the issuer folder's terminal holds its trust and revocation lists."""
+    global AT_TS, AT
+    AT_TS = int(time.time())
+    AT = iso(AT_TS)
     assert main(["issuer", "init", str(d)]) == 0
     assert main(["issuer", "publish", str(d)]) == 0
     assert main(["sync", "--config", str(d / "terminal.toml"), "--once"]) == 0
@@ -36,9 +41,9 @@ def demo(tmp_path_factory):
     return make_terminal(tmp_path_factory.mktemp("cli") / "issuer")
 
 
-def issue(demo, capsys, *extra, at=AT):
+def issue(demo, capsys, *extra, at=None):
     capsys.readouterr()
-    argv = ["issuer", "issue", str(demo), "--at", at, *extra]
+    argv = ["issuer", "issue", str(demo), "--at", at or AT, *extra]
     assert main(argv) == 0
     return capsys.readouterr().out.strip().splitlines()[0]
 

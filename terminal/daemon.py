@@ -45,16 +45,11 @@ def service_settings(config: Any) -> ServiceSettings:
 
 
 def revocation_check(config: Any) -> Any:
-    """The sync part's revocation hook for the verifier, or None where it is not installed."""
+    """The verifier's revocation hook; a store that cannot be opened answers ``LIST_STALE``."""
+    from terminal.revocation import RevocationCheck
+
     try:
-        module = importlib.import_module("terminal.revocation")
-    except ImportError:
-        return None
-    factory = getattr(getattr(module, "RevocationCheck", None), "from_config", None)
-    if factory is None:
-        return None
-    try:
-        return factory(config)
+        return RevocationCheck.from_config(config)
     except Exception as exc:
         # fail closed: without its revocation list a terminal must not pass anyone unchecked
         log.error("revocation check unavailable, answering check error=%r", exc)
@@ -82,18 +77,13 @@ def build_verifier(config: Any, *, revocation: Any = None) -> Verifier:
 
 
 def build_observers(config: Any) -> list[Observer]:
-    """Every installed part's decision observer (audit log, slip printer)."""
+    """The decision observers the config enables (audit log, slip printer). One that cannot
+    start is logged and left out: the gate keeps working without it."""
     observers: list[Observer] = []
     for name in OBSERVER_MODULES:
+        module = importlib.import_module(name)
         try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        factory = getattr(module, "observer_from_config", None)
-        if factory is None:
-            continue
-        try:
-            observer = factory(config)
+            observer = module.observer_from_config(config)
         except Exception as exc:
             log.error("observer unavailable module=%s error=%r", name, exc)
             continue

@@ -38,22 +38,11 @@ _loaded: list[ModuleType] | None = None
 
 
 def formats() -> list[ModuleType]:
-    """The available format modules (imported once)."""
+    """The format modules (imported once)."""
     global _loaded
     if _loaded is None:
-        _loaded = [m for m in map(_import, FORMAT_MODULES) if m is not None]
+        _loaded = [importlib.import_module(name) for name in FORMAT_MODULES]
     return _loaded
-
-
-def _import(name: str) -> ModuleType | None:
-    """Import one format module; one not written yet (absent) is skipped with a warning."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        log.warning("event=format_missing module=%s", name)
-        return None
 
 
 def detect(text: str) -> ModuleType | None:

@@ -128,7 +128,6 @@ def test_real_daemon_scenario_leaves_no_name_id_or_payload(tmp_path):
     """The real daemon (sim camera, zxing-cpp, SM2 verifier, pipeline, audit log, slip printer on
     the virtual printer) scans codes issued for known people; then every file under the state
     directory and the captured DEBUG log is searched for their names, IDs and QR texts."""
-    pytest.importorskip("hw_sim.camera", reason="hw-sim camera (hw part) not on this branch")
     from terminal import demo, issuer
     from terminal.daemon import build_service
     from terminal.devices import open_devices

@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-pytest.importorskip("hw_sim.camera", reason="hw-sim camera (hw part) not on this branch")
 
 from hw_sim.printer import VirtualPrinter  # noqa: E402
 from terminal import config as config_mod  # noqa: E402

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("apsw", reason="power-cut tests need apsw (pip install scanpoint[test])")
-
 from cutrun import campaign  # noqa: E402
 
 CUTS = 300

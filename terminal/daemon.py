@@ -1,16 +1,13 @@
 """Assembles the scanning daemon from a config: devices, verifier, observers, pipeline, service.
 
-Parts owned by others are reached through small, optional hooks so the daemon runs with whatever
-is installed:
-
 - the verifier: ``terminal.verifier.Verifier.from_config(config, revocation=...)``;
-- revocation: ``terminal.revocation.RevocationCheck.from_config(config)`` (sync part; None when
-  no list source is configured);
-- observers: each module in :data:`OBSERVER_MODULES` may define
+- revocation: ``terminal.revocation.RevocationCheck.from_config(config)``; a store that cannot
+  be opened answers ``LIST_STALE`` (check), never an unchecked pass;
+- observers: each module in :data:`OBSERVER_MODULES` defines
   ``observer_from_config(config) -> Observer | None`` (audit log, slip printer).
 
-A hook that fails is logged and left out — the gate keeps working and ``scanpoint status`` shows
-the part's own section — except the verifier, without which nothing can be decided safely.
+An observer that fails to start is logged and left out — the gate keeps working and
+``scanpoint status`` shows the part's own section.
 """
 
 from __future__ import annotations

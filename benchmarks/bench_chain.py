@@ -8,9 +8,7 @@ inflated) refused in < 10 ms. Keys are the fixed test keys of ``tests/nativekit.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 import zlib
 from pathlib import Path
 
@@ -21,15 +19,7 @@ from terminal.formats import base45, cose, inflate, native  # noqa: E402
 from terminal.reasons import Decision, Reason  # noqa: E402
 from terminal.verifier import Verifier  # noqa: E402
 from tests import nativekit as kit  # noqa: E402
-
-
-def median_ms(fn, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+from timing import median_ms  # noqa: E402  (benchmarks/ is on sys.path)
 
 
 def main() -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -19,15 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from terminal import dsc  # noqa: E402
 from terminal.formats import VerifyContext, dcc  # noqa: E402
 from tools import dcc_sample as sample  # noqa: E402
-
-
-def median_ms(fn, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+from timing import median_ms  # noqa: E402  (benchmarks/ is on sys.path)
 
 
 def bench_code(label: str, text: str, ctx: VerifyContext, rounds: int) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -25,18 +24,9 @@ import numpy as np  # noqa: E402
 from drivers.decoder import DECODER_NAMES, ZxingDecoder, open_decoder  # noqa: E402
 from drivers.images import load_gray  # noqa: E402
 from hw_sim.render import Look, blank, draw  # noqa: E402
+from timing import median_ms  # noqa: E402  (benchmarks/ is on sys.path)
 
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-
-
-def median_ms(function, frame, repeat: int) -> float:
-    function(frame)  # warm up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function(frame)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def testdata_dir() -> Path | None:
@@ -81,7 +71,7 @@ def bench_cost(repeat: int) -> None:
     print(f"  {'frame':42s}" + "".join(f"{n:>26s}" for n in names) + f"{'pyzbar/zxing':>14s}")
     empty_cost = None
     for label, frame in frames().items():
-        costs = {n: median_ms(decoders[n].decode, frame, repeat) for n in names}
+        costs = {n: median_ms(lambda: decoders[n].decode(frame), repeat) for n in names}
         empty_cost = costs["zxing"] if empty_cost is None else empty_cost
         found = decoders["zxing"].decode(frame)
         row = "".join(f"{costs[n]:26.2f}" for n in names)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,27 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout, n
 
 from terminal.crypto import sm2  # noqa: E402
 from terminal.crypto.sm3 import sm3  # noqa: E402
-
-
-def median_ms(fn, runs: int) -> float:
-    """Median wall time of ``fn()`` in milliseconds over ``runs`` calls (after one warm-up)."""
-    fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
-
-
-def median_each_ms(fns) -> float:
-    """Median of calling each function once (for first-use figures, no warm-up)."""
-    times = []
-    for fn in fns:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+from timing import median_ms, median_each_ms  # noqa: E402  (benchmarks/ is on sys.path)
 
 
 def main(argv: list[str] | None = None) -> int:

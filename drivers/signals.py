@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from terminal.errors import ConfigError, DeviceError
@@ -170,7 +170,7 @@ class GpioSignals:
     def __init__(self, pins: SignalPins = SignalPins(), *,
                  patterns: Mapping[str, Pattern] = DEFAULT_PATTERNS,
                  pin_factory: Any = None) -> None:
-        from gpiozero import LED, Buzzer, DigitalOutputDevice, LEDBoard
+        from gpiozero import Buzzer, DigitalOutputDevice, LEDBoard
 
         missing = set(DEFAULT_PATTERNS) - set(patterns)
         if missing:

@@ -34,9 +34,8 @@ from terminal import listfiles, timeguard
 from terminal.clock import Clock, SystemClock
 from terminal.errors import SyncError, TrustListError
 from terminal.listfiles import FileRef, Index
-from terminal.publish import write_atomic
 from terminal.revocation import (REVOCATION, TRUST, DeltaMismatch, ListRollback,
-                                 RevocationStore, split_hashes)
+                                 RevocationStore)
 
 log = logging.getLogger("scanpoint.sync")
 

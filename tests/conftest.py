@@ -24,3 +24,13 @@ def testdata() -> Path:
     if path is None:
         pytest.skip("shared test data not found: set SCANPOINT_TESTDATA or place it at ../shared/testdata")
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Soak runs (``-m soak``: long crash-cut and kill campaigns) are opt-in."""
+    if "soak" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="soak run: opt in with -m soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 
 from drivers.printer import EscPosPrinter
 from hw_sim.printer import VirtualPrinter

@@ -10,7 +10,7 @@ import pytest
 from hw_sim.clock import SimClock
 from hw_sim.devices import open_parts
 from hw_sim.faults import Fault
-from hw_sim.scenario import Scenario, Show, Stall
+from hw_sim.scenario import Scenario, Show
 from terminal.errors import CameraMissing
 from terminal.interfaces import Camera, Decoder, Signals
 from terminal.reasons import Decision

@@ -20,7 +20,6 @@ from terminal.reasons import Reason
 from terminal.result import Credential
 from terminal.revocation import RevocationCheck, RevocationStore
 from terminal.sync import SyncClient, SyncSettings
-from terminal.timeguard import TimeGuard
 
 ROOT = sm2.generate_private_key()
 ROOT_PUB = sm2.public_key_of(ROOT)

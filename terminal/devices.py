@@ -183,7 +183,6 @@ def _open_sim(config: Any, *, scenario: Any = None, scale: float = 1.0,
         if handle.cameras:
             camera = handle.cameras[0].reopen()
         else:
-            handle.warm()            # before SimCamera fixes the timeline's start
             camera = camera_mod.SimCamera(source, clock=clock, fps=fps)
         handle.cameras.append(camera)
         del handle.cameras[1:-1]       # keep the first (timeline) and the newest

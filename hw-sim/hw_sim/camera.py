@@ -151,13 +151,13 @@ class SimCamera:
         self.source = source
         self.clock = clock or SystemClock()
         self.fps = float(fps)
+        prerender = getattr(source, "prerender", None)
+        if prerender is not None:
+            prerender()  # before the timeline starts, or drawing time eats the first steps
         self.start = self.clock.monotonic() if start is None else start
         available = getattr(source, "available", None)
         if available is not None and not available(self.elapsed()):
             raise CameraMissing("camera not found (simulated: the scenario has it unplugged)")
-        prerender = getattr(source, "prerender", None)
-        if prerender is not None:
-            prerender()
         self._last_index = -1
         self._closed = False
         self.frames_delivered = 0

@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from terminal.listfiles import public_root  # noqa: E402
 from terminal.result import Credential  # noqa: E402
 from terminal.revocation import RevocationCheck, RevocationStore, serial_hash  # noqa: E402
 
@@ -178,7 +179,7 @@ def bench_sync(n: int, tmp: Path) -> None:
         pub.revoke_hashes(body[i:i + 16] for i in range(0, len(body), 16))
         res = pub.publish(root)
     publish_s = time.perf_counter() - t
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(issuer)))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(public_root(issuer))))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     settings = SyncSettings(source=f"http://127.0.0.1:{httpd.server_address[1]}/",
                             db=tmp / "term" / "revocation.db",
@@ -188,7 +189,7 @@ def bench_sync(n: int, tmp: Path) -> None:
     sync_s = time.perf_counter() - t
     httpd.shutdown()
     httpd.server_close()
-    snap = (issuer / "lists" / f"revocation-{res.revocation_version}.snap").stat().st_size
+    snap = (public_root(issuer) / "lists" / f"revocation-{res.revocation_version}.snap").stat().st_size
     print(f"revoke+publish {n:,} entries: {publish_s:.2f} s; snapshot file {snap / 1e6:.1f} MB "
           f"({snap / n:.1f} bytes/entry on the wire)")
     print(f"first sync over loopback HTTP (download, SHA-256, SM2 verify, apply): {sync_s:.2f} s "

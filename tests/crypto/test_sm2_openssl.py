@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from terminal.crypto import sm2
 
@@ -30,31 +31,17 @@ def _openssl_has_sm2() -> bool:
 pytestmark = pytest.mark.skipif(not _openssl_has_sm2(), reason="no openssl binary with SM2")
 
 
-def _openssl(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["openssl", *args], capture_output=True, timeout=30)
-
-
 def _der_to_raw(der: bytes) -> bytes:
-    """r‖s from an ECDSA-Sig-Value DER SEQUENCE (short lengths only, as SM2 signatures are)."""
-    assert der[0] == 0x30 and der[1] == len(der) - 2
-    out, i = [], 2
-    for _ in range(2):
-        assert der[i] == 0x02
-        n = der[i + 1]
-        out.append(int.from_bytes(der[i + 2:i + 2 + n], "big"))
-        i += 2 + n
-    assert i == len(der)
-    return out[0].to_bytes(32, "big") + out[1].to_bytes(32, "big")
+    r, s = decode_dss_signature(der)  # strict DER: raises on anything else
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
 def _raw_to_der(sig: bytes) -> bytes:
-    def integer(v: bytes) -> bytes:
-        v = v.lstrip(b"\x00") or b"\x00"
-        if v[0] & 0x80:
-            v = b"\x00" + v
-        return b"\x02" + bytes([len(v)]) + v
-    body = integer(sig[:32]) + integer(sig[32:])
-    return b"\x30" + bytes([len(body)]) + body
+    return encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+
+
+def _openssl(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["openssl", *args], capture_output=True, timeout=30)
 
 
 def test_openssl_signatures_verify_with_ours(tmp_path: Path):

@@ -59,7 +59,7 @@ def bench_latency(work: Path, home, n: int) -> dict[str, float]:
     from drivers.decoder import open_decoder
     from hw_sim.pins import mock_signals
     from hw_sim.render import blank, draw
-    from terminal.daemon import build_verifier, pipeline_settings
+    from terminal.daemon import build_verifier
     from terminal.pipeline import Pipeline
 
     config = config_for(work, home)
@@ -67,7 +67,7 @@ def bench_latency(work: Path, home, n: int) -> dict[str, float]:
     verifier = build_verifier(config)
     clock = SystemClock()
     pipeline = Pipeline(open_decoder("zxing"), verifier, signals, clock=clock,
-                        settings=pipeline_settings(config))
+                        settings=config.pipeline)
     pipeline.warm_up()               # as Service.start() does before READY=1
     texts = [home.issue("health", "王小明", f"1101011990030{i:05d}", status="green")
              for i in range(n)]
@@ -150,14 +150,14 @@ def bench_empty_frame(work: Path, home, n: int) -> dict[str, float]:
     from drivers.decoder import open_decoder
     from hw_sim.pins import mock_signals
     from hw_sim.render import blank
-    from terminal.daemon import build_verifier, pipeline_settings
+    from terminal.daemon import build_verifier
     from terminal.pipeline import Pipeline
     from terminal.service import Service
 
     config = config_for(work, home)
     signals, _ = mock_signals()
     pipeline = Pipeline(open_decoder("zxing"), build_verifier(config), signals, clock=SystemClock(),
-                        settings=pipeline_settings(config))
+                        settings=config.pipeline)
     camera = _BlankCamera(blank())
     service = Service(pipeline, lambda: camera, signals, clock=SystemClock())
     service.start()

@@ -177,7 +177,16 @@ class SignalsSection:
 
 @dataclass
 class PipelineSection:
-    """When a code counts as a new presentation, and anti-passback."""
+    """When a code counts as a new presentation, and anti-passback.
+
+    A code counts as having *left the view* once it was missing from ``leave_frames`` consecutive
+    frames and not seen for ``leave_ms``; only then is the same code decided again. ``rearm_s`` > 0
+    also re-decides a code held in view that long (0: a held code gives exactly one decision).
+    A credential serial that passed here within ``anti_passback_s`` is denied as ``REPLAYED``
+    (0 disables); at most ``anti_passback_max`` serial hashes are kept, in memory only.
+    Frames older than ``max_frame_age_ms`` when they reach the pipeline are dropped unread.
+    The pipeline takes this section as its settings.
+    """
 
     leave_frames: int = setting(3, "a code left the view after missing from this many frames ...")
     leave_ms: int = setting(300, "... and not seen for this many ms; only then it is decided again")

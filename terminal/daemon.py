@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 from terminal.devices import Devices, open_devices
-from terminal.pipeline import Observer, Pipeline, PipelineSettings, Verifier
+from terminal.pipeline import Observer, Pipeline, Verifier
 from terminal.reasons import Reason
 from terminal.sdnotify import Notifier
 from terminal.service import Service, ServiceSettings
@@ -25,14 +25,6 @@ from terminal.service import Service, ServiceSettings
 log = logging.getLogger("scanpoint.daemon")
 
 OBSERVER_MODULES = ("terminal.audit", "terminal.printqueue")
-
-
-def pipeline_settings(config: Any) -> PipelineSettings:
-    p = config.pipeline
-    return PipelineSettings(leave_frames=p.leave_frames, leave_ms=p.leave_ms, rearm_s=p.rearm_s,
-                            anti_passback_s=p.anti_passback_s,
-                            anti_passback_max=p.anti_passback_max,
-                            max_frame_age_ms=p.max_frame_age_ms)
 
 
 def service_settings(config: Any) -> ServiceSettings:
@@ -97,7 +89,7 @@ def build_service(config: Any, *, devices: Devices | None = None, verifier: Veri
     verifier = verifier if verifier is not None else build_verifier(config)
     observers = observers if observers is not None else build_observers(config)
     pipeline = Pipeline(devices.decoder, verifier, devices.signals, clock=devices.clock,
-                        settings=pipeline_settings(config), observers=observers,
+                        settings=config.pipeline, observers=observers,
                         terminal_id=config.terminal.id, site=config.terminal.site_name)
     return Service(pipeline, devices.open_camera, devices.signals, clock=devices.clock,
                    settings=service_settings(config),

@@ -22,6 +22,7 @@ from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
 from terminal.clock import Clock
+from terminal.config import PipelineSection
 from terminal.interfaces import Decoder, Frame, Signals
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential, Result
@@ -61,35 +62,6 @@ class Observer(Protocol):
     """Receives every decision after it was signalled. Must return quickly and should not raise."""
 
     def on_decision(self, event: DecisionEvent) -> None: ...
-
-
-@dataclass(frozen=True)
-class PipelineSettings:
-    """Timing rules of the pipeline (the ``[pipeline]`` config section).
-
-    A code counts as having *left the view* once it was missing from ``leave_frames`` consecutive
-    frames and not seen for ``leave_ms``; only then is the same code decided again. ``rearm_s`` > 0
-    also re-decides a code held in view that long (0: a held code gives exactly one decision).
-    A credential serial that passed here within ``anti_passback_s`` is denied as ``REPLAYED``
-    (0 disables); at most ``anti_passback_max`` serial hashes are kept, in memory only.
-    Frames older than ``max_frame_age_ms`` when they reach the pipeline are dropped unread.
-    """
-
-    leave_frames: int = 3
-    leave_ms: int = 300
-    rearm_s: float = 0.0
-    anti_passback_s: float = 300.0
-    anti_passback_max: int = 100_000
-    max_frame_age_ms: int = 500
-
-    def __post_init__(self) -> None:
-        if self.leave_frames < 1:
-            raise ValueError("pipeline.leave_frames must be at least 1")
-        for name in ("leave_ms", "rearm_s", "anti_passback_s", "max_frame_age_ms"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"pipeline.{name} must not be negative")
-        if self.anti_passback_max < 1:
-            raise ValueError("pipeline.anti_passback_max must be at least 1")
 
 
 class Outcome(str, Enum):
@@ -176,14 +148,14 @@ class Pipeline:
     MAX_IN_VIEW = 64   # distinct codes tracked at once; more means garbage, oldest are forgotten
 
     def __init__(self, decoder: Decoder, verifier: Verifier, signals: Signals, *,
-                 clock: Clock, settings: PipelineSettings | None = None,
+                 clock: Clock, settings: PipelineSection | None = None,
                  observers: list[Observer] | tuple[Observer, ...] = (),
                  terminal_id: str = "", site: str = "") -> None:
         self.decoder = decoder
         self.verifier = verifier
         self.signals = signals
         self.clock = clock
-        self.settings = settings or PipelineSettings()
+        self.settings = settings or PipelineSection()
         self.observers: list[Observer] = list(observers)
         self.terminal_id = terminal_id
         self.site = site

@@ -11,7 +11,8 @@ import pytest
 
 from terminal.clock import FixedClock
 from terminal.interfaces import Frame
-from terminal.pipeline import DecisionEvent, Outcome, Pipeline, PipelineSettings, ReplayGuard
+from terminal.config import PipelineSection
+from terminal.pipeline import DecisionEvent, Outcome, Pipeline, ReplayGuard
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential, Result
 
@@ -79,7 +80,7 @@ def rig():
 
     def make(**settings):
         pipeline = Pipeline(TextsDecoder(), verifier, signals, clock=clock,
-                            settings=PipelineSettings(**settings), observers=[recorder],
+                            settings=PipelineSection(**settings), observers=[recorder],
                             terminal_id="t1", site="gate")
         return pipeline
 
@@ -230,6 +231,6 @@ def test_latency_is_frame_arrival_to_signal(rig):
 
 def test_settings_are_checked():
     with pytest.raises(ValueError, match="leave_frames"):
-        PipelineSettings(leave_frames=0)
+        PipelineSection(leave_frames=0)
     with pytest.raises(ValueError, match="anti_passback_s"):
-        PipelineSettings(anti_passback_s=-1)
+        PipelineSection(anti_passback_s=-1)

@@ -35,7 +35,7 @@ from terminal.clock import Clock, SystemClock
 from terminal.errors import SyncError, TrustListError
 from terminal.listfiles import FileRef, Index
 from terminal.revocation import (REVOCATION, TRUST, DeltaMismatch, ListRollback,
-                                 RevocationStore)
+                                 RevocationStore, store_path)
 
 log = logging.getLogger("scanpoint.sync")
 
@@ -83,7 +83,7 @@ class SyncSettings:
         if source and not _is_url(source) and not Path(source).is_absolute() and config.source:
             source = str((Path(config.source).resolve().parent / source).resolve())
         return cls(
-            source=source, db=Path(config.lists.db or state / "revocation.db"),
+            source=source, db=store_path(config),
             root_public_key=root_public_key, trust_file=trust_file,
             partial_dir=Path(config.sync.partial_dir or state / "partial"),
             timeout=config.sync.timeout, retries=config.sync.retries,

@@ -7,7 +7,6 @@ with SIGKILL after a random delay spread over the apply's duration, then opens t
 
 from __future__ import annotations
 
-import hashlib
 import random
 import shutil
 import signal
@@ -19,14 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from cutrun import digest
 from terminal.revocation import RevocationStore
 
 WORKER = Path(__file__).with_name("killworker.py")
 N = 60_000
-
-
-def _digest(hashes) -> str:
-    return hashlib.sha256(b"".join(sorted(hashes))).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +42,8 @@ def setup(tmp_path_factory):
     with RevocationStore(template) as store:
         store.apply_snapshot(1, 1_700_000_000, 1_800_000_000, b"".join(v1))
         store.checkpoint()
-    expected = {"snap": {1: _digest(v1), 2: _digest(snap)},
-                "delta": {1: _digest(v1), 2: _digest(delta_set)}}
+    expected = {"snap": {1: digest(v1), 2: digest(snap)},
+                "delta": {1: digest(v1), 2: digest(delta_set)}}
     return tmp, template, expected
 
 
@@ -95,7 +91,7 @@ def _examine(db: Path) -> tuple[str, int, str]:
         hashes = [bytes(r[0]) for r in con.execute("SELECT h FROM revoked")]
     finally:
         con.close()
-    return ok, version, _digest(hashes)
+    return ok, version, digest(hashes)
 
 
 @pytest.mark.parametrize("kind,kills", [

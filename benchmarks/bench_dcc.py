@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from terminal import dsc  # noqa: E402
 from terminal.formats import VerifyContext, dcc  # noqa: E402
 from tools import dcc_sample as sample  # noqa: E402
+from tools.testdata import find_testdata  # noqa: E402
 from timing import median_ms  # noqa: E402  (benchmarks/ is on sys.path)
 
 
@@ -51,8 +52,9 @@ def main() -> int:
         ctx = VerifyContext(now=time.time(), dsc=dsc.DscStore.from_der([der]))
         bench_code(f"sample {'ES256' if kind == 'ec' else 'PS256 (RSA-2048)'}",
                    sample.make_dcc(key, der), ctx, args.rounds)
-    case = Path(__file__).resolve().parents[2] / "shared/testdata/dcc/DE/2DCode/raw/1.json"
-    if case.is_file():
+    base = find_testdata()
+    case = base / "dcc/DE/2DCode/raw/1.json" if base else None
+    if case is not None and case.is_file():
         data = json.loads(case.read_text())
         from tools.dcc_suite import parse_clock
         ctx = VerifyContext(now=parse_clock("2021-06-01T00:00:00Z"),

@@ -10,7 +10,6 @@ an empty 640×480 frame costs ≤ 3 ms with zxing; pyzbar alone takes ~15 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,15 +23,10 @@ import numpy as np  # noqa: E402
 from drivers.decoder import DECODER_NAMES, ZxingDecoder, open_decoder  # noqa: E402
 from drivers.images import load_gray  # noqa: E402
 from hw_sim.render import Look, blank, draw  # noqa: E402
+from tools.testdata import find_testdata  # noqa: E402
 from timing import median_ms  # noqa: E402  (benchmarks/ is on sys.path)
 
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-
-
-def testdata_dir() -> Path | None:
-    env = os.environ.get("SCANPOINT_TESTDATA")
-    path = Path(env) if env else REPO.parent / "shared" / "testdata"
-    return path if path.is_dir() else None
 
 
 def credential_text(seed: int = 1) -> str:
@@ -47,7 +41,7 @@ def frames() -> dict[str, np.ndarray]:
         "empty: sim scene (gray, noise 4)": blank(rng=rng),
         "empty: sensor noise 20": blank(look=Look(noise=20), rng=rng),
     }
-    data = testdata_dir()
+    data = find_testdata()
     if data is not None:
         scene = data / "qr" / "zxing-cpp" / "falsepositives-1" / "01.webp"
         if scene.exists():
@@ -82,7 +76,7 @@ def bench_cost(repeat: int) -> None:
 
 
 def bench_read_rate() -> None:
-    data = testdata_dir()
+    data = find_testdata()
     if data is None:
         print("read rate: shared test data not found (set SCANPOINT_TESTDATA); skipped")
         return

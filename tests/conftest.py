@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def testdata_dir() -> Path | None:
-    """``$SCANPOINT_TESTDATA``, else ``../shared/testdata`` beside the repository; None if absent."""
-    env = os.environ.get("SCANPOINT_TESTDATA")
-    path = Path(env) if env else REPO.parent / "shared" / "testdata"
-    return path if path.is_dir() else None
+from tools.testdata import find_testdata
 
 
 @pytest.fixture(scope="session")
 def testdata() -> Path:
     """The shared test data folder; tests that need it skip, saying so, where it is absent."""
-    path = testdata_dir()
+    path = find_testdata()
     if path is None:
         pytest.skip("shared test data not found: set SCANPOINT_TESTDATA or place it at ../shared/testdata")
     return path

@@ -47,6 +47,7 @@ from terminal import dsc
 from terminal.errors import CredentialError
 from terminal.formats import VerifyContext, cbor, dcc
 from terminal.reasons import Reason
+from tools.testdata import find_testdata
 
 FLAGS = ("EXPECTEDPICTUREDECODE", "EXPECTEDUNPREFIX", "EXPECTEDB45DECODE", "EXPECTEDCOMPRESSION",
          "EXPECTEDDECODE", "EXPECTEDVERIFY", "EXPECTEDEXPIRATIONCHECK", "EXPECTEDKEYUSAGE")
@@ -377,7 +378,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="the shared testdata folder (default: ../shared/testdata)")
     parser.add_argument("--failures", action="store_true", help="list every disagreement")
     args = parser.parse_args(argv)
-    base = Path(args.testdata) if args.testdata else Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
+    base = Path(args.testdata) if args.testdata else find_testdata()
+    if base is None:
+        print("shared test data not found: set SCANPOINT_TESTDATA or give its folder", file=sys.stderr)
+        return 2
     decoder = default_picture_decoder()
     table = run(base / "dcc", decoder)
     print(f"EU DCC test suite at {base / 'dcc'} (QR decoder: {decoder.name})")  # type: ignore[attr-defined]

@@ -9,28 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from pathlib import Path
 
 import pytest
 
+from tools.testdata import find_testdata
+
 from terminal.crypto import sm2
 from terminal.crypto.sm3 import hmac_sm3, sm3
-
-
-def _testdata_dir() -> Path | None:
-    """Where the shared test data is, found as tests/conftest.py does (parametrising needs it
-    at collection time, before fixtures run; tests still request ``testdata`` to skip cleanly)."""
-    env = os.environ.get("SCANPOINT_TESTDATA")
-    path = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "testdata"
-    return path if path.is_dir() else None
 
 
 ANNEX_A = "sm2p256v1-gmt0003.5-annexA"
 
 
 def _vectors() -> list[dict]:
-    root = _testdata_dir()
+    root = find_testdata()
     if root is None:
         return []
     return json.loads((root / "crypto" / "sm2_vectors.json").read_text())["sm2_signature_vectors"]
@@ -152,7 +144,7 @@ def test_other_curve_signature_does_not_verify_under_sm2p256v1_key(testdata, v):
 
 
 def _sm3_vectors():
-    root = _testdata_dir()
+    root = find_testdata()
     if root is None:
         return []
     return json.loads((root / "crypto" / "sm2_vectors.json").read_text())["sm3_vectors"]
@@ -164,7 +156,7 @@ def test_sm3_vector(testdata, v):
 
 
 def _hmac_cases():
-    root = _testdata_dir()
+    root = find_testdata()
     if root is None:
         return []
     doc = json.loads((root / "crypto" / "wycheproof" / "hmac_sm3_test.json").read_text())

@@ -6,6 +6,7 @@ Each refusal must carry its own reason and leave the previous list in use.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import time
 from pathlib import Path
@@ -130,13 +131,14 @@ def _still_old(rig, v):
     assert rig.check.check(cred(B), time.time()) is None
 
 
-def test_server_down(rig):
+def test_server_down(rig, monkeypatch):
     v = _prior(rig)
     rig.publish(B)
     rig.server.close()
+    monkeypatch.setattr(random, "uniform", lambda a, b: 1.0)   # no jitter: see the doubling
     res = rig.sync()
     assert not res.ok and res.code == "unreachable", res.line()
-    assert len(rig.sleeps) == 2 and rig.sleeps[1] > rig.sleeps[0] * 0.5   # retried, backing off
+    assert rig.sleeps == pytest.approx([0.01, 0.02])     # retried twice, backing off x2
     _still_old(rig, v)
 
 

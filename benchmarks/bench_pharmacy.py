@@ -69,7 +69,8 @@ def main() -> None:
             for slip in slips[:args.print_n]:
                 q.submit(slip)
             q.start()
-            vp.wait_for(args.print_n, 120)
+            if not vp.wait_for(args.print_n, 120):
+                raise SystemExit(f"only {len(vp.slips)} of {args.print_n} slips printed in 120 s")
             elapsed = time.perf_counter() - t
         print(f"virtual printer throughput  {args.print_n / elapsed:.1f} slips/s "
               f"({args.print_n} slips, status check + print + confirm each)")

@@ -128,7 +128,7 @@ def bench_size(n: int, lookups: int, tmp: Path) -> None:
     st.apply_delta(2, 3, NOW, NOW + 86400, dbody, removes, n + len(hit_serials) + dn - dn // 10)
     print(f"apply {dn:,}-entry delta (+{dn:,} / -{dn // 10:,}): {time.perf_counter() - t:.2f} s")
     st.checkpoint()
-    print(f"bytes on disk per entry after the delta: {disk_bytes(db) / (n + dn):.1f}")
+    print(f"bytes on disk per entry after the delta: {disk_bytes(db) / st.count():.1f}")
 
     # replace the whole list (a new full snapshot) while the scanner keeps looking up
     body2 = sorted_random(n, seed=n + 2)

@@ -161,11 +161,18 @@ class PrintQueue:
         return [Slip.from_json(r[0]) for r in rows]
 
     def purge(self, now: float | None = None) -> int:
-        """Delete printed slips older than ``keep_printed`` seconds; returns how many."""
+        """Delete finished slips older than ``keep_printed`` seconds; returns how many.
+
+        Printed slips age from ``printed_at``; failed slips (never confirmed, so given up) age
+        from ``created``: they hold a masked name, ID tail and code too, and nothing else bounds
+        them (``max_pending`` counts only waiting slips), so they must not be kept forever.
+        """
         now = self._clock.time() if now is None else now
+        cutoff = now - self.keep_printed
         with self._lock:
-            cur = self._conn.execute("DELETE FROM slips WHERE state = 'printed' AND printed_at < ?",
-                                     (now - self.keep_printed,))
+            cur = self._conn.execute(
+                "DELETE FROM slips WHERE (state = 'printed' AND printed_at < ?) "
+                "OR (state = 'failed' AND created < ?)", (cutoff, cutoff))
         return cur.rowcount
 
     # -- the worker ----------------------------------------------------------------------------

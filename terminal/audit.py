@@ -21,7 +21,6 @@ import re
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
@@ -29,6 +28,7 @@ from terminal.db import connect, connect_readonly
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
 from terminal.secret import load_or_create_secret, serial_hash, verification_code
+from terminal.timefmt import iso, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -204,11 +204,6 @@ class AuditLog:
         self.close()
 
 
-def iso(at: float) -> str:
-    """UTC ISO-8601 with seconds, e.g. ``2026-11-24T03:15:40Z``."""
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def parse_since(text: str, now: float | None = None) -> float:
     """``--since``: an ISO date or date-time (naive = UTC), or a span back from now: ``7d``,
     ``12h``, ``30m``."""
@@ -218,13 +213,10 @@ def parse_since(text: str, now: float | None = None) -> float:
         now = time.time() if now is None else now
         return now - float(match[1]) * {"d": DAY, "h": 3600.0, "m": 60.0}[match[2]]
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_iso(text)
     except ValueError:
         raise ValueError(f"--since {text!r} is not an ISO date/time (2026-11-24 or "
                          "2026-11-24T08:00:00+08:00) nor a span like 7d, 12h, 30m") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
 
 
 def status_section(config) -> dict[str, Any]:

@@ -10,8 +10,8 @@ import sys
 from datetime import datetime, timezone
 
 from terminal.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
-from terminal.commands.verify import parse_at
 from terminal.errors import IssuerError
+from terminal.timefmt import parse_at
 
 
 def register(commands, issuer) -> None:

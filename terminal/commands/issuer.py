@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
 
 from terminal.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from terminal.errors import IssuerError
-from terminal.timefmt import parse_at
+from terminal.timefmt import iso, parse_at
 
 
 def register(commands, issuer) -> None:
@@ -97,8 +96,7 @@ def run_issue(args: argparse.Namespace) -> int:
             print(f"scanpoint issuer issue: cannot write {args.png}: {exc.strerror or exc}",
                   file=sys.stderr)
             return EXIT_FAILURE
-        expires = datetime.fromtimestamp(now + args.ttl, timezone.utc).isoformat()
-        print(f"wrote {args.png} (valid until {expires})", file=sys.stderr)
+        print(f"wrote {args.png} (valid until {iso(now + args.ttl)})", file=sys.stderr)
     return EXIT_OK
 
 

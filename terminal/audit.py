@@ -221,8 +221,8 @@ def parse_since(text: str, now: float | None = None) -> float:
 
 def status_section(config) -> dict[str, Any]:
     """The audit part of ``scanpoint status``: counters by decision and reason, retention."""
-    section = getattr(config, "audit", None)
-    if section is not None and not section.enabled:
+    section = config.audit
+    if not section.enabled:
         return {"audit": {"enabled": False}}
     path = Path(config.terminal.state_dir) / AUDIT_FILE
     if not path.exists():
@@ -232,8 +232,7 @@ def status_section(config) -> dict[str, Any]:
         summary = _summary(conn)
     finally:
         conn.close()
-    retention = section.retention_days if section is not None else 7.0
-    return {"audit": {"enabled": True, "retention_days": retention, **summary}}
+    return {"audit": {"enabled": True, "retention_days": section.retention_days, **summary}}
 
 
 def _summary(conn: sqlite3.Connection, since: float = 0.0) -> dict[str, Any]:

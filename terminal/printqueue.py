@@ -328,8 +328,8 @@ QUEUE_FILE = "printqueue.db"
 
 def status_section(config) -> dict:
     """The printer part of ``scanpoint status``: slips waiting and printed (from the queue file)."""
-    section = getattr(config, "printer", None)
-    if section is None or not section.enabled:
+    section = config.printer
+    if not section.enabled:
         return {"printer": {"enabled": False}}
     path = Path(config.terminal.state_dir) / QUEUE_FILE
     if not path.exists():

@@ -73,7 +73,7 @@ def run_init(args: argparse.Namespace) -> int:
     print(f"revocation list:  {d.revocation_list_path.name} (version 1, empty)")
     print(f"terminal config:  {d.config_path}")
     from terminal.commands.publish import after_init
-    print(after_init(d.path, getattr(args, "url", None)))
+    print(after_init(d.path, args.url))
     return EXIT_OK
 
 

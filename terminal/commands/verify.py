@@ -64,12 +64,7 @@ def run(args: argparse.Namespace) -> int:
     dsc = None
     dsc_paths = ([cfg.dcc.dsc_dir] if cfg.dcc.dsc_dir else []) + list(args.dsc)
     if dsc_paths:
-        try:
-            from terminal import dsc as dsc_mod
-        except ImportError:
-            print("scanpoint verify: --dsc needs EU DCC support (terminal.dsc), not installed",
-                  file=sys.stderr)
-            return EXIT_USAGE
+        from terminal import dsc as dsc_mod
         try:
             dsc = dsc_mod.load_certificates(dsc_paths)
         except (ScanpointError, ValueError, OSError) as exc:

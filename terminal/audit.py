@@ -223,16 +223,16 @@ def status_section(config) -> dict[str, Any]:
     """The audit part of ``scanpoint status``: counters by decision and reason, retention."""
     section = config.audit
     if not section.enabled:
-        return {"audit": {"enabled": False}}
+        return {"enabled": False}
     path = Path(config.terminal.state_dir) / AUDIT_FILE
     if not path.exists():
-        return {"audit": {"enabled": True, "events": 0, "note": "no audit log yet"}}
+        return {"enabled": True, "events": 0, "note": "no audit log yet"}
     conn = connect_readonly(path)
     try:
         summary = _summary(conn)
     finally:
         conn.close()
-    return {"audit": {"enabled": True, "retention_days": section.retention_days, **summary}}
+    return {"enabled": True, "retention_days": section.retention_days, **summary}
 
 
 def _summary(conn: sqlite3.Connection, since: float = 0.0) -> dict[str, Any]:

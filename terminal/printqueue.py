@@ -330,10 +330,10 @@ def status_section(config) -> dict:
     """The printer part of ``scanpoint status``: slips waiting and printed (from the queue file)."""
     section = config.printer
     if not section.enabled:
-        return {"printer": {"enabled": False}}
+        return {"enabled": False}
     path = Path(config.terminal.state_dir) / QUEUE_FILE
     if not path.exists():
-        return {"printer": {"enabled": True, "url": section.url, "pending": 0, "printed": 0}}
+        return {"enabled": True, "url": section.url, "pending": 0, "printed": 0}
     conn = connect_readonly(path)
     try:
         rows = dict(conn.execute("SELECT state, count(*) FROM slips GROUP BY state").fetchall())
@@ -341,11 +341,11 @@ def status_section(config) -> dict:
                               "WHERE state IN ('pending', 'sending')").fetchone()[0]
     finally:
         conn.close()
-    return {"printer": {"enabled": True, "url": section.url,
-                        "pending": rows.get("pending", 0) + rows.get("sending", 0),
-                        "printed": rows.get("printed", 0),
-                        "failed": rows.get("failed", 0),
-                        "oldest_pending_unix": oldest}}
+    return {"enabled": True, "url": section.url,
+            "pending": rows.get("pending", 0) + rows.get("sending", 0),
+            "printed": rows.get("printed", 0),
+            "failed": rows.get("failed", 0),
+            "oldest_pending_unix": oldest}
 
 
 def observer_from_config(config) -> SlipObserver | None:

@@ -21,8 +21,9 @@ from terminal.service import read_status
 log = logging.getLogger("scanpoint.status")
 
 DEFAULT_CONFIG = "/etc/scanpoint/scanpoint.toml"
-#: (label, module) of the parts whose ``status_section(config) -> dict`` the report shows;
-#: imported when the status is collected, so other commands do not load them
+#: (label, module) of the parts whose ``status_section(config) -> dict`` the report shows under
+#: the label (the dict is the section itself, not wrapped in the label); imported when the
+#: status is collected, so other commands do not load them
 SECTION_MODULES = (("sync", "terminal.timeguard"), ("audit", "terminal.audit"),
                    ("printer", "terminal.printqueue"))
 
@@ -85,8 +86,6 @@ def collect(config: config_mod.Config) -> dict[str, Any]:
             value = section(config)
         except Exception as exc:   # one broken part must not hide the others
             value = {"error": f"{type(exc).__name__}: {exc}"}
-        if isinstance(value, dict) and list(value) == [key]:
-            value = value[key]     # a part that already wrapped its section under our label
         report[key] = value
     return report
 

@@ -130,7 +130,7 @@ def test_counters_and_status_section(tmp_path):
     assert counters["by_decision"] == {"pass": 1, "deny": 2, "check": 1}
     assert counters["by_reason"] == {"REVOKED": 2, "OK": 1, "STATUS_YELLOW": 1}
     config = config_mod.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n[audit]\nretention_days = 3\n')
-    section = status_section(config)["audit"]
+    section = status_section(config)
     assert section["events"] == 4 and section["retention_days"] == 3
     assert section["by_decision"]["deny"] == 2 and section["by_reason"]["OK"] == 1
 

@@ -91,7 +91,7 @@ def test_part_sections_are_shown_and_a_broken_part_hides_nothing(tmp_path, monke
     from terminal.commands import status
 
     good = types.ModuleType("scanpoint_test_part_ok")
-    good.status_section = lambda config: {"printer": {"pending": 2}}
+    good.status_section = lambda config: {"pending": 2}
     bad = types.ModuleType("scanpoint_test_part_bad")
 
     def broken(config):

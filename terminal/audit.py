@@ -27,7 +27,7 @@ from typing import Any, Iterator, TextIO
 from terminal.db import connect, connect_readonly
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.secret import load_or_create_secret, serial_hash, verification_code
+from terminal.secret import keyed_serial_hash, load_or_create_secret, verification_code
 from terminal.timefmt import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class AuditLog:
         cred = result.credential
         digest = code = None
         if cred is not None and cred.serial:
-            raw = serial_hash(self._secret, cred.serial)
+            raw = keyed_serial_hash(self._secret, cred.serial)
             digest, code = raw.hex(), verification_code(raw)
         row = (at, Decision(result.decision).value, Reason(result.reason).value,
                _safe_text(result.format), _safe_text(cred.type if cred else None),

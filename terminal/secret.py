@@ -117,8 +117,12 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def serial_hash(secret: bytes, serial: bytes) -> bytes:
-    """HMAC-SM3 of a credential serial under the terminal secret (32 bytes)."""
+def keyed_serial_hash(secret: bytes, serial: bytes) -> bytes:
+    """HMAC-SM3 of a credential serial under the terminal secret (32 bytes).
+
+    Not :func:`terminal.revocation.serial_hash`, the unkeyed, published hash revocation lists use:
+    this one is private to the terminal, so its audit rows match nothing outside it.
+    """
     return hmac_sm3(secret, b"scanpoint-serial\x00" + bytes(serial))
 
 

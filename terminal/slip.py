@@ -17,7 +17,7 @@ from datetime import datetime, tzinfo
 from terminal.formats import dcc, native
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.secret import serial_hash, verification_code
+from terminal.secret import keyed_serial_hash, verification_code
 
 #: Characters per line for the usual paper widths (Font A, 12x24 dots).
 WIDTH_CHARS = {58: 32, 80: 48}
@@ -265,7 +265,7 @@ def build_slip(result: Result, *, site: str, terminal_id: str, secret: bytes, at
         if tail:
             add(f"证件 ID: {tail}")
         if cred.serial:
-            code = verification_code(serial_hash(secret, cred.serial))
+            code = verification_code(keyed_serial_hash(secret, cred.serial))
             add(f"核验码 Code: {code[:4]}-{code[4:]}", bold=True)
     elif result.format:
         add(f"格式 Format: {result.format}")

@@ -18,7 +18,7 @@ from terminal.audit import AuditLog, install_redaction, parse_since, redact, sta
 from terminal.cli import main
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.secret import load_or_create_secret, serial_hash, verification_code
+from terminal.secret import keyed_serial_hash, load_or_create_secret, verification_code
 from terminal.slip import build_slip
 
 
@@ -47,7 +47,7 @@ def test_row_holds_hash_and_code_not_the_serial(tmp_path, audit):
     audit.record(result, at=AT, latency=0.0123)
     (row,) = list(audit.rows())
     secret = (tmp_path / "terminal.key").read_bytes()
-    digest = serial_hash(secret, result.credential.serial)
+    digest = keyed_serial_hash(secret, result.credential.serial)
     assert row == {"at": AT, "decision": "pass", "reason": "OK", "format": "native",
                    "type": "insurance", "key_id": "a1b2c3d4", "serial_hash": digest.hex(),
                    "code": verification_code(digest), "latency_ms": 12.3}

@@ -21,14 +21,14 @@ import re
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from terminal.db import connect, connect_readonly
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.secret import load_or_create_secret, serial_hash, verification_code
+from terminal.secret import keyed_serial_hash, load_or_create_secret, verification_code
+from terminal.timefmt import iso, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class AuditLog:
         cred = result.credential
         digest = code = None
         if cred is not None and cred.serial:
-            raw = serial_hash(self._secret, cred.serial)
+            raw = keyed_serial_hash(self._secret, cred.serial)
             digest, code = raw.hex(), verification_code(raw)
         row = (at, Decision(result.decision).value, Reason(result.reason).value,
                _safe_text(result.format), _safe_text(cred.type if cred else None),
@@ -204,11 +204,6 @@ class AuditLog:
         self.close()
 
 
-def iso(at: float) -> str:
-    """UTC ISO-8601 with seconds, e.g. ``2026-11-24T03:15:40Z``."""
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def parse_since(text: str, now: float | None = None) -> float:
     """``--since``: an ISO date or date-time (naive = UTC), or a span back from now: ``7d``,
     ``12h``, ``30m``."""
@@ -218,30 +213,26 @@ def parse_since(text: str, now: float | None = None) -> float:
         now = time.time() if now is None else now
         return now - float(match[1]) * {"d": DAY, "h": 3600.0, "m": 60.0}[match[2]]
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_iso(text)
     except ValueError:
         raise ValueError(f"--since {text!r} is not an ISO date/time (2026-11-24 or "
                          "2026-11-24T08:00:00+08:00) nor a span like 7d, 12h, 30m") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
 
 
 def status_section(config) -> dict[str, Any]:
     """The audit part of ``scanpoint status``: counters by decision and reason, retention."""
-    section = getattr(config, "audit", None)
-    if section is not None and not section.enabled:
-        return {"audit": {"enabled": False}}
+    section = config.audit
+    if not section.enabled:
+        return {"enabled": False}
     path = Path(config.terminal.state_dir) / AUDIT_FILE
     if not path.exists():
-        return {"audit": {"enabled": True, "events": 0, "note": "no audit log yet"}}
+        return {"enabled": True, "events": 0, "note": "no audit log yet"}
     conn = connect_readonly(path)
     try:
         summary = _summary(conn)
     finally:
         conn.close()
-    retention = section.retention_days if section is not None else 7.0
-    return {"audit": {"enabled": True, "retention_days": retention, **summary}}
+    return {"enabled": True, "retention_days": section.retention_days, **summary}
 
 
 def _summary(conn: sqlite3.Connection, since: float = 0.0) -> dict[str, Any]:

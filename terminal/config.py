@@ -289,7 +289,8 @@ class PrinterSection:
     @property
     def width(self) -> int:
         """Characters a line for this paper."""
-        return 32 if self.paper_mm == 58 else 48
+        from terminal.slip import WIDTH_CHARS   # the slip layout owns the table
+        return WIDTH_CHARS[self.paper_mm]
 
 
 @dataclass

@@ -208,14 +208,20 @@ def store_from_config(section: Any) -> DscStore | None:
 
 
 def _read_bounded(file: Path) -> bytes:
+    """The file's bytes, refusing more than ``MAX_FILE_BYTES``.
+
+    The bound is enforced on the read itself (at most one byte past the cap), not on a size
+    from ``stat``: a file can grow between the two, and some files (procfs, pipes) report 0.
+    """
     try:
-        size = file.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise CertificateError(f"{file}: {size} bytes is more than a certificate file may hold "
-                                   f"({MAX_FILE_BYTES})")
-        return file.read_bytes()
+        with file.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise CertificateError(f"{file}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise CertificateError(f"{file}: is more than a certificate file may hold "
+                               f"({MAX_FILE_BYTES} bytes)")
+    return data
 
 
 def _extended_key_usage(cert: x509.Certificate) -> frozenset[str] | None:

@@ -161,11 +161,18 @@ class PrintQueue:
         return [Slip.from_json(r[0]) for r in rows]
 
     def purge(self, now: float | None = None) -> int:
-        """Delete printed slips older than ``keep_printed`` seconds; returns how many."""
+        """Delete finished slips older than ``keep_printed`` seconds; returns how many.
+
+        Printed slips age from ``printed_at``; failed slips (never confirmed, so given up) age
+        from ``created``: they hold a masked name, ID tail and code too, and nothing else bounds
+        them (``max_pending`` counts only waiting slips), so they must not be kept forever.
+        """
         now = self._clock.time() if now is None else now
+        cutoff = now - self.keep_printed
         with self._lock:
-            cur = self._conn.execute("DELETE FROM slips WHERE state = 'printed' AND printed_at < ?",
-                                     (now - self.keep_printed,))
+            cur = self._conn.execute(
+                "DELETE FROM slips WHERE (state = 'printed' AND printed_at < ?) "
+                "OR (state = 'failed' AND created < ?)", (cutoff, cutoff))
         return cur.rowcount
 
     # -- the worker ----------------------------------------------------------------------------
@@ -321,12 +328,12 @@ QUEUE_FILE = "printqueue.db"
 
 def status_section(config) -> dict:
     """The printer part of ``scanpoint status``: slips waiting and printed (from the queue file)."""
-    section = getattr(config, "printer", None)
-    if section is None or not section.enabled:
-        return {"printer": {"enabled": False}}
+    section = config.printer
+    if not section.enabled:
+        return {"enabled": False}
     path = Path(config.terminal.state_dir) / QUEUE_FILE
     if not path.exists():
-        return {"printer": {"enabled": True, "url": section.url, "pending": 0, "printed": 0}}
+        return {"enabled": True, "url": section.url, "pending": 0, "printed": 0}
     conn = connect_readonly(path)
     try:
         rows = dict(conn.execute("SELECT state, count(*) FROM slips GROUP BY state").fetchall())
@@ -334,11 +341,11 @@ def status_section(config) -> dict:
                               "WHERE state IN ('pending', 'sending')").fetchone()[0]
     finally:
         conn.close()
-    return {"printer": {"enabled": True, "url": section.url,
-                        "pending": rows.get("pending", 0) + rows.get("sending", 0),
-                        "printed": rows.get("printed", 0),
-                        "failed": rows.get("failed", 0),
-                        "oldest_pending_unix": oldest}}
+    return {"enabled": True, "url": section.url,
+            "pending": rows.get("pending", 0) + rows.get("sending", 0),
+            "printed": rows.get("printed", 0),
+            "failed": rows.get("failed", 0),
+            "oldest_pending_unix": oldest}
 
 
 def observer_from_config(config) -> SlipObserver | None:

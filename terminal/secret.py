@@ -9,13 +9,17 @@ and in the audit log, so a clerk's code finds its audit row.
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import logging
 import os
 import secrets
 import stat
+import tempfile
 from pathlib import Path
 
 from terminal.crypto.sm3 import hmac_sm3
+from terminal.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -26,37 +30,99 @@ SECRET_BYTES = 32
 def load_or_create_secret(state_dir: str | os.PathLike) -> bytes:
     """Read ``state_dir/terminal.key``, creating it (32 random bytes, mode 0600) if absent.
 
-    A key file readable by others is tightened to 0600 and a warning is logged; a key of the wrong
-    length is refused (``ValueError``) rather than silently replaced, since replacing it would
-    break every earlier audit hash.
+    The key appears atomically: it is written to a private temporary file, fsynced, and
+    hard-linked into place, so a crash never leaves a partial key and of two terminal processes
+    starting at once exactly one key wins (the other reads it). An *empty* key file — what an
+    older version left when it crashed between creating and writing the key — is regenerated:
+    nothing was ever keyed with it (a key of the wrong length is always refused), so no audit
+    hash is lost. Any other wrong length is refused (:class:`ConfigError`) rather than replaced,
+    since it may be a damaged real key whose backup would keep earlier audit codes findable. A
+    key file others can read or write is refused like ``ssh`` and the issuer's keys are, rather
+    than quietly tightened: it may already have been copied, so the operator must decide.
     """
     directory = Path(state_dir)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / SECRET_FILE
+    _create_if_absent(path)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise ConfigError(f"terminal secret {path} is accessible by others (mode {mode:o}): "
+                          f"run 'chmod 600 {path}' if no one else could have read it, "
+                          "otherwise remove it to start a new audit identity")
+    key = path.read_bytes()
+    if len(key) != SECRET_BYTES:
+        raise ConfigError(f"terminal secret {path} has {len(key)} bytes, expected {SECRET_BYTES}: "
+                          "restore it from backup or remove it to start a new audit identity")
+    return key
+
+
+def _create_if_absent(path: Path) -> None:
+    """Put a fresh key at ``path`` unless a non-empty one is there; never a partial one."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
+        if path.stat().st_size > 0:
+            return
+        empty = True
+    except FileNotFoundError:
+        empty = False
+    fd, tmp = tempfile.mkstemp(prefix=".terminal.key.", dir=path.parent)   # mode 0600
+    try:
         try:
             os.write(fd, secrets.token_bytes(SECRET_BYTES))
             os.fsync(fd)
         finally:
             os.close(fd)
-        log.info("event=secret_created path=%s", path)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        os.chmod(path, 0o600)
-        log.warning("event=secret_mode_tightened path=%s old_mode=%o", path, mode)
-    key = path.read_bytes()
-    if len(key) != SECRET_BYTES:
-        raise ValueError(f"terminal secret {path} has {len(key)} bytes, expected {SECRET_BYTES}: "
-                         "restore it from backup or remove it to start a new audit identity")
-    return key
+        if empty:
+            # rename over the empty file only if it is still the empty file we saw; a racing
+            # starter that already put a real key there is left alone (its key wins)
+            _replace_if_empty(Path(tmp), path)
+        else:
+            try:
+                os.link(tmp, path)                 # fails if another starter got there first
+            except FileExistsError:
+                return
+        _fsync_dir(path.parent)
+        log.info("event=secret_created path=%s replaced_empty=%s", path, empty)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
-def serial_hash(secret: bytes, serial: bytes) -> bytes:
-    """HMAC-SM3 of a credential serial under the terminal secret (32 bytes)."""
+def _replace_if_empty(tmp: Path, path: Path) -> None:
+    """Rename ``tmp`` over ``path`` while holding a lock, if ``path`` is still empty."""
+    with _dir_lock(path.parent):
+        try:
+            if path.stat().st_size > 0:
+                return
+        except FileNotFoundError:
+            pass
+        os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _dir_lock(directory: Path):
+    """Hold an exclusive ``flock`` on ``directory`` (serialises starters replacing a key)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def keyed_serial_hash(secret: bytes, serial: bytes) -> bytes:
+    """HMAC-SM3 of a credential serial under the terminal secret (32 bytes).
+
+    Not :func:`terminal.revocation.serial_hash`, the unkeyed, published hash revocation lists use:
+    this one is private to the terminal, so its audit rows match nothing outside it.
+    """
     return hmac_sm3(secret, b"scanpoint-serial\x00" + bytes(serial))
 
 

@@ -14,10 +14,10 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime, tzinfo
 
-from terminal.formats import native
+from terminal.formats import dcc, native
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.secret import serial_hash, verification_code
+from terminal.secret import keyed_serial_hash, verification_code
 
 #: Characters per line for the usual paper widths (Font A, 12x24 dots).
 WIDTH_CHARS = {58: 32, 80: 48}
@@ -197,11 +197,19 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
-def mask_name(name: str) -> str:
-    """The name as printed: kept if already masked (it holds ``*``), else masked like the issuer
-    does (张小三 -> 张*三). Defence in depth: a slip must never print a full name."""
+# each format's own rule for what a masked name looks like; other formats use the native rule
+_IS_MASKED = {native.NAME: native.is_masked, dcc.NAME: dcc.is_masked}
+
+
+def mask_name(name: str, format: str = native.NAME) -> str:
+    """The name as printed: kept if it has the masked shape of its ``format`` (native 张*三, DCC
+    ``M*** D***``), else masked like the native issuer does (张小三 -> 张*三).
+
+    Defence in depth: the formats already mask or refuse unmasked names, but a slip must never
+    print a full name, and merely containing ``*`` (张小*三丰) is not masked.
+    """
     name = name.strip()
-    return name if "*" in name else native.mask_name(name)
+    return name if _IS_MASKED.get(format, native.is_masked)(name) else native.mask_name(name)
 
 
 def id_tail(tail: str | None) -> str | None:
@@ -252,12 +260,12 @@ def build_slip(result: Result, *, site: str, terminal_id: str, secret: bytes, at
         if cred.status:
             add(f"状态 Status: {cred.status}")
         if cred.masked_name:
-            add(f"姓名 Name: {mask_name(cred.masked_name)}")
+            add(f"姓名 Name: {mask_name(cred.masked_name, cred.format)}")
         tail = id_tail(cred.id_tail)
         if tail:
             add(f"证件 ID: {tail}")
         if cred.serial:
-            code = verification_code(serial_hash(secret, cred.serial))
+            code = verification_code(keyed_serial_hash(secret, cred.serial))
             add(f"核验码 Code: {code[:4]}-{code[4:]}", bold=True)
     elif result.format:
         add(f"格式 Format: {result.format}")

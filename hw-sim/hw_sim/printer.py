@@ -43,6 +43,8 @@ LATIN_FONTS = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
 ]
+# ESC t n code pages the virtual printer decodes. Deliberately NOT imported from
+# drivers.printer.CODE_PAGES: an independent copy lets the simulator check the driver's table.
 CODECS = {0: "cp437", 2: "cp850", 3: "cp860", 16: "cp1252", 17: "cp866", 19: "cp858"}
 DOTS_PER_CHAR = 12       # Font A is 12x24 dots
 LINE_DOTS = 24

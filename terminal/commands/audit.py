@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 from terminal.commands.status import DEFAULT_CONFIG, load_config
-from terminal.audit import AUDIT_FILE, AuditLog, iso, parse_since
+from terminal.audit import AUDIT_FILE, AuditLog, parse_since
 from terminal.errors import ConfigError
+from terminal.timefmt import iso
 
 
 

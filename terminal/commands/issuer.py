@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
 
 from terminal.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
-from terminal.commands.verify import parse_at
 from terminal.errors import IssuerError
+from terminal.timefmt import iso, parse_at
 
 
 def register(commands, issuer) -> None:
@@ -74,7 +73,7 @@ def run_init(args: argparse.Namespace) -> int:
     print(f"revocation list:  {d.revocation_list_path.name} (version 1, empty)")
     print(f"terminal config:  {d.config_path}")
     from terminal.commands.publish import after_init
-    print(after_init(d.path, getattr(args, "url", None)))
+    print(after_init(d.path, args.url))
     return EXIT_OK
 
 
@@ -97,8 +96,7 @@ def run_issue(args: argparse.Namespace) -> int:
             print(f"scanpoint issuer issue: cannot write {args.png}: {exc.strerror or exc}",
                   file=sys.stderr)
             return EXIT_FAILURE
-        expires = datetime.fromtimestamp(now + args.ttl, timezone.utc).isoformat()
-        print(f"wrote {args.png} (valid until {expires})", file=sys.stderr)
+        print(f"wrote {args.png} (valid until {iso(now + args.ttl)})", file=sys.stderr)
     return EXIT_OK
 
 

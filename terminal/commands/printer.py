@@ -52,7 +52,7 @@ def _printer(config, url: str | None):
 
 def handle_status(args) -> int:
     config = load_config(args.config)
-    report = status_section(config)["printer"]
+    report = status_section(config)
     if args.ask:
         with _printer(config, args.url) as printer:
             status = printer.status()

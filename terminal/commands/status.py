@@ -1,5 +1,5 @@
 """``scanpoint status [--config FILE] [--json]``: is the daemon running, is its camera healthy,
-what did it decide last — plus the sync and audit sections when those parts are installed.
+what did it decide last — plus the sync, audit and printer sections.
 
 The daemon rewrites ``STATE_DIR/status.json`` atomically about once a second; a file that has not
 been refreshed for a while, or whose process is gone, means the daemon is not running.
@@ -21,7 +21,9 @@ from terminal.service import read_status
 log = logging.getLogger("scanpoint.status")
 
 DEFAULT_CONFIG = "/etc/scanpoint/scanpoint.toml"
-#: (label, module) of parts that may contribute a ``status_section(config) -> dict``
+#: (label, module) of the parts whose ``status_section(config) -> dict`` the report shows under
+#: the label (the dict is the section itself, not wrapped in the label); imported when the
+#: status is collected, so other commands do not load them
 SECTION_MODULES = (("sync", "terminal.timeguard"), ("audit", "terminal.audit"),
                    ("printer", "terminal.printqueue"))
 
@@ -79,19 +81,11 @@ def collect(config: config_mod.Config) -> dict[str, Any]:
     document = read_status(config.terminal.state_dir)
     report: dict[str, Any] = {"daemon": document or {}, "state": daemon_state(document)}
     for key, name in SECTION_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        section = getattr(module, "status_section", None)
-        if section is None:
-            continue
+        section = importlib.import_module(name).status_section
         try:
             value = section(config)
         except Exception as exc:   # one broken part must not hide the others
             value = {"error": f"{type(exc).__name__}: {exc}"}
-        if isinstance(value, dict) and list(value) == [key]:
-            value = value[key]     # a part that already wrapped its section under our label
         report[key] = value
     return report
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from datetime import datetime, timezone
 
 from terminal.cli import EXIT_CHECK, EXIT_DENY, EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from terminal.errors import ScanpointError, TrustListError
 from terminal.reasons import Decision
 from terminal.result import Result
+from terminal.timefmt import iso, parse_at
 
 
 def register(commands, issuer) -> None:
@@ -42,24 +41,6 @@ def register(commands, issuer) -> None:
     p.set_defaults(func=run)
 
 
-def parse_at(value: str | None) -> float:
-    """Unix seconds for ``--at`` (ISO-8601, naive = UTC, or plain seconds); now if None."""
-    if value is None:
-        return time.time()
-    text = value.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"--at {value!r} is not an ISO-8601 time such as 2026-01-01T08:00:00Z") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
-
-
 def run(args: argparse.Namespace) -> int:
     from terminal import config as config_mod
     from terminal.verifier import Verifier
@@ -83,12 +64,7 @@ def run(args: argparse.Namespace) -> int:
     dsc = None
     dsc_paths = ([cfg.dcc.dsc_dir] if cfg.dcc.dsc_dir else []) + list(args.dsc)
     if dsc_paths:
-        try:
-            from terminal import dsc as dsc_mod
-        except ImportError:
-            print("scanpoint verify: --dsc needs EU DCC support (terminal.dsc), not installed",
-                  file=sys.stderr)
-            return EXIT_USAGE
+        from terminal import dsc as dsc_mod
         try:
             dsc = dsc_mod.load_certificates(dsc_paths)
         except (ScanpointError, ValueError, OSError) as exc:
@@ -151,8 +127,7 @@ def _emit(as_json: bool, source: str, result: Result | None) -> None:
             print(f"{source}: no QR code found")
         return
     c = result.credential
-    expires = (datetime.fromtimestamp(c.expires, timezone.utc).isoformat().replace("+00:00", "Z")
-               if c is not None else None)
+    expires = iso(c.expires) if c is not None else None
     record = {
         "source": source,
         "decision": result.decision.value,

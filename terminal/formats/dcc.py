@@ -340,3 +340,10 @@ def mask_name(nam: Any) -> str | None:
                 parts.append(value.strip()[0].upper() + "***")
                 break
     return " ".join(parts) or None
+
+
+def is_masked(name: str) -> bool:
+    """True if ``name`` has the shape :func:`mask_name` produces: initials, each with ``***``."""
+    parts = name.split(" ")
+    return 1 <= len(parts) <= 2 and all(len(p) == 4 and p[1:] == "***" and p[0] != "*"
+                                        for p in parts)

@@ -18,7 +18,7 @@ from terminal.audit import AuditLog, install_redaction, parse_since, redact, sta
 from terminal.cli import main
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.secret import load_or_create_secret, serial_hash, verification_code
+from terminal.secret import keyed_serial_hash, load_or_create_secret, verification_code
 from terminal.slip import build_slip
 
 
@@ -47,7 +47,7 @@ def test_row_holds_hash_and_code_not_the_serial(tmp_path, audit):
     audit.record(result, at=AT, latency=0.0123)
     (row,) = list(audit.rows())
     secret = (tmp_path / "terminal.key").read_bytes()
-    digest = serial_hash(secret, result.credential.serial)
+    digest = keyed_serial_hash(secret, result.credential.serial)
     assert row == {"at": AT, "decision": "pass", "reason": "OK", "format": "native",
                    "type": "insurance", "key_id": "a1b2c3d4", "serial_hash": digest.hex(),
                    "code": verification_code(digest), "latency_ms": 12.3}
@@ -130,7 +130,7 @@ def test_counters_and_status_section(tmp_path):
     assert counters["by_decision"] == {"pass": 1, "deny": 2, "check": 1}
     assert counters["by_reason"] == {"REVOKED": 2, "OK": 1, "STATUS_YELLOW": 1}
     config = config_mod.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n[audit]\nretention_days = 3\n')
-    section = status_section(config)["audit"]
+    section = status_section(config)
     assert section["events"] == 4 and section["retention_days"] == 3
     assert section["by_decision"]["deny"] == 2 and section["by_reason"]["OK"] == 1
 
@@ -167,12 +167,71 @@ def test_secret_is_created_0600_and_stable(tmp_path):
     path = tmp_path / "state" / "terminal.key"
     assert len(key) == 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert load_or_create_secret(tmp_path / "state") == key
-    os.chmod(path, 0o644)
-    assert load_or_create_secret(tmp_path / "state") == key
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     path.write_bytes(b"short")
     with pytest.raises(ValueError, match="expected 32"):
         load_or_create_secret(tmp_path / "state")
+    assert path.read_bytes() == b"short"              # a damaged key is refused, not replaced
+
+
+def test_secret_readable_by_others_is_refused_not_quietly_tightened(tmp_path):
+    key = load_or_create_secret(tmp_path)
+    path = tmp_path / "terminal.key"
+    os.chmod(path, 0o640)
+    with pytest.raises(ValueError, match="chmod 600"):
+        load_or_create_secret(tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    os.chmod(path, 0o600)
+    assert load_or_create_secret(tmp_path) == key
+
+
+def test_crash_while_creating_the_secret_leaves_no_partial_key(tmp_path, monkeypatch):
+    import terminal.secret as secret_module
+
+    class Crash(Exception):
+        pass
+
+    def crash(n):
+        raise Crash("power cut")
+
+    with monkeypatch.context() as m:
+        m.setattr(secret_module.secrets, "token_bytes", crash)
+        with pytest.raises(Crash):
+            load_or_create_secret(tmp_path)
+    assert not (tmp_path / "terminal.key").exists()
+    key = load_or_create_secret(tmp_path)               # the next start simply creates it
+    assert len(key) == 32
+    assert [p.name for p in tmp_path.iterdir()] == ["terminal.key"]   # no temp file left
+
+
+def test_empty_secret_left_by_an_old_crash_is_regenerated(tmp_path):
+    path = tmp_path / "terminal.key"
+    path.touch(mode=0o600)
+    key = load_or_create_secret(tmp_path)
+    assert len(key) == 32 and path.read_bytes() == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_secret(tmp_path) == key
+
+
+def test_concurrent_starters_all_get_the_one_key(tmp_path):
+    import threading
+    barrier = threading.Barrier(8)
+    keys, errors = [], []
+
+    def start():
+        barrier.wait()
+        try:
+            keys.append(load_or_create_secret(tmp_path / "state"))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(keys) == 8 and len(set(keys)) == 1
+    assert (tmp_path / "state" / "terminal.key").read_bytes() == keys[0]
+    assert [p.name for p in (tmp_path / "state").iterdir()] == ["terminal.key"]
 
 
 def test_observer_never_raises(tmp_path):

@@ -282,3 +282,6 @@ def test_decode_exposes_artefacts_and_the_refusing_stage(ec_signer):
 ])
 def test_mask_name(nam, masked):
     assert dcc.mask_name(nam) == masked
+    if masked is not None:
+        assert dcc.is_masked(masked)
+    assert not dcc.is_masked("Marie Dupont") and not dcc.is_masked("M*** Dupont")

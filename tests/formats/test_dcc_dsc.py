@@ -85,6 +85,17 @@ def test_missing_path_and_oversized_file(tmp_path, monkeypatch):
         dsc.load_certificates([big])
 
 
+def test_size_cap_holds_for_a_file_whose_stat_size_is_wrong(monkeypatch):
+    """The cap is enforced while reading: procfs files report size 0 yet hold more bytes."""
+    from pathlib import Path
+    lying = Path("/proc/self/status")
+    if not lying.is_file() or lying.stat().st_size != 0:
+        pytest.skip("needs Linux procfs (a regular file whose stat size is 0)")
+    monkeypatch.setattr(dsc, "MAX_FILE_BYTES", 99)
+    with pytest.raises(CertificateError, match="more than a certificate file may hold"):
+        dsc.load_certificates([lying])
+
+
 def test_unsupported_key_is_refused(tmp_path):
     import datetime as dt
 

@@ -46,7 +46,7 @@ def run_daemon(tmp_path, printer_url: str):
     service.pipeline.add_observer(timed)
     service.run(install_signal_handlers=False, until=devices.sim.finished)
     devices.close()
-    pending = printqueue.status_section(config)["printer"]["pending"]   # kept on disk after stop
+    pending = printqueue.status_section(config)["pending"]   # kept on disk after stop
     return timed.events, pending, service.pipeline.stats
 
 

@@ -69,7 +69,7 @@ def test_sim_url_prints_through_the_virtual_printer(tmp_path):
         assert texts[0].splitlines()[0] == "=" * 48
         assert (tmp_path / "slips" / "slip-0001.png").exists()
         assert observer.queue.wait_idle(5)
-        assert printqueue.status_section(config)["printer"]["printed"] == 2
+        assert printqueue.status_section(config)["printed"] == 2
     finally:
         observer.close()
 
@@ -93,7 +93,7 @@ def test_audit_hook_records_and_reports(tmp_path):
         log.on_decision(Event(sample_results()["deny"]))
     finally:
         log.close()
-    section = audit.status_section(config)["audit"]
+    section = audit.status_section(config)
     assert section["events"] == 1 and section["by_reason"] == {"REVOKED": 1}
 
 

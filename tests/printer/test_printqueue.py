@@ -194,3 +194,18 @@ def test_printer_that_never_confirms_prints_each_slip_at_most_max_attempts(tmp_p
         time.sleep(0.3)
         assert len(vp.slips) == 4                 # two tries each, then it gives up
         assert sum("REPRINT" in s.text for s in vp.slips) == 2
+
+
+def test_failed_slips_are_purged_after_the_keep_period(tmp_path):
+    from terminal.clock import FixedClock
+    clock = FixedClock(AT)
+    with PrintQueue(tmp_path / "q.db", keep_printed=3600, clock=clock) as queue:
+        first, second = (queue.submit(slip) for slip in make_slips(2))
+        # as the worker leaves slips a printer never confirmed
+        queue._conn.execute("UPDATE slips SET state = 'failed' WHERE id IN (?, ?)", (first, second))
+        queue._conn.execute("UPDATE slips SET created = ? WHERE id = ?", (AT + 1800, second))
+        assert queue.purge(now=AT + 3000) == 0          # both younger than the keep period
+        assert queue.purge(now=AT + 3601) == 1          # the first aged out (from created)
+        assert queue.counts() == {"pending": 0, "printed": 0, "failed": 1}
+        assert queue.purge(now=AT + 1800 + 3601) == 1
+        assert queue.counts()["failed"] == 0

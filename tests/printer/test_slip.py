@@ -164,6 +164,27 @@ def test_mask_name(name, masked):
     assert mask_name(name) == masked
 
 
+@pytest.mark.parametrize("fmt,name,printed,hidden", [
+    ("native", "张小*三丰", "张***丰", "小"),        # holds a star, yet is not masked
+    ("native", "Marie Dupont", "M**********t", "Dupont"),
+    ("dcc", "Marie Dupont", "M**********t", "Dupont"),
+    ("dcc", "Ma** D***", "M*******", "Ma"),
+])
+def test_unmasked_name_never_prints(results, fmt, name, printed, hidden):
+    from dataclasses import replace
+    cred = replace(results["pass"].credential, format=fmt, masked_name=name)
+    text = slip_for(Result(Decision.PASS, Reason.OK, fmt, cred)).to_text()
+    assert f"Name: {printed}" in text
+    assert hidden not in text
+
+
+def test_masked_names_of_each_format_print_as_given(results):
+    from dataclasses import replace
+    for fmt, name in (("native", "欧**明"), ("dcc", "M*** D***"), ("dcc", "M***")):
+        cred = replace(results["pass"].credential, format=fmt, masked_name=name)
+        assert f"Name: {name}\n" in slip_for(Result(Decision.PASS, Reason.OK, fmt, cred)).to_text()
+
+
 def test_wrap_breaks_words_and_cjk():
     assert wrap("hello world again", 11) == ["hello world", "again"]
     assert wrap("信任或撤销列表已过期", 8) == ["信任或撤", "销列表已", "过期"]

@@ -91,7 +91,7 @@ def test_part_sections_are_shown_and_a_broken_part_hides_nothing(tmp_path, monke
     from terminal.commands import status
 
     good = types.ModuleType("scanpoint_test_part_ok")
-    good.status_section = lambda config: {"printer": {"pending": 2}}
+    good.status_section = lambda config: {"pending": 2}
     bad = types.ModuleType("scanpoint_test_part_bad")
 
     def broken(config):
@@ -101,15 +101,13 @@ def test_part_sections_are_shown_and_a_broken_part_hides_nothing(tmp_path, monke
     monkeypatch.setitem(sys.modules, good.__name__, good)
     monkeypatch.setitem(sys.modules, bad.__name__, bad)
     monkeypatch.setattr(status, "SECTION_MODULES", (("printer", good.__name__),
-                                                    ("sync", bad.__name__),
-                                                    ("audit", "scanpoint_test_part_absent")))
+                                                    ("sync", bad.__name__)))
     cfg = write_config(tmp_path)
     write_json_atomic(tmp_path / "state" / "status.json", status_doc())
     assert main(["status", "--config", str(cfg), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["printer"] == {"pending": 2}
     assert report["sync"] == {"error": "OSError: database is locked"}
-    assert "audit" not in report
 
 
 def test_revocation_hook_that_cannot_be_built_fails_closed(monkeypatch):

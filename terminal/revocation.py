@@ -190,11 +190,6 @@ class RevocationStore:
             "WHERE kind = ?", (kind,)).fetchone()
         return ListMeta(*row) if row else None
 
-    def all_meta(self) -> dict[str, ListMeta]:
-        """Metadata of every held list, by kind."""
-        return {r[0]: ListMeta(*r) for r in self.con.execute(
-            "SELECT kind, version, issued, valid_until, etag, entries, applied_at FROM lists")}
-
     def contains(self, entry: bytes) -> bool:
         """True if the 16-byte hash ``entry`` is revoked."""
         return self.con.execute("SELECT 1 FROM revoked WHERE h = ?", (entry,)).fetchone() is not None
@@ -207,11 +202,6 @@ class RevocationStore:
         """Every entry in ascending order."""
         for (h,) in self.con.execute("SELECT h FROM revoked ORDER BY h"):
             yield bytes(h)
-
-    def get_state(self, key: str, default: Any = None) -> Any:
-        """A JSON value saved with :meth:`set_state`."""
-        row = self.con.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
 
     # -- writing -------------------------------------------------------------------------------
     def set_state(self, key: str, value: Any) -> None:

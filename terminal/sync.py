@@ -142,7 +142,6 @@ class Fetched:
     status: int                  # 200, 206 (resumed), 304 (not modified)
     data: bytes
     etag: str | None
-    date: float | None
 
 
 class Source:
@@ -166,9 +165,6 @@ class Source:
         self._ctx = None
         if self.http and settings.ca_file:
             self._ctx = ssl.create_default_context(cafile=settings.ca_file)
-
-    def describe(self) -> str:
-        return self.s.source
 
     # -- one file, with retries ----------------------------------------------------------------
     def fetch(self, rel: str, cap: int, *, etag: str | None = None, expect: FileRef | None = None,
@@ -204,7 +200,7 @@ class Source:
             raise SyncFailed("unreadable", f"{path}: {exc.strerror}") from None
         if len(data) > cap:
             raise SyncFailed("too-large", f"{rel} grew past the cap of {cap} bytes")
-        return Fetched(200, data, None, None)
+        return Fetched(200, data, None)
 
     def _partial(self, rel: str) -> tuple[Path, Path] | None:
         if self.s.partial_dir is None:
@@ -241,7 +237,7 @@ class Source:
         except urllib.error.HTTPError as exc:
             self._note_date(exc.headers.get("Date") if exc.headers else None)
             if exc.code == 304:
-                return Fetched(304, b"", etag, self._last_date())
+                return Fetched(304, b"", etag)
             if exc.code == 416 and part is not None:
                 part[0].unlink(missing_ok=True)
                 raise SyncFailed("range-refused", f"{rel}: server refused the resume range",
@@ -301,15 +297,12 @@ class Source:
             if got > 50 * CHUNK:
                 self.progress.update(rel, got, total, final=True)
             data = part[0].read_bytes() if part is not None else bytes(buf)
-            return Fetched(206 if have else 200, data, new_etag, self._last_date())
+            return Fetched(206 if have else 200, data, new_etag)
 
     def _note_date(self, value: str | None) -> None:
         parsed = timeguard.parse_http_date(value)
         if parsed is not None:
             self.dates.append(parsed)
-
-    def _last_date(self) -> float | None:
-        return self.dates[-1] if self.dates else None
 
     def done_with(self, rel: str) -> None:
         """Drop the partial file of ``rel`` (after it was applied or definitively refused)."""

@@ -359,7 +359,7 @@ class RevocationCheck:
         deny = {r for r, key in ((Reason.LIST_STALE, "stale"),
                                  (Reason.CLOCK_UNTRUSTED, "untrusted_clock"))
                 if getattr(lists, key) == "deny"}
-        return cls(db, TimeGuard(lists.max_clock_offset, lists.issued_tolerance),
+        return cls(db, TimeGuard.from_config(config),
                    deny_reasons=frozenset(deny))
 
     def _conn(self) -> Any:

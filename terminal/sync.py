@@ -73,6 +73,7 @@ class SyncSettings:
     max_list_bytes: int = 268435456
     max_entries: int = 20_000_000
     ca_file: str = ""
+    max_clock_offset: float = 7200.0
 
     @classmethod
     def from_config(cls, config: Any, root_public_key: bytes,
@@ -90,7 +91,7 @@ class SyncSettings:
             backoff=config.sync.backoff, backoff_max=config.sync.backoff_max,
             max_index_bytes=config.sync.max_index_bytes,
             max_list_bytes=config.sync.max_list_bytes, max_entries=config.lists.max_entries,
-            ca_file=config.sync.ca_file)
+            ca_file=config.sync.ca_file, max_clock_offset=config.lists.max_clock_offset)
 
 
 @dataclass
@@ -369,8 +370,9 @@ class SyncClient:
                 # the clock check: server Date vs the local clock, on every sync that reached it
                 obs = timeguard.clock_observation(source.dates[-1], self.clock.time())
                 store.set_state(timeguard.CLOCK_STATE, obs)
-                if abs(obs["offset"]) > 7200:
-                    log.warning("event=clock_offset offset=%.0f", obs["offset"])
+                if abs(obs["offset"]) > self.s.max_clock_offset:   # the scanner's own limit
+                    log.warning("event=clock_offset offset=%.0f allowed=%.0f", obs["offset"],
+                                self.s.max_clock_offset)
             rev = store.meta(REVOCATION)
             trust = store.meta(TRUST)
             result.revocation_version = rev.version if rev else None

@@ -289,3 +289,25 @@ def test_previous_files_survive_one_publish(rig):
     names = {p.name for p in rig.lists().iterdir()}
     assert "revocation-2.snap" in names and "revocation-3.snap" in names   # current + previous
     assert "revocation-1.snap" not in names
+
+
+def test_clock_offset_warning_uses_the_configured_limit(rig, caplog):
+    """The sync warns at [lists] max_clock_offset (what the scanner enforces), not a fixed 2 h."""
+    rig.settings.max_clock_offset = 300.0
+    rig.publish(A)
+    rig.server.httpd.date_offset = 900                     # 15 min off: over 300 s, under 2 h
+    with caplog.at_level("WARNING", logger="scanpoint.sync"):
+        assert rig.sync().ok
+    assert any("event=clock_offset" in r.getMessage() and "allowed=300" in r.getMessage()
+               for r in caplog.records), caplog.text
+
+
+def test_settings_and_guard_take_max_clock_offset_from_config(tmp_path):
+    from terminal import config as config_mod
+    from terminal.timeguard import TimeGuard
+    cfg = config_mod.loads('[lists]\nmax_clock_offset = 120.0\nissued_tolerance = 30.0\n'
+                           f'[terminal]\nstate_dir = "{tmp_path}"\n[sync]\nsource = "{tmp_path}"\n')
+    assert SyncSettings.from_config(cfg, ROOT_PUB).max_clock_offset == 120.0
+    guard = TimeGuard.from_config(cfg)
+    assert (guard.max_offset, guard.issued_tolerance) == (120.0, 30.0)
+    assert RevocationCheck.from_config(cfg).guard == guard

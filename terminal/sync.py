@@ -437,11 +437,13 @@ class SyncClient:
         self._apply_file(store, source, idx.snapshot, listfiles.KIND_SNAPSHOT, target)
         return [f"revocation snapshot {target}"]
 
-    def _download(self, source: Source, ref: FileRef) -> bytes:
-        cap = min(ref.size, self.s.max_list_bytes)
-        if ref.size > self.s.max_list_bytes:
+    def _download(self, source: Source, ref: FileRef, limit: int | None = None) -> bytes:
+        """Fetch ``ref`` within ``limit`` bytes (default ``max_list_bytes``) and check it."""
+        limit = self.s.max_list_bytes if limit is None else limit
+        cap = min(ref.size, limit)
+        if ref.size > limit:
             raise SyncFailed("too-large", f"{ref.path} is {ref.size} bytes, over the cap of "
-                             f"{self.s.max_list_bytes}")
+                             f"{limit}")
         tries = 0
         while True:
             fetched = source.fetch(ref.path, cap, expect=ref, resumable=True)
@@ -485,14 +487,20 @@ class SyncClient:
                              f"held version {held.version} (rolled back)")
         if held is not None and idx.trust_version == held.version:
             return []
-        data = self._download(source, idx.trust)
+        from terminal.signedlist import MAX_LIST_BYTES
         from terminal.trust import TrustStore
+        # the scanner reads trust lists up to MAX_LIST_BYTES: a bigger one would be refused there
+        data = self._download(source, idx.trust, MAX_LIST_BYTES)
         trust_store = TrustStore(self.s.root_public_key, self.s.trust_file,
-                                 max_bytes=max(idx.trust.size, 1))
+                                 max_bytes=MAX_LIST_BYTES)
         try:
             trust_store.load()                       # the file the scanner holds now, if any
         except TrustListError as exc:
-            log.warning("event=held_trust_list_unreadable error=%s", exc)
+            # its version is the floor: without it an older list could replace a newer one
+            log.warning("event=held_trust_list_unreadable path=%s error=%s", self.s.trust_file, exc)
+            raise SyncFailed("held-trust-unreadable",
+                             f"held trust list {self.s.trust_file} cannot be read ({exc}); not "
+                             "replacing it: check or remove the file, then sync again") from None
         try:
             # verifies signature and every key entry, refuses a version not above the held file,
             # then replaces the file atomically; the record below follows the file (a crash in

@@ -5,6 +5,7 @@ Each refusal must carry its own reason and leave the previous list in use.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -19,7 +20,7 @@ from terminal.publish import Publisher
 from terminal.reasons import Reason
 from terminal.result import Credential
 from terminal.revocation import RevocationCheck, RevocationStore
-from terminal.sync import SyncClient, SyncSettings
+from terminal.sync import SyncClient, SyncFailed, SyncSettings
 
 ROOT = sm2.generate_private_key()
 ROOT_PUB = sm2.public_key_of(ROOT)
@@ -311,3 +312,50 @@ def test_settings_and_guard_take_max_clock_offset_from_config(tmp_path):
     guard = TimeGuard.from_config(cfg)
     assert (guard.max_offset, guard.issued_tolerance) == (120.0, 30.0)
     assert RevocationCheck.from_config(cfg).guard == guard
+
+
+def _held_trust_file(rig, version: int, keys: int) -> bytes:
+    """Put a trust list of ``version`` with ``keys`` issuer keys where the scanner holds it."""
+    from terminal import issuer
+    now = int(time.time())
+    entries = [issuer.trust_entry(sm2.public_key_of(sm2.generate_private_key()), f"issuer {i}",
+                                  now - 3600, now + 86400, ["health"]) for i in range(keys)]
+    data = issuer.sign_trust_list(entries, version, now - 60, now + 86400, ROOT)
+    rig.settings.trust_file.parent.mkdir(parents=True, exist_ok=True)
+    rig.settings.trust_file.write_bytes(data)
+    return data
+
+
+def test_older_trust_list_never_replaces_a_bigger_newer_held_file(rig):
+    """No trust row in the store (a new or rebuilt store): the held file's version is the floor,
+    even when it is bigger than the published file (it was read with the new file's size cap)."""
+    held = _held_trust_file(rig, version=7, keys=3)
+    rig.publish(A)                                         # publishes trust list version 1, no keys
+    assert listfiles.trust_name(1) in {p.name for p in rig.lists().iterdir()}
+    res = rig.sync()
+    assert not res.ok and res.code == "rollback", res.line()
+    assert rig.settings.trust_file.read_bytes() == held
+
+
+def test_unreadable_held_trust_file_is_not_replaced(rig):
+    rig.settings.trust_file.parent.mkdir(parents=True, exist_ok=True)
+    rig.settings.trust_file.write_bytes(b"\x00garbage")
+    rig.publish(A)
+    res = rig.sync()
+    assert not res.ok and res.code == "held-trust-unreadable", res.line()
+    assert str(rig.settings.trust_file) in res.message
+    assert rig.settings.trust_file.read_bytes() == b"\x00garbage"
+
+
+def test_trust_list_download_is_capped_at_what_the_scanner_reads(rig):
+    """A trust list over signedlist.MAX_LIST_BYTES is refused before download, even though
+    [sync] max_list_bytes (meant for revocation snapshots) is far bigger."""
+    from terminal.signedlist import MAX_LIST_BYTES
+    rig.publish(A)
+    index = listfiles.read_index((rig.lists() / listfiles.INDEX_NAME).read_bytes(), ROOT_PUB,
+                                 max_bytes=65536)
+    ref = dataclasses.replace(index.trust, size=MAX_LIST_BYTES + 1)
+    with pytest.raises(SyncFailed) as err:
+        SyncClient(rig.settings)._download(None, ref, MAX_LIST_BYTES)
+    assert err.value.code == "too-large"
+    assert rig.settings.max_list_bytes > MAX_LIST_BYTES

@@ -350,12 +350,23 @@ class RevocationCheck:
 
     @classmethod
     def from_config(cls, config: Any) -> "RevocationCheck | None":
-        """The hook for a terminal config, or None when no list source is configured."""
+        """The hook for a terminal config; never raises (the store is opened at the first check).
+
+        With a pinned root key (``[trust] root_key``) there is always a hook, on
+        :func:`store_path`: a missing store answers LIST_STALE (check), so a terminal without a
+        list source fails closed instead of passing unchecked (logged as a warning here). None only
+        without a root key -- a DCC-only site, or ``scanpoint verify`` without ``--config`` --
+        where no signed list could ever be verified.
+        """
         from terminal.timeguard import TimeGuard
         lists = config.lists
-        if not config.sync.source and not lists.db:
+        if not config.trust.root_key:
             return None
         db = store_path(config)
+        if not config.sync.source and not lists.db:
+            log.warning("event=revocation_no_source store=%s: no [sync] source or [lists] db is "
+                        "configured; credentials answer LIST_STALE (check) until lists are synced "
+                        "into this store", db)
         deny = {r for r, key in ((Reason.LIST_STALE, "stale"),
                                  (Reason.CLOCK_UNTRUSTED, "untrusted_clock"))
                 if getattr(lists, key) == "deny"}

@@ -18,13 +18,13 @@ from terminal.result import Credential, Result, check, deny
 log = logging.getLogger(__name__)
 
 DEFAULT_SKEW = 30.0
-_DENY_REASONS = (Reason.REVOKED, Reason.REPLAYED)
+_DENY_REASONS = (Reason.REVOKED,)   # REPLAYED comes from the pipeline's anti-passback, not here
 
 
 class RevocationCheck(Protocol):
     """The revocation hook (built by the sync part): REVOKED, LIST_STALE, CLOCK_UNTRUSTED or None.
 
-    REVOKED and REPLAYED deny; other reasons check, unless the hook lists them in an optional
+    REVOKED denies; other reasons check, unless the hook lists them in an optional
     ``deny_reasons`` attribute (a site's ``[lists] stale = "deny"``).
     """
 

@@ -307,7 +307,8 @@ def test_settings_and_guard_take_max_clock_offset_from_config(tmp_path):
     from terminal import config as config_mod
     from terminal.timeguard import TimeGuard
     cfg = config_mod.loads('[lists]\nmax_clock_offset = 120.0\nissued_tolerance = 30.0\n'
-                           f'[terminal]\nstate_dir = "{tmp_path}"\n[sync]\nsource = "{tmp_path}"\n')
+                           f'[terminal]\nstate_dir = "{tmp_path}"\n[sync]\nsource = "{tmp_path}"\n'
+                           f'[trust]\nroot_key = "{ROOT_PUB.hex()}"\n')
     assert SyncSettings.from_config(cfg, ROOT_PUB).max_clock_offset == 120.0
     guard = TimeGuard.from_config(cfg)
     assert (guard.max_offset, guard.issued_tolerance) == (120.0, 30.0)

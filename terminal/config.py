@@ -51,8 +51,8 @@ class TrustSection:
 
     root_key: str = setting("", "root public key, hex X||Y (128 hex digits) as printed by "
                                 "'scanpoint issuer init'; empty: no native credential passes")
-    list: str = setting("", "signed trust list file (from the issuer or sync); empty: none",
-                        path=True)
+    list: str = setting("", "signed trust list file (from the issuer or sync); empty: "
+                        "STATE_DIR/trust-list.cose, where `scanpoint sync` writes it", path=True)
 
     def __post_init__(self) -> None:
         if self.root_key:
@@ -70,17 +70,6 @@ class TrustSection:
     def root_public_key(self) -> bytes | None:
         """The pinned root public key as bytes, or None if not configured."""
         return bytes.fromhex(self.root_key) if self.root_key else None
-
-    def load_trust_list(self):
-        """The verified trust list, or None if none is configured; TrustListError if refused."""
-        from terminal.errors import TrustListError
-        from terminal.trust import TrustList
-
-        if not self.list:
-            return None
-        if not self.root_key:
-            raise TrustListError("[trust] list is set but root_key is empty: cannot verify it")
-        return TrustList.load(self.list, self.root_public_key)
 
 
 @dataclass

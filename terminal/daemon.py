@@ -1,8 +1,9 @@
 """Assembles the scanning daemon from a config: devices, verifier, observers, pipeline, service.
 
 - the verifier: ``terminal.verifier.Verifier.from_config(config, revocation=...)``;
-- revocation: ``terminal.revocation.RevocationCheck.from_config(config)``; a store that cannot
-  be opened answers ``LIST_STALE`` (check), never an unchecked pass;
+- revocation: ``terminal.revocation.RevocationCheck.from_config(config)``; a store that is
+  missing or cannot be opened answers ``LIST_STALE`` (check, or deny where ``[lists] stale =
+  "deny"``), never an unchecked pass;
 - observers: each module in :data:`OBSERVER_MODULES` defines
   ``observer_from_config(config) -> Observer | None`` (audit log, slip printer).
 
@@ -18,7 +19,6 @@ from typing import Any
 
 from terminal.devices import Devices, open_devices
 from terminal.pipeline import Observer, Pipeline, Verifier
-from terminal.reasons import Reason
 from terminal.sdnotify import Notifier
 from terminal.service import Service, ServiceSettings
 
@@ -34,26 +34,11 @@ def service_settings(config: Any) -> ServiceSettings:
 
 
 def revocation_check(config: Any) -> Any:
-    """The verifier's revocation hook; a store that cannot be opened answers ``LIST_STALE``."""
+    """The verifier's revocation hook. Building it cannot fail (the store is opened at the first
+    check, and a missing or unreadable one answers ``LIST_STALE`` with the site's deny_reasons)."""
     from terminal.revocation import RevocationCheck
 
-    try:
-        return RevocationCheck.from_config(config)
-    except Exception as exc:
-        # fail closed: without its revocation list a terminal must not pass anyone unchecked
-        log.error("revocation check unavailable, answering check error=%r", exc)
-        return RevocationUnavailable(f"{type(exc).__name__}: {exc}")
-
-
-class RevocationUnavailable:
-    """Stands in for a revocation store that could not be opened: every genuine credential gets
-    ``LIST_STALE`` (staff check by hand) instead of passing unchecked."""
-
-    def __init__(self, why: str) -> None:
-        self.why = why
-
-    def check(self, credential: Any, now: float) -> Reason:
-        return Reason.LIST_STALE
+    return RevocationCheck.from_config(config)
 
 
 def build_verifier(config: Any, *, revocation: Any = None) -> Verifier:

@@ -190,11 +190,6 @@ class RevocationStore:
             "WHERE kind = ?", (kind,)).fetchone()
         return ListMeta(*row) if row else None
 
-    def all_meta(self) -> dict[str, ListMeta]:
-        """Metadata of every held list, by kind."""
-        return {r[0]: ListMeta(*r) for r in self.con.execute(
-            "SELECT kind, version, issued, valid_until, etag, entries, applied_at FROM lists")}
-
     def contains(self, entry: bytes) -> bool:
         """True if the 16-byte hash ``entry`` is revoked."""
         return self.con.execute("SELECT 1 FROM revoked WHERE h = ?", (entry,)).fetchone() is not None
@@ -207,11 +202,6 @@ class RevocationStore:
         """Every entry in ascending order."""
         for (h,) in self.con.execute("SELECT h FROM revoked ORDER BY h"):
             yield bytes(h)
-
-    def get_state(self, key: str, default: Any = None) -> Any:
-        """A JSON value saved with :meth:`set_state`."""
-        row = self.con.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
 
     # -- writing -------------------------------------------------------------------------------
     def set_state(self, key: str, value: Any) -> None:
@@ -360,16 +350,27 @@ class RevocationCheck:
 
     @classmethod
     def from_config(cls, config: Any) -> "RevocationCheck | None":
-        """The hook for a terminal config, or None when no list source is configured."""
+        """The hook for a terminal config; never raises (the store is opened at the first check).
+
+        With a pinned root key (``[trust] root_key``) there is always a hook, on
+        :func:`store_path`: a missing store answers LIST_STALE (check), so a terminal without a
+        list source fails closed instead of passing unchecked (logged as a warning here). None only
+        without a root key -- a DCC-only site, or ``scanpoint verify`` without ``--config`` --
+        where no signed list could ever be verified.
+        """
         from terminal.timeguard import TimeGuard
         lists = config.lists
-        if not config.sync.source and not lists.db:
+        if not config.trust.root_key:
             return None
         db = store_path(config)
+        if not config.sync.source and not lists.db:
+            log.warning("event=revocation_no_source store=%s: no [sync] source or [lists] db is "
+                        "configured; credentials answer LIST_STALE (check) until lists are synced "
+                        "into this store", db)
         deny = {r for r, key in ((Reason.LIST_STALE, "stale"),
                                  (Reason.CLOCK_UNTRUSTED, "untrusted_clock"))
                 if getattr(lists, key) == "deny"}
-        return cls(db, TimeGuard(lists.max_clock_offset, lists.issued_tolerance),
+        return cls(db, TimeGuard.from_config(config),
                    deny_reasons=frozenset(deny))
 
     def _conn(self) -> Any:

@@ -73,6 +73,7 @@ class SyncSettings:
     max_list_bytes: int = 268435456
     max_entries: int = 20_000_000
     ca_file: str = ""
+    max_clock_offset: float = 7200.0
 
     @classmethod
     def from_config(cls, config: Any, root_public_key: bytes,
@@ -90,7 +91,7 @@ class SyncSettings:
             backoff=config.sync.backoff, backoff_max=config.sync.backoff_max,
             max_index_bytes=config.sync.max_index_bytes,
             max_list_bytes=config.sync.max_list_bytes, max_entries=config.lists.max_entries,
-            ca_file=config.sync.ca_file)
+            ca_file=config.sync.ca_file, max_clock_offset=config.lists.max_clock_offset)
 
 
 @dataclass
@@ -142,7 +143,6 @@ class Fetched:
     status: int                  # 200, 206 (resumed), 304 (not modified)
     data: bytes
     etag: str | None
-    date: float | None
 
 
 class Source:
@@ -166,9 +166,6 @@ class Source:
         self._ctx = None
         if self.http and settings.ca_file:
             self._ctx = ssl.create_default_context(cafile=settings.ca_file)
-
-    def describe(self) -> str:
-        return self.s.source
 
     # -- one file, with retries ----------------------------------------------------------------
     def fetch(self, rel: str, cap: int, *, etag: str | None = None, expect: FileRef | None = None,
@@ -204,7 +201,7 @@ class Source:
             raise SyncFailed("unreadable", f"{path}: {exc.strerror}") from None
         if len(data) > cap:
             raise SyncFailed("too-large", f"{rel} grew past the cap of {cap} bytes")
-        return Fetched(200, data, None, None)
+        return Fetched(200, data, None)
 
     def _partial(self, rel: str) -> tuple[Path, Path] | None:
         if self.s.partial_dir is None:
@@ -241,7 +238,7 @@ class Source:
         except urllib.error.HTTPError as exc:
             self._note_date(exc.headers.get("Date") if exc.headers else None)
             if exc.code == 304:
-                return Fetched(304, b"", etag, self._last_date())
+                return Fetched(304, b"", etag)
             if exc.code == 416 and part is not None:
                 part[0].unlink(missing_ok=True)
                 raise SyncFailed("range-refused", f"{rel}: server refused the resume range",
@@ -301,15 +298,12 @@ class Source:
             if got > 50 * CHUNK:
                 self.progress.update(rel, got, total, final=True)
             data = part[0].read_bytes() if part is not None else bytes(buf)
-            return Fetched(206 if have else 200, data, new_etag, self._last_date())
+            return Fetched(206 if have else 200, data, new_etag)
 
     def _note_date(self, value: str | None) -> None:
         parsed = timeguard.parse_http_date(value)
         if parsed is not None:
             self.dates.append(parsed)
-
-    def _last_date(self) -> float | None:
-        return self.dates[-1] if self.dates else None
 
     def done_with(self, rel: str) -> None:
         """Drop the partial file of ``rel`` (after it was applied or definitively refused)."""
@@ -376,8 +370,9 @@ class SyncClient:
                 # the clock check: server Date vs the local clock, on every sync that reached it
                 obs = timeguard.clock_observation(source.dates[-1], self.clock.time())
                 store.set_state(timeguard.CLOCK_STATE, obs)
-                if abs(obs["offset"]) > 7200:
-                    log.warning("event=clock_offset offset=%.0f", obs["offset"])
+                if abs(obs["offset"]) > self.s.max_clock_offset:   # the scanner's own limit
+                    log.warning("event=clock_offset offset=%.0f allowed=%.0f", obs["offset"],
+                                self.s.max_clock_offset)
             rev = store.meta(REVOCATION)
             trust = store.meta(TRUST)
             result.revocation_version = rev.version if rev else None
@@ -442,11 +437,13 @@ class SyncClient:
         self._apply_file(store, source, idx.snapshot, listfiles.KIND_SNAPSHOT, target)
         return [f"revocation snapshot {target}"]
 
-    def _download(self, source: Source, ref: FileRef) -> bytes:
-        cap = min(ref.size, self.s.max_list_bytes)
-        if ref.size > self.s.max_list_bytes:
+    def _download(self, source: Source, ref: FileRef, limit: int | None = None) -> bytes:
+        """Fetch ``ref`` within ``limit`` bytes (default ``max_list_bytes``) and check it."""
+        limit = self.s.max_list_bytes if limit is None else limit
+        cap = min(ref.size, limit)
+        if ref.size > limit:
             raise SyncFailed("too-large", f"{ref.path} is {ref.size} bytes, over the cap of "
-                             f"{self.s.max_list_bytes}")
+                             f"{limit}")
         tries = 0
         while True:
             fetched = source.fetch(ref.path, cap, expect=ref, resumable=True)
@@ -490,14 +487,20 @@ class SyncClient:
                              f"held version {held.version} (rolled back)")
         if held is not None and idx.trust_version == held.version:
             return []
-        data = self._download(source, idx.trust)
+        from terminal.signedlist import MAX_LIST_BYTES
         from terminal.trust import TrustStore
+        # the scanner reads trust lists up to MAX_LIST_BYTES: a bigger one would be refused there
+        data = self._download(source, idx.trust, MAX_LIST_BYTES)
         trust_store = TrustStore(self.s.root_public_key, self.s.trust_file,
-                                 max_bytes=max(idx.trust.size, 1))
+                                 max_bytes=MAX_LIST_BYTES)
         try:
             trust_store.load()                       # the file the scanner holds now, if any
         except TrustListError as exc:
-            log.warning("event=held_trust_list_unreadable error=%s", exc)
+            # its version is the floor: without it an older list could replace a newer one
+            log.warning("event=held_trust_list_unreadable path=%s error=%s", self.s.trust_file, exc)
+            raise SyncFailed("held-trust-unreadable",
+                             f"held trust list {self.s.trust_file} cannot be read ({exc}); not "
+                             "replacing it: check or remove the file, then sync again") from None
         try:
             # verifies signature and every key entry, refuses a version not above the held file,
             # then replaces the file atomically; the record below follows the file (a crash in

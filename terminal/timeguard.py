@@ -70,6 +70,11 @@ class TimeGuard:
     max_offset: float = 7200.0
     issued_tolerance: float = 600.0
 
+    @classmethod
+    def from_config(cls, config: Any) -> "TimeGuard":
+        """The guard a terminal config describes (``[lists] max_clock_offset``, ``issued_tolerance``)."""
+        return cls(float(config.lists.max_clock_offset), float(config.lists.issued_tolerance))
+
     def clock_reason(self, now: float, meta: Mapping[str, Any],
                      state: Mapping[str, Any], *, mono_now: float | None = None) -> str | None:
         """Why the clock is untrusted (a sentence for logs and status), or None if it is trusted."""
@@ -173,10 +178,8 @@ def status_section(config: Any) -> dict:
     a missing or unreadable store -- it is reported as such.
     """
     from terminal.revocation import read_lists, store_path
-    lists_cfg = config.lists
     db = store_path(config)
-    guard = TimeGuard(getattr(lists_cfg, "max_clock_offset", 7200.0),
-                      getattr(lists_cfg, "issued_tolerance", 600.0))
+    guard = TimeGuard.from_config(config)
     now = time.time()
     if not db.exists():
         return {"store": str(db), "error": "no revocation store yet: run `scanpoint sync --once`",

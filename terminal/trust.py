@@ -13,8 +13,11 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from terminal.crypto import sm2
 from terminal.errors import KeyFormatError, TrustListError
@@ -23,6 +26,8 @@ from terminal.signedlist import ALG_SM2_SM3, KEY_ID_LENGTH, MAX_LIST_BYTES, Sign
 log = logging.getLogger(__name__)
 
 KIND = "trust"
+DEFAULT_FILE = "trust-list.cose"
+"""The trust list's file name in STATE_DIR when ``[trust] list`` is empty."""
 MAX_KEYS = 1024
 EAGER_TABLES = 16
 """Keys of a list this long or shorter get their SM2 tables at load (~7 ms, ~0.7 MB each), so no
@@ -160,6 +165,117 @@ def _entry(index: int, entry: object, *, lazy: bool = False) -> IssuerKey:
         log.warning("trust list key kid=%s alg=%d unsupported: its credentials will be refused",
                     kid.hex(), alg)
     return IssuerKey(kid, issuer, alg, valid_from, valid_to, frozenset(types), public_key, verifier)
+
+
+def list_path(config: Any) -> Path:
+    """The trust-list file of a terminal config: ``[trust] list``, else STATE_DIR/trust-list.cose.
+
+    The one rule for where ``scanpoint sync`` writes the list and the scanner reads it.
+    """
+    if config.trust.list:
+        return Path(config.trust.list)
+    return Path(config.terminal.state_dir) / DEFAULT_FILE
+
+
+def load_configured(config: Any) -> "TrustList | None":
+    """The trust list a config names, loaded once (``scanpoint verify``); None if there is none.
+
+    None without a root key, or when ``[trust] list`` is empty and STATE_DIR holds no list yet;
+    :class:`TrustListError` if the list is refused (or set without a root key to verify it).
+    """
+    root = config.trust.root_public_key
+    if not root:
+        if config.trust.list:
+            raise TrustListError("[trust] list is set but root_key is empty: cannot verify it")
+        return None
+    path = list_path(config)
+    if not config.trust.list and not path.exists():
+        return None
+    return TrustList.load(path, root)
+
+
+class TrustListFile:
+    """The scanner's trust list: a file that ``scanpoint sync`` replaces, followed while running.
+
+    :attr:`current` re-stats the file at most once every ``interval`` seconds and reloads it when
+    it changed (mtime, size or inode -- the sync replaces it atomically), so a key withdrawn by a
+    newer list stops passing and a renewed list ends ``LIST_STALE`` without a restart. A version
+    lower than the held one is refused (rollback), as is a file that does not verify; either way
+    the held list stays in force and the refusal is logged once per change of the file.
+    """
+
+    def __init__(self, path: str | os.PathLike, root_public_key: bytes, *,
+                 max_bytes: int = MAX_LIST_BYTES, interval: float = 1.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.path = Path(path)
+        self.root_public_key = bytes(root_public_key)
+        self.max_bytes = max_bytes
+        self.interval = float(interval)
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._held: TrustList | None = None
+        self._seen: tuple | None = None          # (mtime_ns, size, inode) of the file last read
+        self._next = self._monotonic() + self.interval
+        self._refresh()
+        if self._held is None and self._seen is None:
+            log.warning("event=trust_list_missing path=%s: native credentials answer check "
+                        "until `scanpoint sync` writes a list there", self.path)
+
+    @classmethod
+    def from_config(cls, config: Any) -> "TrustListFile | None":
+        """The followed list of a terminal config (:func:`list_path`); None without a root key."""
+        root = config.trust.root_public_key
+        if not root:
+            if config.trust.list:
+                log.error("event=trust_list_refused error=[trust] list is set but root_key is "
+                          "empty: cannot verify it")
+            return None
+        return cls(list_path(config), root)
+
+    @property
+    def current(self) -> TrustList | None:
+        """The list in force (None until a valid list file exists); may reload it first."""
+        now = self._monotonic()
+        if now >= self._next and self._lock.acquire(blocking=False):
+            try:
+                self._next = now + self.interval
+                self._refresh()
+            finally:
+                self._lock.release()
+        return self._held
+
+    def _refresh(self) -> None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            if self._seen is not None and self._held is not None:
+                log.warning("event=trust_list_missing path=%s held_version=%d: keeping the held "
+                            "list", self.path, self._held.version)
+            self._seen = None
+            return
+        except OSError as exc:
+            log.error("event=trust_list_unreadable path=%s error=%s", self.path, exc)
+            return
+        seen = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if seen == self._seen:
+            return
+        self._seen = seen
+        held = self._held
+        try:
+            new = TrustList.load(self.path, self.root_public_key, max_bytes=self.max_bytes)
+        except TrustListError as exc:
+            log.error("event=trust_list_refused path=%s held_version=%s error=%s", self.path,
+                      held.version if held else None, exc)
+            return
+        if held is not None and new.version < held.version:
+            log.error("event=trust_list_refused path=%s held_version=%d error=version %d is older "
+                      "(versions only go up)", self.path, held.version, new.version)
+            return
+        if held is not None and new.version == held.version:
+            return
+        self._held = new
+        log.info("event=trust_list_in_force path=%s version=%d previous=%s", self.path,
+                 new.version, held.version if held else None)
 
 
 class TrustStore:

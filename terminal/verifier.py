@@ -18,13 +18,13 @@ from terminal.result import Credential, Result, check, deny
 log = logging.getLogger(__name__)
 
 DEFAULT_SKEW = 30.0
-_DENY_REASONS = (Reason.REVOKED, Reason.REPLAYED)
+_DENY_REASONS = (Reason.REVOKED,)   # REPLAYED comes from the pipeline's anti-passback, not here
 
 
 class RevocationCheck(Protocol):
     """The revocation hook (built by the sync part): REVOKED, LIST_STALE, CLOCK_UNTRUSTED or None.
 
-    REVOKED and REPLAYED deny; other reasons check, unless the hook lists them in an optional
+    REVOKED denies; other reasons check, unless the hook lists them in an optional
     ``deny_reasons`` attribute (a site's ``[lists] stale = "deny"``).
     """
 
@@ -34,8 +34,9 @@ class RevocationCheck(Protocol):
 class Verifier:
     """Decides pass / deny / check for QR texts against a trust list, revocation and a policy.
 
-    ``trust`` is a :class:`terminal.trust.TrustList`, a :class:`terminal.trust.TrustStore` (its
-    current list is used at each scan, so updates take effect at once) or None (no list: native
+    ``trust`` is a :class:`terminal.trust.TrustList`, a :class:`terminal.trust.TrustStore` or
+    :class:`terminal.trust.TrustListFile` (its ``current`` list is used at each scan, so updates
+    take effect at once) or None (no list: native
     credentials get ``check`` / ``TRUST_LIST_MISSING``). ``dsc`` is the DCC signer store.
     """
 
@@ -52,16 +53,14 @@ class Verifier:
                     dsc=None) -> "Verifier":
         """Build from a loaded :class:`terminal.config.Config` (``[trust]`` and ``[policy]``).
 
-        A trust list that cannot be loaded is logged and left out (scans answer ``check``), so
-        a damaged list degrades the terminal instead of stopping it.
+        The trust list is followed (:class:`terminal.trust.TrustListFile` on
+        :func:`terminal.trust.list_path`, where ``scanpoint sync`` writes it): a newer list takes
+        effect within a second, without a restart. A list that cannot be loaded is logged and left
+        out (scans answer ``check``), so a damaged list degrades the terminal instead of stopping it.
         """
-        from terminal.errors import TrustListError
+        from terminal.trust import TrustListFile
 
-        trust = None
-        try:
-            trust = config.trust.load_trust_list()
-        except TrustListError as exc:
-            log.error("event=trust_list_refused error=%s", exc)
+        trust = TrustListFile.from_config(config)
         return cls(trust, config.policy.to_policy(), skew=config.policy.skew,
                    revocation=revocation, dsc=dsc)
 

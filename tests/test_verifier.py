@@ -59,9 +59,11 @@ def test_revocation_doubt_is_check(answer):
     assert decide(GREEN, revocation=SerialList(answer=answer)) == (Decision.CHECK, answer)
 
 
-def test_replayed_is_denied():
-    assert decide(GREEN, revocation=SerialList(answer=Reason.REPLAYED)) == (Decision.DENY,
-                                                                           Reason.REPLAYED)
+def test_hook_deny_reasons_are_denied():
+    """LIST_STALE denies where the hook lists it in deny_reasons (a site's [lists] stale = "deny")."""
+    hook = SerialList(answer=Reason.LIST_STALE)
+    hook.deny_reasons = frozenset({Reason.LIST_STALE})
+    assert decide(GREEN, revocation=hook) == (Decision.DENY, Reason.LIST_STALE)
 
 
 def test_deny_wins_over_earlier_check():

@@ -76,10 +76,16 @@ def revoke(args: argparse.Namespace) -> int:
     from terminal.publish import Publisher
     directory = Path(args.dir)
     if args.serial:
+        from terminal.formats.native import SERIAL_LENGTH
         try:
             serial = bytes.fromhex(args.serial)
         except ValueError:
-            print("scanpoint: --serial must be hex (the credential's 16-byte serial)", file=sys.stderr)
+            serial = b""
+        if len(serial) != SERIAL_LENGTH:
+            # a typo must not print "revoked" while revoking a serial no credential has
+            print(f"scanpoint issuer revoke: --serial must be the credential's {SERIAL_LENGTH}-byte "
+                  f"serial as {2 * SERIAL_LENGTH} hex digits, got {args.serial!r}; nothing revoked",
+                  file=sys.stderr)
             return 2
     else:
         serial = serial_from_text(args.text.strip(), directory)

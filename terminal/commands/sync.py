@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from terminal import config as config_mod
 from terminal.errors import ConfigError
@@ -21,16 +20,13 @@ def root_public_key(cfg) -> bytes:
     return key
 
 
-def trust_file(cfg) -> Path:
-    """Where the scanner loads its trust list from ([trust] list); the sync replaces it atomically."""
-    return Path(cfg.trust.list) if cfg.trust.list else Path(cfg.terminal.state_dir) / "trust-list.cose"
-
-
 def settings_from(cfg):
     from terminal.sync import SyncSettings
     if not cfg.sync.source:
         raise ConfigError("[sync] source is empty: set the URL or folder lists are published at")
-    return SyncSettings.from_config(cfg, root_public_key(cfg), trust_file(cfg))
+    from terminal.trust import list_path
+    # the file the scanner follows (trust.list_path); the sync replaces it atomically
+    return SyncSettings.from_config(cfg, root_public_key(cfg), list_path(cfg))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_mod.load(args.config) if args.config else config_mod.Config()
     trust = None
     try:
-        trust = cfg.trust.load_trust_list()
+        from terminal.trust import load_configured
+        trust = load_configured(cfg)
     except TrustListError as exc:
         print(f"scanpoint verify: warning: trust list refused ({exc}); native credentials will "
               "get 'check'", file=sys.stderr)

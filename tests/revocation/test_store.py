@@ -150,9 +150,34 @@ def test_bytes_per_entry_is_small(tmp_path):
 
 def test_from_config(tmp_path):
     from terminal import config
+    from tests.nativekit import ROOT_PUB
     cfg = config.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n[sync]\nsource = "http://x/"\n'
-                       '[lists]\nstale = "deny"\n')
+                       f'[trust]\nroot_key = "{ROOT_PUB.hex()}"\n[lists]\nstale = "deny"\n')
     chk = RevocationCheck.from_config(cfg)
     assert chk.path == tmp_path / "revocation.db"
     assert chk.deny_reasons == {Reason.LIST_STALE}
+    # no root key (a DCC-only site, `scanpoint verify` without --config): no list to check
     assert RevocationCheck.from_config(config.loads("")) is None
+
+
+def test_pinned_root_without_list_source_fails_closed(tmp_path, caplog):
+    """A root key but neither [sync] source nor [lists] db: the hook still exists, on
+    STATE_DIR/revocation.db, and answers LIST_STALE (deny where the site says so), with a warning."""
+    from terminal import config
+    from terminal.verifier import Verifier
+    from tests import nativekit as kit
+    trust = tmp_path / "trust.list"
+    trust.write_bytes(kit.trust_bytes())
+    text = (f'[terminal]\nstate_dir = "{tmp_path}"\n'
+            f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\nlist = "{trust}"\n')
+    cfg = config.loads(text)
+    with caplog.at_level("WARNING", logger="scanpoint.revocation"):
+        chk = RevocationCheck.from_config(cfg)
+    assert chk is not None and chk.path == tmp_path / "revocation.db"
+    assert "event=revocation_no_source" in caplog.text
+    result = Verifier.from_config(cfg, revocation=chk).verify(kit.credential(), kit.NOW)
+    assert (result.decision.value, result.reason) == ("check", Reason.LIST_STALE)
+    strict = config.loads(text + '[lists]\nstale = "deny"\n')
+    result = Verifier.from_config(strict, revocation=RevocationCheck.from_config(strict)).verify(
+        kit.credential(), kit.NOW)
+    assert (result.decision.value, result.reason) == ("deny", Reason.LIST_STALE)

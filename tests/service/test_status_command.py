@@ -110,24 +110,20 @@ def test_part_sections_are_shown_and_a_broken_part_hides_nothing(tmp_path, monke
     assert report["sync"] == {"error": "OSError: database is locked"}
 
 
-def test_revocation_hook_that_cannot_be_built_fails_closed(monkeypatch):
-    import sys
-    import types
-
+def test_revocation_store_that_cannot_be_opened_fails_closed(tmp_path):
+    """The daemon's hook on a store it cannot open answers LIST_STALE, and the site's
+    [lists] stale = "deny" still applies to it."""
+    from terminal import config
     from terminal.daemon import revocation_check
     from terminal.reasons import Reason
+    from tests import nativekit as kit
 
-    class RevocationCheck:
-        @classmethod
-        def from_config(cls, config):
-            raise OSError("unable to open database file")
-
-    module = types.ModuleType("terminal.revocation")
-    module.RevocationCheck = RevocationCheck
-    monkeypatch.setitem(sys.modules, "terminal.revocation", module)
-    hook = revocation_check(object())
+    (tmp_path / "not-a-db").mkdir()                         # a folder where the store should be
+    cfg = config.loads(f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\n'
+                       f'[lists]\ndb = "{tmp_path / "not-a-db"}"\nstale = "deny"\n')
+    hook = revocation_check(cfg)
     assert hook.check(credential=None, now=0.0) is Reason.LIST_STALE
-    assert "unable to open database file" in hook.why
+    assert Reason.LIST_STALE in hook.deny_reasons
 
 
 def test_damaged_status_file_is_reported_not_a_crash(tmp_path, capsys):

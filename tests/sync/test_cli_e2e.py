@@ -70,6 +70,9 @@ def test_revoke_by_serial_and_refusals(served, capsys):
     assert 'source = "public"' in (d / "terminal.toml").read_text()
     code, _, err = run(capsys, "issuer", "revoke", str(d), "--serial", "zz")
     assert code == 2 and "hex" in err
+    for typo in ("00" * 15, "00" * 17, "0" * 31):        # hex, but not a 16-byte serial
+        code, out, err = run(capsys, "issuer", "revoke", str(d), "--serial", typo)
+        assert code == 2 and "32 hex digits" in err and "revoked" not in out, (typo, out, err)
     code, _, err = run(capsys, "issuer", "revoke", str(d), "--text", "NT1:NOT-A-CODE")
     assert code != 0
     assert run(capsys, "issuer", "revoke", str(d), "--serial", "00" * 16)[0] == 0

@@ -5,6 +5,7 @@ Each refusal must carry its own reason and leave the previous list in use.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import shutil
@@ -20,7 +21,7 @@ from terminal.publish import Publisher
 from terminal.reasons import Reason
 from terminal.result import Credential
 from terminal.revocation import RevocationCheck, RevocationStore
-from terminal.sync import SyncClient, SyncSettings
+from terminal.sync import SyncClient, SyncFailed, SyncSettings
 
 ROOT = sm2.generate_private_key()
 ROOT_PUB = sm2.public_key_of(ROOT)
@@ -291,3 +292,73 @@ def test_previous_files_survive_one_publish(rig):
     names = {p.name for p in rig.lists().iterdir()}
     assert "revocation-2.snap" in names and "revocation-3.snap" in names   # current + previous
     assert "revocation-1.snap" not in names
+
+
+def test_clock_offset_warning_uses_the_configured_limit(rig, caplog):
+    """The sync warns at [lists] max_clock_offset (what the scanner enforces), not a fixed 2 h."""
+    rig.settings.max_clock_offset = 300.0
+    rig.publish(A)
+    rig.server.httpd.date_offset = 900                     # 15 min off: over 300 s, under 2 h
+    with caplog.at_level("WARNING", logger="scanpoint.sync"):
+        assert rig.sync().ok
+    assert any("event=clock_offset" in r.getMessage() and "allowed=300" in r.getMessage()
+               for r in caplog.records), caplog.text
+
+
+def test_settings_and_guard_take_max_clock_offset_from_config(tmp_path):
+    from terminal import config as config_mod
+    from terminal.timeguard import TimeGuard
+    cfg = config_mod.loads('[lists]\nmax_clock_offset = 120.0\nissued_tolerance = 30.0\n'
+                           f'[terminal]\nstate_dir = "{tmp_path}"\n[sync]\nsource = "{tmp_path}"\n'
+                           f'[trust]\nroot_key = "{ROOT_PUB.hex()}"\n')
+    assert SyncSettings.from_config(cfg, ROOT_PUB).max_clock_offset == 120.0
+    guard = TimeGuard.from_config(cfg)
+    assert (guard.max_offset, guard.issued_tolerance) == (120.0, 30.0)
+    assert RevocationCheck.from_config(cfg).guard == guard
+
+
+def _held_trust_file(rig, version: int, keys: int) -> bytes:
+    """Put a trust list of ``version`` with ``keys`` issuer keys where the scanner holds it."""
+    from terminal import issuer
+    now = int(time.time())
+    entries = [issuer.trust_entry(sm2.public_key_of(sm2.generate_private_key()), f"issuer {i}",
+                                  now - 3600, now + 86400, ["health"]) for i in range(keys)]
+    data = issuer.sign_trust_list(entries, version, now - 60, now + 86400, ROOT)
+    rig.settings.trust_file.parent.mkdir(parents=True, exist_ok=True)
+    rig.settings.trust_file.write_bytes(data)
+    return data
+
+
+def test_older_trust_list_never_replaces_a_bigger_newer_held_file(rig):
+    """No trust row in the store (a new or rebuilt store): the held file's version is the floor,
+    even when it is bigger than the published file (it was read with the new file's size cap)."""
+    held = _held_trust_file(rig, version=7, keys=3)
+    rig.publish(A)                                         # publishes trust list version 1, no keys
+    assert listfiles.trust_name(1) in {p.name for p in rig.lists().iterdir()}
+    res = rig.sync()
+    assert not res.ok and res.code == "rollback", res.line()
+    assert rig.settings.trust_file.read_bytes() == held
+
+
+def test_unreadable_held_trust_file_is_not_replaced(rig):
+    rig.settings.trust_file.parent.mkdir(parents=True, exist_ok=True)
+    rig.settings.trust_file.write_bytes(b"\x00garbage")
+    rig.publish(A)
+    res = rig.sync()
+    assert not res.ok and res.code == "held-trust-unreadable", res.line()
+    assert str(rig.settings.trust_file) in res.message
+    assert rig.settings.trust_file.read_bytes() == b"\x00garbage"
+
+
+def test_trust_list_download_is_capped_at_what_the_scanner_reads(rig):
+    """A trust list over signedlist.MAX_LIST_BYTES is refused before download, even though
+    [sync] max_list_bytes (meant for revocation snapshots) is far bigger."""
+    from terminal.signedlist import MAX_LIST_BYTES
+    rig.publish(A)
+    index = listfiles.read_index((rig.lists() / listfiles.INDEX_NAME).read_bytes(), ROOT_PUB,
+                                 max_bytes=65536)
+    ref = dataclasses.replace(index.trust, size=MAX_LIST_BYTES + 1)
+    with pytest.raises(SyncFailed) as err:
+        SyncClient(rig.settings)._download(None, ref, MAX_LIST_BYTES)
+    assert err.value.code == "too-large"
+    assert rig.settings.max_list_bytes > MAX_LIST_BYTES

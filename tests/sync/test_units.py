@@ -31,3 +31,14 @@ def test_timer_runs_the_service_with_jitter():
     t = unit("scanpoint-sync.timer")["Timer"]
     assert t["Unit"] == "scanpoint-sync.service"
     assert t["OnBootSec"] and t["OnUnitActiveSec"] and t["RandomizedDelaySec"]
+
+
+def test_sync_and_scanner_units_use_the_same_venv_and_config():
+    """The sync must write the lists the scanner reads: same scanpoint install, same config file."""
+    def program_and_config(name):
+        words = unit(name)["Service"]["ExecStart"].split()
+        return words[0].rsplit("/", 1)[0], words[words.index("--config") + 1]
+
+    assert program_and_config("scanpoint-sync.service") == program_and_config("scanpoint.service")
+    assert program_and_config("scanpoint.service") == ("/opt/scanpoint/.venv/bin",
+                                                       "/etc/scanpoint/scanpoint.toml")

@@ -89,23 +89,18 @@ def _open_pi(config: Any) -> Devices:
     camera_mod = _module("drivers.camera", "the camera driver")
     signals_mod = _module("drivers.signals", "the signal outputs")
     cam = config.camera
+    if cam.source not in camera_mod.CAMERA_KINDS:       # a config error now, not on every retry
+        raise ConfigError(f"[camera] source must be 'auto', 'picamera2' or 'opencv' on real "
+                          f"hardware, not {cam.source!r}")
     decoder = open_decoder(config)
     signals = signals_mod.open_signals(signal_pins(config),
                                        pin_factory=config.signals.pin_factory or None,
                                        patterns=signal_patterns(config))
 
-    kind = cam.source
-    if kind == "auto":
-        kind = "picamera2" if camera_mod.on_raspberry_pi() else "opencv"
-    if kind not in ("picamera2", "opencv"):
-        raise ConfigError(f"[camera] source must be 'auto', 'picamera2' or 'opencv' on real "
-                          f"hardware, not {cam.source!r}")
-    settings: dict[str, Any] = {"width": cam.width, "height": cam.height, "fps": cam.fps}
-    if kind == "opencv":
-        settings["device"] = cam.device
-
     def open_camera() -> Camera:
-        return camera_mod.open_camera(kind, **settings)
+        # drivers.camera makes the "auto" choice and drops settings the chosen kind ignores
+        return camera_mod.open_camera(cam.source, width=cam.width, height=cam.height,
+                                      fps=cam.fps, device=cam.device)
 
     return Devices(open_camera=open_camera, decoder=decoder, signals=signals)
 

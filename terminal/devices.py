@@ -125,17 +125,6 @@ class SimHandle:
             return None
         return self.source.step_at(elapsed)[0]
 
-    def warm(self) -> None:
-        """Render every scenario frame now, before the camera's timeline starts.
-
-        A simulated frame is stamped with its nominal arrival time; drawing it later would count
-        as scan latency, and drawing all of them after the timeline started (a long scenario
-        takes seconds) would lose its first steps.
-        """
-        prerender = getattr(self.source, "prerender", None)
-        if prerender is not None:
-            prerender()
-
     def finished(self) -> bool:
         """True once the scenario or replay has nothing more to show."""
         elapsed = self.elapsed()

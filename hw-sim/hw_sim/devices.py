@@ -1,6 +1,6 @@
 """The simulated device set for ``[terminal] hardware = "sim"``: camera, decoder, signals, clock.
 
-:func:`open_devices` is what ``terminal.devices`` calls for the simulator. The camera replays what
+:func:`open_parts` builds it. The camera replays what
 ``[camera] source`` names (a scenario file, image, folder or video; ``"auto"``: an empty scene) or
 a scenario given by the caller; the decoder is the real one; the signals run on gpiozero
 ``MockFactory`` pins with a :class:`~hw_sim.pins.PinRecorder`. The returned handle
@@ -10,7 +10,8 @@ fault switches.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from hw_sim.camera import SimCamera, open_sim_camera
@@ -54,12 +55,11 @@ class SimHandle:
     faults: FaultyCamera
     clock: Clock
     cameras_opened: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class SimParts:
-    """Everything :func:`open_devices` puts into ``terminal.devices.Devices``."""
+    """Everything a ``terminal.devices.Devices`` holds, for the simulator."""
 
     open_camera: Callable[[], Any]
     decoder: Any
@@ -118,21 +118,6 @@ def open_parts(config: Any, *, scenario: Any = None, scale: float = 1.0,
         handle.cameras_opened += 1
         return faulty
 
-    sleep = clock.sleep if isinstance(clock, SimClock) else _real_sleep
+    sleep = clock.sleep if isinstance(clock, SimClock) else time.sleep
     return SimParts(open_camera=open_camera, decoder=open_decoder(config.decoder.backend),
                     signals=signals, clock=clock, sleep=sleep, sim=handle)
-
-
-def _real_sleep(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)
-
-
-def open_devices(config: Any, **options: Any) -> Any:
-    """``terminal.devices.Devices`` for the simulator (see :func:`open_parts` for ``options``)."""
-    from terminal.devices import Devices
-
-    parts = open_parts(config, **options)
-    return Devices(open_camera=parts.open_camera, decoder=parts.decoder, signals=parts.signals,
-                   clock=parts.clock, sleep=parts.sleep, sim=parts.sim)

@@ -211,10 +211,6 @@ class Pipeline:
     def add_observer(self, observer: Observer) -> None:
         self.observers.append(observer)
 
-    def in_view(self) -> int:
-        """How many distinct codes are currently considered in view."""
-        return len(self._in_view)
-
     # -- stages -------------------------------------------------------------------------------
     def _decode(self, frame: Frame) -> list[str]:
         try:

@@ -109,7 +109,6 @@ class Service:
         self._retry_at = 0.0
         self._last_frame_at = 0.0        # monotonic: last frame delivered (or camera opened)
         self._last_turn: float | None = None
-        self._max_gap = 0.0
         self._last_ping: float | None = None
         self._last_status = -1e9
         self._stop = False
@@ -176,8 +175,6 @@ class Service:
     def iterate(self) -> None:
         """One turn: read the newest frame (or wait/retry the camera), process it, check health."""
         now = self.clock.monotonic()
-        if self._last_turn is not None:
-            self._max_gap = max(self._max_gap, now - self._last_turn)
         if self.camera is None:
             if now >= self._retry_at:
                 self._open_camera()

@@ -160,7 +160,6 @@ class SimCamera:
             raise CameraMissing("camera not found (simulated: the scenario has it unplugged)")
         self._last_index = -1
         self._closed = False
-        self.frames_delivered = 0
         self.frames_skipped = 0
 
     def elapsed(self) -> float:
@@ -187,7 +186,6 @@ class SimCamera:
         image = self.source.frame_at(t, index)
         if image is None:
             return None
-        self.frames_delivered += 1
         return Frame(image, self.start + t)
 
     def reopen(self) -> "SimCamera":

@@ -81,8 +81,9 @@ print_on = ["pass", "deny", "check"]
 """
 
 
-def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
-    """Issue the scenario's credentials; returns the steps and the trust material."""
+def make_steps(work: Path, site: str) -> tuple[list[Step], Any]:
+    """Issue the scenario's credentials; returns the steps and the home issuer (an ``IssuerDir``)
+    whose lists the terminal trusts."""
     from terminal import issuer
 
     from terminal.formats import cose
@@ -134,7 +135,7 @@ def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
         Step("code of an untrusted issuer", other, Decision.DENY, Reason.KEY_UNKNOWN),
         Step("revoked code", revoked, Decision.DENY, Reason.REVOKED),
     ]
-    return steps, home.trust_list_path, home.root_public_key(), home.path
+    return steps, home
 
 
 def _publish_revocation(home: Any, serial: bytes | None, now: int) -> None:
@@ -252,10 +253,8 @@ def play(site: str, work: Path, *, out: TextIO | None = None, show_s: float = SH
     from terminal.daemon import build_service
     from terminal.devices import open_devices
 
-    from terminal.issuer import IssuerDir
-
-    steps, _, _, home_path = make_steps(work, site)
-    config = terminal_for(work, IssuerDir(home_path), site, publish=False)
+    steps, home = make_steps(work, site)
+    config = terminal_for(work, home, site, publish=False)
     script: list[tuple[str | None, float]] = []
     for step in steps:
         script += [(step.text, show_s), (None, gap_s)]

@@ -2,7 +2,8 @@
 
 Like gpiozero choosing a pin factory, ``[terminal] hardware`` decides: ``"pi"`` builds the
 ``drivers`` (picamera2/OpenCV camera, zxing-cpp decoder, gpiozero signals on real pins), ``"sim"``
-builds ``hw_sim`` (scripted or replayed camera, gpiozero ``MockFactory`` pins with a recorder).
+builds ``hw_sim`` (scripted or replayed camera with fault injection, gpiozero ``MockFactory``
+pins with a recorder) — the only place the simulated device set is put together.
 Both are imported lazily, by module name, so ``terminal`` itself never imports a hardware library
 and a Pi without OpenCV, or a laptop without picamera2, loads only what it uses.
 """

@@ -85,7 +85,8 @@ def patterns_from_mapping(mapping: Mapping[str, Any] | None,
 
     Each listed decision's pattern is replaced as a whole (outputs not named stay off); decisions not
     listed keep ``base``. A blink is ``[on_time, off_time, n]`` (off_time and n optional; n = 0
-    means forever) or a table with those keys. Unknown names are a :class:`ConfigError`.
+    means forever) or a table with those keys. Unknown names are a :class:`ConfigError`, and so is
+    a ``relay`` in any pattern but ``pass``: only a pass may open the gate.
     """
     patterns = dict(base)
     for decision, outputs in (mapping or {}).items():
@@ -99,6 +100,9 @@ def patterns_from_mapping(mapping: Mapping[str, Any] | None,
             if output not in OUTPUTS:
                 raise ConfigError(f"unknown output {output!r} in pattern {decision!r}: choose from "
                                   f"{', '.join(OUTPUTS)}")
+            if output == "relay" and decision != "pass":
+                raise ConfigError(f"signal pattern {decision!r} may not drive the relay: only "
+                                  f"'pass' opens the gate; remove relay from {decision!r}")
             blinks[output] = _blink_from(spec, f"{decision}.{output}")
         patterns[decision] = Pattern(decision, **blinks)
     return patterns

@@ -81,8 +81,9 @@ print_on = ["pass", "deny", "check"]
 """
 
 
-def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
-    """Issue the scenario's credentials; returns the steps and the trust material."""
+def make_steps(work: Path, site: str) -> tuple[list[Step], Any]:
+    """Issue the scenario's credentials; returns the steps and the home issuer (an ``IssuerDir``)
+    whose lists the terminal trusts."""
     from terminal import issuer
 
     from terminal.formats import cose
@@ -134,7 +135,7 @@ def make_steps(work: Path, site: str) -> tuple[list[Step], Path, bytes, Path]:
         Step("code of an untrusted issuer", other, Decision.DENY, Reason.KEY_UNKNOWN),
         Step("revoked code", revoked, Decision.DENY, Reason.REVOKED),
     ]
-    return steps, home.trust_list_path, home.root_public_key(), home.path
+    return steps, home
 
 
 def _publish_revocation(home: Any, serial: bytes | None, now: int) -> None:
@@ -252,10 +253,8 @@ def play(site: str, work: Path, *, out: TextIO | None = None, show_s: float = SH
     from terminal.daemon import build_service
     from terminal.devices import open_devices
 
-    from terminal.issuer import IssuerDir
-
-    steps, _, _, home_path = make_steps(work, site)
-    config = terminal_for(work, IssuerDir(home_path), site, publish=False)
+    steps, home = make_steps(work, site)
+    config = terminal_for(work, home, site, publish=False)
     script: list[tuple[str | None, float]] = []
     for step in steps:
         script += [(step.text, show_s), (None, gap_s)]
@@ -278,30 +277,33 @@ def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = s
               f"{work if out_dir else 'a temporary folder'}", file=out)
         print(f"  {'signal':<7} {'decision':<5} {'reason':<18} {'latency':>8}   step", file=out)
         result = play(site, work, out=out, show_s=show_s, gap_s=gap_s, scale=scale)
-        recorder = result.recorder
-        print("", file=out)
-        print(f"  {'step':<34} {'expected':<24} {'got':<24} outputs", file=out)
-        failures = 0
-        for step in result.steps:
-            got = [f"{e.result.decision.value} {e.result.reason.value}" for e in step.events]
-            expected = f"{step.decision.value} {step.reason.value}"
-            good = got == [expected]
-            failures += not good
-            print(f"  {'ok ' if good else 'BAD'} {step.label:<30} {expected:<24} "
-                  f"{', '.join(got) or 'nothing':<24} "
-                  f"{_outputs_during(recorder, step.start, step.end)}", file=out)
-        latencies = sorted(e.latency for s in result.steps for e in s.events
-                           if e.latency is not None)
-        if latencies:
-            print(f"\n  latency frame->LED: median {latencies[len(latencies) // 2] * 1000:.1f} ms, "
-                  f"max {latencies[-1] * 1000:.1f} ms; outputs off after stop: "
-                  f"{not any(recorder.states().values())}", file=out)
-        failures += len(result.stray) + (not result.completed)
-        if site == "pharmacy":
-            failures += show_slips(result, out, keep=work if out_dir else None)
-        result.devices.close()
-        print("demo passed" if failures == 0 else f"demo FAILED: {failures} step(s) wrong",
-              file=out)
+        try:
+            recorder = result.recorder
+            print("", file=out)
+            print(f"  {'step':<34} {'expected':<24} {'got':<24} outputs", file=out)
+            failures = 0
+            for step in result.steps:
+                got = [f"{e.result.decision.value} {e.result.reason.value}" for e in step.events]
+                expected = f"{step.decision.value} {step.reason.value}"
+                good = got == [expected]
+                failures += not good
+                print(f"  {'ok ' if good else 'BAD'} {step.label:<30} {expected:<24} "
+                      f"{', '.join(got) or 'nothing':<24} "
+                      f"{_outputs_during(recorder, step.start, step.end)}", file=out)
+            latencies = sorted(e.latency for s in result.steps for e in s.events
+                               if e.latency is not None)
+            if latencies:
+                median = latencies[len(latencies) // 2]
+                print(f"\n  latency frame->LED: median {median * 1000:.1f} ms, "
+                      f"max {latencies[-1] * 1000:.1f} ms; outputs off after stop: "
+                      f"{not any(recorder.states().values())}", file=out)
+            failures += len(result.stray) + (not result.completed)
+            if site == "pharmacy":
+                failures += show_slips(result, out, keep=work if out_dir else None)
+            print("demo passed" if failures == 0 else f"demo FAILED: {failures} step(s) wrong",
+                  file=out)
+        finally:
+            result.devices.close()     # mock GPIO released even if printing the run fails
         return 0 if failures == 0 else 4
     finally:
         if not out_dir:

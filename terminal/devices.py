@@ -2,7 +2,8 @@
 
 Like gpiozero choosing a pin factory, ``[terminal] hardware`` decides: ``"pi"`` builds the
 ``drivers`` (picamera2/OpenCV camera, zxing-cpp decoder, gpiozero signals on real pins), ``"sim"``
-builds ``hw_sim`` (scripted or replayed camera, gpiozero ``MockFactory`` pins with a recorder).
+builds ``hw_sim`` (scripted or replayed camera with fault injection, gpiozero ``MockFactory``
+pins with a recorder) — the only place the simulated device set is put together.
 Both are imported lazily, by module name, so ``terminal`` itself never imports a hardware library
 and a Pi without OpenCV, or a laptop without picamera2, loads only what it uses.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from terminal.clock import Clock, SystemClock
-from terminal.errors import ConfigError, DeviceError
+from terminal.errors import CameraMissing, ConfigError, DeviceError
 from terminal.interfaces import Camera, Decoder, Signals
 
 log = logging.getLogger("scanpoint.devices")
@@ -89,23 +90,18 @@ def _open_pi(config: Any) -> Devices:
     camera_mod = _module("drivers.camera", "the camera driver")
     signals_mod = _module("drivers.signals", "the signal outputs")
     cam = config.camera
+    if cam.source not in camera_mod.CAMERA_KINDS:       # a config error now, not on every retry
+        raise ConfigError(f"[camera] source must be 'auto', 'picamera2' or 'opencv' on real "
+                          f"hardware, not {cam.source!r}")
     decoder = open_decoder(config)
     signals = signals_mod.open_signals(signal_pins(config),
                                        pin_factory=config.signals.pin_factory or None,
                                        patterns=signal_patterns(config))
 
-    kind = cam.source
-    if kind == "auto":
-        kind = "picamera2" if camera_mod.on_raspberry_pi() else "opencv"
-    if kind not in ("picamera2", "opencv"):
-        raise ConfigError(f"[camera] source must be 'auto', 'picamera2' or 'opencv' on real "
-                          f"hardware, not {cam.source!r}")
-    settings: dict[str, Any] = {"width": cam.width, "height": cam.height, "fps": cam.fps}
-    if kind == "opencv":
-        settings["device"] = cam.device
-
     def open_camera() -> Camera:
-        return camera_mod.open_camera(kind, **settings)
+        # drivers.camera makes the "auto" choice and drops settings the chosen kind ignores
+        return camera_mod.open_camera(cam.source, width=cam.width, height=cam.height,
+                                      fps=cam.fps, device=cam.device)
 
     return Devices(open_camera=open_camera, decoder=decoder, signals=signals)
 
@@ -113,11 +109,14 @@ def _open_pi(config: Any) -> Devices:
 @dataclass
 class SimHandle:
     """What the simulator exposes beyond the device interfaces: the pin recorder (LED, buzzer and
-    relay history on gpiozero mock pins), the frame source and the cameras opened so far."""
+    relay history on gpiozero mock pins), the frame source, the cameras opened so far and the
+    fault switches (``faults``: a ``hw_sim.faults.FaultyCamera`` around the current camera)."""
 
     recorder: Any
     source: Any
+    faults: Any = None
     cameras: list[Any] = field(default_factory=list)
+    cameras_opened: int = 0
 
     def elapsed(self) -> float | None:
         """Seconds since the simulated camera's first frame (None before it was first opened)."""
@@ -130,17 +129,6 @@ class SimHandle:
             return None
         return self.source.step_at(elapsed)[0]
 
-    def warm(self) -> None:
-        """Render every scenario frame now, before the camera's timeline starts.
-
-        A simulated frame is stamped with its nominal arrival time; drawing it later would count
-        as scan latency, and drawing all of them after the timeline started (a long scenario
-        takes seconds) would lose its first steps.
-        """
-        prerender = getattr(self.source, "prerender", None)
-        if prerender is not None:
-            prerender()
-
     def finished(self) -> bool:
         """True once the scenario or replay has nothing more to show."""
         elapsed = self.elapsed()
@@ -148,45 +136,46 @@ class SimHandle:
         return elapsed is not None and finished is not None and bool(finished(elapsed))
 
 
-def scenario_from_script(script: list[tuple[str | None, float]]) -> Any:
-    """A ``hw_sim`` scenario from ``[(text or None, seconds), ...]``: show the code, or nothing."""
-    scenario_mod = _module("hw_sim.scenario", "the hardware simulator (hw-sim)")
-    items = [{"show": text, "ms": seconds * 1000} if text is not None
-             else {"nothing": seconds * 1000} for text, seconds in script]
-    return scenario_mod.Scenario.from_list(items)
-
-
 def _open_sim(config: Any, *, scenario: Any = None, scale: float = 1.0,
-              clock: Clock | None = None) -> Devices:
+              clock: Clock | None = None, faults: list[Any] | None = None) -> Devices:
     """Simulated devices: scripted/replay camera, real decoder, gpiozero signals on mock pins.
 
     ``scenario`` replaces ``[camera] source``: a ``hw_sim`` scenario, a spec ``source_for``
-    accepts, or a script for :func:`scenario_from_script`. ``scale`` shortens signal patterns.
+    accepts, or a script of ``(text or None, seconds)`` pairs (``Scenario.from_script``).
+    ``scale`` shortens signal patterns; ``faults`` schedules ``hw_sim.faults.Fault``s on the
+    camera (``devices.sim.faults`` also switches them by hand).
     """
     camera_mod = _module("hw_sim.camera", "the hardware simulator (hw-sim)")
+    faults_mod = _module("hw_sim.faults", "the hardware simulator (hw-sim)")
     pins_mod = _module("hw_sim.pins", "the hardware simulator (hw-sim)")
     scenario_mod = _module("hw_sim.scenario", "the hardware simulator (hw-sim)")
     clock = clock or SystemClock()
     spec = scenario if scenario is not None else config.camera.source
     if isinstance(spec, list) and spec and isinstance(spec[0], tuple):
-        spec = scenario_from_script(spec)
+        spec = scenario_mod.Scenario.from_script(spec)
     elif spec == "auto":
         spec = scenario_mod.Scenario([scenario_mod.Nothing(1000.0)], loop=True)
     source = camera_mod.source_for(spec)
     decoder = open_decoder(config)
     signals, recorder = pins_mod.mock_signals(signal_pins(config),
                                               patterns=signal_patterns(config), scale=scale)
-    handle = SimHandle(recorder=recorder, source=source)
+    faulty = faults_mod.FaultyCamera(None, clock, faults)
+    handle = SimHandle(recorder=recorder, source=source, faults=faulty)
     fps = config.camera.fps
 
     def open_camera() -> Camera:
+        fault = faulty.active_fault()
+        if fault is not None and fault.kind == "disappear":
+            raise CameraMissing("camera not found (simulated fault: unplugged)")
         if handle.cameras:
             camera = handle.cameras[0].reopen()
         else:
             camera = camera_mod.SimCamera(source, clock=clock, fps=fps)
         handle.cameras.append(camera)
         del handle.cameras[1:-1]       # keep the first (timeline) and the newest
-        return camera
+        handle.cameras_opened += 1
+        faulty.camera = camera
+        return faulty
 
     sleep = getattr(clock, "sleep", None) or time.sleep
     return Devices(open_camera=open_camera, decoder=decoder, signals=signals, clock=clock,

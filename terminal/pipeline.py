@@ -89,6 +89,11 @@ class PipelineStats:
     last_decision: DecisionEvent | None = None
 
 
+def keyed_hash(key: bytes, data: bytes) -> bytes:
+    """16 bytes of HMAC-SHA256(key, data): equal inputs, equal hash, under this process's key only."""
+    return hmac.new(key, data, hashlib.sha256).digest()[:16]
+
+
 class ReplayGuard:
     """Anti-passback: remembers keyed hashes of serials that passed, for ``window`` seconds.
 
@@ -102,24 +107,19 @@ class ReplayGuard:
         self._key = os.urandom(32)
         self._seen: OrderedDict[bytes, float] = OrderedDict()
 
-    def _digest(self, serial: bytes) -> bytes:
-        return hmac.new(self._key, serial, hashlib.sha256).digest()[:16]
-
-    def seen(self, serial: bytes, now: float) -> bool:
-        """True if ``serial`` passed here less than ``window`` seconds before ``now``."""
+    def check_and_remember(self, serial: bytes, now: float) -> bool:
+        """True if ``serial`` passed here less than ``window`` seconds before ``now``; otherwise
+        remember it as passing at ``now`` and return False. The serial is hashed once."""
         if self.window <= 0:
             return False
         self._expire(now)
-        return self._digest(serial) in self._seen
-
-    def remember(self, serial: bytes, now: float) -> None:
-        if self.window <= 0:
-            return
-        digest = self._digest(serial)
-        self._seen.pop(digest, None)
+        digest = keyed_hash(self._key, serial)
+        if digest in self._seen:
+            return True
         self._seen[digest] = now
         while len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
+        return False
 
     def _expire(self, now: float) -> None:
         while self._seen:
@@ -211,10 +211,6 @@ class Pipeline:
     def add_observer(self, observer: Observer) -> None:
         self.observers.append(observer)
 
-    def in_view(self) -> int:
-        """How many distinct codes are currently considered in view."""
-        return len(self._in_view)
-
     # -- stages -------------------------------------------------------------------------------
     def _decode(self, frame: Frame) -> list[str]:
         try:
@@ -232,7 +228,7 @@ class Pipeline:
         return unique
 
     def _code_key(self, text: str) -> bytes:
-        return hmac.new(self._key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()[:16]
+        return keyed_hash(self._key, text.encode("utf-8", "surrogatepass"))
 
     def _forget_left(self, present: set[bytes], now: float) -> None:
         leave_s = self.settings.leave_ms / 1000.0
@@ -264,10 +260,9 @@ class Pipeline:
         credential: Credential | None = result.credential
         if result.decision is not Decision.PASS or credential is None or not credential.serial:
             return result
-        if self.replay.seen(credential.serial, now):
+        if self.replay.check_and_remember(credential.serial, now):
             return Result(Decision.DENY, Reason.REPLAYED, result.format, credential,
                           detail=f"serial passed here within the last {self.settings.anti_passback_s:g} s")
-        self.replay.remember(credential.serial, now)
         return result
 
     def _decide(self, text: str, key: bytes, frame: Frame) -> None:

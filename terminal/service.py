@@ -109,9 +109,9 @@ class Service:
         self._retry_at = 0.0
         self._last_frame_at = 0.0        # monotonic: last frame delivered (or camera opened)
         self._last_turn: float | None = None
-        self._max_gap = 0.0
         self._last_ping: float | None = None
         self._last_status = -1e9
+        self._state_dir_made = False      # the status folder is created once, on the first write
         self._stop = False
         self._fault_shown = False
         self.started_wall = clock.time()
@@ -176,8 +176,6 @@ class Service:
     def iterate(self) -> None:
         """One turn: read the newest frame (or wait/retry the camera), process it, check health."""
         now = self.clock.monotonic()
-        if self._last_turn is not None:
-            self._max_gap = max(self._max_gap, now - self._last_turn)
         if self.camera is None:
             if now >= self._retry_at:
                 self._open_camera()
@@ -258,6 +256,11 @@ class Service:
             log.error("fault signal failed error=%r", exc)
 
     # -- health and watchdog ------------------------------------------------------------------
+    @property
+    def turn_limit_s(self) -> float:
+        """The longest a loop turn may take: half the watchdog interval (4 s without one)."""
+        return (self.notifier.watchdog_interval or 4.0) / 2.0
+
     def health(self, now: float | None = None) -> tuple[bool, str]:
         """Is the frame loop healthy? (ok, why). Checked by the loop itself before each ping.
 
@@ -266,7 +269,7 @@ class Service:
         ``stall_s`` or in managed backoff with a retry scheduled.
         """
         now = self.clock.monotonic() if now is None else now
-        limit = (self.notifier.watchdog_interval or 4.0) / 2.0
+        limit = self.turn_limit_s
         if self._last_turn is not None and now - self._last_turn > limit:
             return False, f"loop stalled: {now - self._last_turn:.1f} s between turns"
         if self.camera_state == CameraState.BACKOFF:
@@ -280,7 +283,7 @@ class Service:
     def _health_and_ping(self, now: float, turn_start: float) -> None:
         ok, why = self.health(now)
         if ok and self._last_turn is None:
-            ok = now - turn_start < (self.notifier.watchdog_interval or 4.0) / 2.0
+            ok = now - turn_start < self.turn_limit_s
         self.health_reason = why
         interval = self.notifier.watchdog_interval
         if not ok:
@@ -341,14 +344,21 @@ class Service:
             return
         self._last_status = now
         try:
-            write_json_atomic(self.state_dir / STATUS_FILE, self.status(state))
+            if not self._state_dir_made:
+                self.state_dir.mkdir(parents=True, exist_ok=True)
+                self._state_dir_made = True
+            write_json_atomic(self.state_dir / STATUS_FILE, self.status(state), make_dirs=False)
         except OSError as exc:
             log.error("status write failed path=%s error=%r", self.state_dir, exc)
 
 
-def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
-    """Write ``document`` to ``path`` so a reader sees the old or the new file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_json_atomic(path: Path, document: dict[str, Any], *, make_dirs: bool = True) -> None:
+    """Write ``document`` to ``path`` so a reader sees the old or the new file, never half of one.
+
+    ``make_dirs`` creates the folder first; a caller writing often creates it once instead.
+    """
+    if make_dirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

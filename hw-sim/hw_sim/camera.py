@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -160,7 +160,6 @@ class SimCamera:
             raise CameraMissing("camera not found (simulated: the scenario has it unplugged)")
         self._last_index = -1
         self._closed = False
-        self.frames_delivered = 0
         self.frames_skipped = 0
 
     def elapsed(self) -> float:
@@ -187,7 +186,6 @@ class SimCamera:
         image = self.source.frame_at(t, index)
         if image is None:
             return None
-        self.frames_delivered += 1
         return Frame(image, self.start + t)
 
     def reopen(self) -> "SimCamera":
@@ -233,18 +231,3 @@ def open_sim_camera(spec: Any, *, clock: Clock | None = None, fps: float = 30.0,
     camera = SimCamera(source_for(spec, loop=loop, hold=hold), clock=clock, fps=fps)
     log.info("camera opened kind=sim source=%s fps=%s", type(camera.source).__name__, fps)
     return camera
-
-
-def sim_camera_opener(spec: Any, **kwargs: Any) -> Callable[[], SimCamera]:
-    """A function that opens the camera — the first call opens it, later calls re-open it on the
-    same timeline (for a daemon that closes and re-opens a camera after a fault)."""
-    state: dict[str, SimCamera] = {}
-
-    def open_() -> SimCamera:
-        if "camera" not in state:
-            state["camera"] = open_sim_camera(spec, **kwargs)
-            return state["camera"]
-        state["camera"] = state["camera"].reopen()
-        return state["camera"]
-
-    return open_

@@ -157,7 +157,6 @@ def test_real_daemon_scenario_leaves_no_name_id_or_payload(tmp_path):
         for text in texts:
             script += [(text, 0.5), (None, 0.6)]
         devices = open_devices(config, scenario=script, scale=0.2)
-        devices.sim.warm()
         service = build_service(config, devices=devices)
         decided = []
 

@@ -229,6 +229,9 @@ def test_patterns_from_mapping():
     ({"pass": {"green": [1, 0, -2]}}, "n must be"),
     ({"pass": {"green": {"on": 1}}}, "unknown key"),
     ({"pass": []}, "must be a table"),
+    ({"deny": {"red": [2.0], "relay": [0.5]}}, "pattern 'deny' may not drive the relay"),
+    ({"check": {"relay": {"on_time": 0.5}}}, "pattern 'check' may not drive the relay"),
+    ({"fault": {"relay": [0.1, 0.9, 0]}}, "pattern 'fault' may not drive the relay"),
 ])
 def test_pattern_config_errors(mapping, message):
     with pytest.raises(ConfigError, match=message):

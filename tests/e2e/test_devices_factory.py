@@ -69,3 +69,21 @@ def test_bad_signal_pattern_in_config_is_a_config_error():
     config = config_mod.loads('[signals]\npatterns = { pass = { purple = [1.0] } }\n')
     with pytest.raises(ConfigError, match="purple"):
         open_devices(config)
+
+
+def test_pi_auto_camera_on_a_pi_without_picamera2_falls_back_to_opencv(monkeypatch):
+    """The "auto" choice is drivers.camera's: a Pi lacking picamera2 uses OpenCV (here device 97,
+    absent), rather than trying picamera2 and failing every retry."""
+    import drivers.camera
+    from terminal.errors import CameraMissing
+    if drivers.camera._have_picamera2():
+        pytest.skip("picamera2 is installed here: the fallback cannot be shown")
+    monkeypatch.setattr(drivers.camera, "on_raspberry_pi", lambda: True)   # as on a Pi
+    config = config_mod.loads('[terminal]\nhardware = "pi"\n[camera]\nsource = "auto"\n'
+                              'device = 97\n[signals]\npin_factory = "mock"\n')
+    devices = open_devices(config)
+    try:
+        with pytest.raises(CameraMissing, match="cannot open camera 97"):
+            devices.open_camera()
+    finally:
+        devices.close()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from drivers.decoder import open_decoder
-from hw_sim.camera import (ImageSource, SimCamera, VideoSource, open_sim_camera, sim_camera_opener,
+from hw_sim.camera import (ImageSource, SimCamera, VideoSource, open_sim_camera,
                            source_for)
 from hw_sim.clock import SimClock
 from hw_sim.faults import GARBAGE_KINDS, Fault, FaultyCamera, garbage_frame
@@ -119,22 +119,6 @@ def test_glare_can_wash_a_code_out(decoder):
     out = play(SimCamera(scenario, clock=clock), clock, 0.3, decoder)
     assert out[:6].count(("NC1:GLARE",)) < 6
     assert out[6:] == [()] * 3
-
-
-def test_disappear_blocks_reopening_until_it_ends():
-    clock = SimClock()
-    opener = sim_camera_opener(Scenario([Nothing(100), Disappear(500), Show("BACK", 500)]),
-                               clock=clock)
-    camera = opener()
-    clock.advance(0.2)
-    with pytest.raises(CameraMissing, match="check the cable"):
-        camera.read()
-    camera.close()
-    with pytest.raises(CameraMissing, match="unplugged"):
-        opener()
-    clock.advance(0.5)
-    camera = opener()                            # same timeline: the scenario went on meanwhile
-    assert camera.read() is not None and camera.elapsed() == pytest.approx(0.7)
 
 
 def test_closed_camera_refuses_reads():

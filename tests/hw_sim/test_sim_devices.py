@@ -1,111 +1,126 @@
-"""The simulated device set the daemon and ``scanpoint demo`` run on (hw_sim.devices)."""
+"""The simulated device set the daemon and ``scanpoint demo`` run on (``terminal.devices`` with
+``[terminal] hardware = "sim"``, built from hw_sim's camera, pins and faults)."""
 
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 
 import pytest
 
 from hw_sim.clock import SimClock
-from hw_sim.devices import open_parts
 from hw_sim.faults import Fault
-from hw_sim.scenario import Scenario, Show
+from hw_sim.scenario import Disappear, Nothing, Scenario, Show
+from terminal import config as config_mod
+from terminal.devices import open_devices
 from terminal.errors import CameraMissing
 from terminal.interfaces import Camera, Decoder, Signals
 from terminal.reasons import Decision
 
 
-def config(source="auto", fps=30, patterns=None):
-    """The config sections hw_sim reads ([camera], [decoder], [signals]), as plain data."""
-    return SimpleNamespace(
-        camera=SimpleNamespace(source=source, fps=fps),
-        decoder=SimpleNamespace(backend="zxing"),
-        signals=SimpleNamespace(green_pin=17, red_pin=27, buzzer_pin=22, relay_pin=23,
-                                relay_active_high=False, buzzer_active_high=True,
-                                patterns=patterns or {}))
+def config(source="auto", fps=30, signals=""):
+    """A simulator config: [camera] source and fps, the default decoder, [signals] extras."""
+    return config_mod.loads(f'[terminal]\nhardware = "sim"\n[camera]\nsource = "{source}"\n'
+                            f'fps = {fps}\n[signals]\nrelay_active_high = false\n{signals}')
 
 
 def test_script_of_codes_plays_on_the_sim_clock():
     clock = SimClock()
-    parts = open_parts(config(), scenario=[("NC1:ONE", 0.5), (None, 0.3), ("NC1:TWO", 0.5)],
-                       clock=clock, scale=0.1)
-    assert isinstance(parts.decoder, Decoder) and isinstance(parts.signals, Signals)
-    assert parts.sleep == clock.sleep
-    playback = parts.sim.scenario
-    assert playback.position() == 0            # camera not open yet
-    camera = parts.open_camera()
+    devices = open_devices(config(), scenario=[("NC1:ONE", 0.5), (None, 0.3), ("NC1:TWO", 0.5)],
+                           clock=clock, scale=0.1)
+    assert isinstance(devices.decoder, Decoder) and isinstance(devices.signals, Signals)
+    assert devices.sleep == clock.sleep
+    sim = devices.sim
+    assert sim.step_index() is None             # camera not open yet
+    camera = devices.open_camera()
     assert isinstance(camera, Camera)
     seen = []
-    while playback.position() is not None:
+    while sim.step_index() < 3:                # step_index() is len(steps) once it has ended
         frame = camera.read()
         if frame is not None:
-            seen.append((playback.position(), tuple(parts.decoder.decode(frame.image))))
-        parts.sleep(1 / 30)
+            seen.append((sim.step_index(), tuple(devices.decoder.decode(frame.image))))
+        devices.sleep(1 / 30)
     assert seen[0] == (0, ("NC1:ONE",)) and seen[-1] == (2, ("NC1:TWO",))
     assert {texts for pos, texts in seen if pos == 1} == {()}
     assert len(seen) == 39                      # 1.3 s at 30 fps, one read per frame
-    parts.signals.close()
+    devices.close()
 
 
 def test_signals_use_the_config_pins_and_patterns():
-    parts = open_parts(config(patterns={"pass": {"green": [1.0], "relay": [0.5]}}),
-                       clock=SimClock(), scale=0.1)
+    devices = open_devices(config(signals='patterns = { pass = { green = [1.0], relay = [0.5] } }'),
+                           clock=SimClock(), scale=0.1)
     try:
-        recorder = parts.sim.recorder
+        recorder = devices.sim.recorder
         assert recorder.pin("relay").state is True          # active-low relay board, released
-        parts.signals.show(Decision.PASS)
+        devices.signals.show(Decision.PASS)
         time.sleep(0.02)
         assert recorder.states() == {"green": True, "red": False, "buzzer": False, "relay": True}
         assert recorder.pin("relay").state is False
         time.sleep(0.15)
         assert recorder.states()["green"] is False          # 1.0 s scaled to 0.1 s
     finally:
-        parts.signals.close()
+        devices.close()
 
 
 def test_camera_faults_and_reopening_keep_the_timeline():
     clock = SimClock(mono=0.0)
-    parts = open_parts(config(), scenario=Scenario([Show("NC1:HELD", 5000)]), clock=clock,
-                       faults=[Fault("disappear", 1.0, 1.0)])
-    camera = parts.open_camera()
+    devices = open_devices(config(), scenario=Scenario([Show("NC1:HELD", 5000)]), clock=clock,
+                           faults=[Fault("disappear", 1.0, 1.0)])
+    camera = devices.open_camera()
     assert camera.read() is not None
     clock.advance(1.2)
     with pytest.raises(CameraMissing):
         camera.read()
     camera.close()
     with pytest.raises(CameraMissing, match="unplugged"):
-        parts.open_camera()                      # an unplugged camera cannot be reopened
+        devices.open_camera()                    # an unplugged camera cannot be reopened
     clock.advance(1.0)
-    camera = parts.open_camera()
+    camera = devices.open_camera()
     frame = camera.read()
-    assert parts.decoder.decode(frame.image) == ["NC1:HELD"]
+    assert devices.decoder.decode(frame.image) == ["NC1:HELD"]
     assert frame.arrived == pytest.approx(2.2, abs=1 / 30)   # same timeline as before
-    assert parts.sim.cameras_opened == 2
-    parts.sim.faults.stall()                     # manual fault switches on the handle
+    assert devices.sim.cameras_opened == 2
+    devices.sim.faults.stall()                   # manual fault switches on the handle
     clock.advance(0.1)
     assert camera.read() is None
-    parts.sim.faults.heal()
+    devices.sim.faults.heal()
     clock.advance(0.1)
     assert camera.read() is not None
-    parts.signals.close()
+    devices.close()
+
+
+def test_scenario_disappear_blocks_reopening_until_it_ends():
+    clock = SimClock()
+    devices = open_devices(config(), clock=clock,
+                           scenario=Scenario([Nothing(100), Disappear(500), Show("BACK", 500)]))
+    camera = devices.open_camera()
+    clock.advance(0.2)
+    with pytest.raises(CameraMissing, match="check the cable"):
+        camera.read()
+    camera.close()
+    with pytest.raises(CameraMissing, match="unplugged"):
+        devices.open_camera()
+    clock.advance(0.5)
+    camera = devices.open_camera()               # same timeline: the scenario went on meanwhile
+    assert camera.read() is not None and camera.elapsed() == pytest.approx(0.7)
+    devices.close()
 
 
 def test_default_source_is_an_empty_scene_and_a_file_source_replays(tmp_path):
-    parts = open_parts(config(), clock=SimClock())
-    camera = parts.open_camera()
+    devices = open_devices(config(), clock=SimClock())
+    camera = devices.open_camera()
     frame = camera.read()
-    assert frame.image.shape == (480, 640) and parts.decoder.decode(frame.image) == []
-    assert parts.sim.scenario.position() == 0    # the empty scene loops: never finished
-    parts.signals.close()
+    assert frame.image.shape == (480, 640) and devices.decoder.decode(frame.image) == []
+    sim = devices.sim
+    assert sim.step_index() == 0 and not sim.finished()   # the empty scene loops: never finished
+    devices.close()
     scenario = tmp_path / "s.json"
     scenario.write_text('[{"show": "NC1:FILE", "ms": 100}, {"stall": 100}]')
     clock = SimClock()
-    parts = open_parts(config(source=str(scenario)), clock=clock)
-    camera = parts.open_camera()
-    assert parts.decoder.decode(camera.read().image) == ["NC1:FILE"]
+    devices = open_devices(config(source=str(scenario)), clock=clock)
+    camera = devices.open_camera()
+    assert devices.decoder.decode(camera.read().image) == ["NC1:FILE"]
     clock.advance(0.15)
-    assert camera.read() is None and parts.sim.scenario.position() == 1
+    assert camera.read() is None and devices.sim.step_index() == 1
     clock.advance(0.1)
-    assert parts.sim.scenario.position() is None
-    parts.signals.close()
+    assert devices.sim.finished()
+    devices.close()

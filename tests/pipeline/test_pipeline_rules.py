@@ -166,9 +166,10 @@ def test_denied_codes_do_not_arm_anti_passback(rig):
 def test_replay_guard_is_bounded_and_keeps_hashes_only():
     guard = ReplayGuard(window=100, capacity=3)
     for i in range(5):
-        guard.remember(f"serial-{i}".encode(), now=float(i))
+        assert not guard.check_and_remember(f"serial-{i}".encode(), now=float(i))
     assert len(guard) == 3
-    assert not guard.seen(b"serial-0", 5.0) and guard.seen(b"serial-4", 5.0)
+    assert not guard.check_and_remember(b"serial-0", 5.0)
+    assert guard.check_and_remember(b"serial-4", 5.0)
     assert all(b"serial" not in k for k in guard._seen)   # only keyed digests are held
 
 

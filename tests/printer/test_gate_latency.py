@@ -40,7 +40,6 @@ def run_daemon(tmp_path, printer_url: str):
     for t in texts:
         script += [(t, 0.5), (None, 0.6)]
     devices = open_devices(config, scenario=script, scale=0.2)
-    devices.sim.warm()
     service = build_service(config, devices=devices)
     timed = Timed()
     service.pipeline.add_observer(timed)

@@ -47,7 +47,8 @@ class Blink:
 class Pattern:
     """What each output does for one decision. ``amber`` blinks red and green together, in step.
 
-    An output left as None is switched off when the pattern starts.
+    An output left as None is switched off when the pattern starts. Only the ``pass`` pattern may
+    drive the relay: a deny, check or fault must never open the gate, however it was configured.
     """
 
     name: str
@@ -56,6 +57,11 @@ class Pattern:
     amber: Blink | None = None
     buzzer: Blink | None = None
     relay: Blink | None = None
+
+    def __post_init__(self) -> None:
+        if self.relay is not None and self.name != "pass":
+            raise ConfigError(f"signal pattern {self.name!r} may not drive the relay: only "
+                              f"'pass' opens the gate; remove relay from {self.name!r}")
 
     def scaled(self, factor: float) -> "Pattern":
         """The same pattern with every time multiplied by ``factor`` (fast tests, demos)."""
@@ -100,9 +106,6 @@ def patterns_from_mapping(mapping: Mapping[str, Any] | None,
             if output not in OUTPUTS:
                 raise ConfigError(f"unknown output {output!r} in pattern {decision!r}: choose from "
                                   f"{', '.join(OUTPUTS)}")
-            if output == "relay" and decision != "pass":
-                raise ConfigError(f"signal pattern {decision!r} may not drive the relay: only "
-                                  f"'pass' opens the gate; remove relay from {decision!r}")
             blinks[output] = _blink_from(spec, f"{decision}.{output}")
         patterns[decision] = Pattern(decision, **blinks)
     return patterns

@@ -272,3 +272,11 @@ def test_outputs_change_before_show_returns(scaled):
     assert rec.states() == {"green": True, "red": True, "buzzer": True, "relay": False}
     signals.fault(True)
     assert rec.states() == {"green": False, "red": True, "buzzer": False, "relay": False}
+
+
+def test_only_the_pass_pattern_can_hold_the_relay_however_built():
+    """The rule sits on Pattern itself, so code that builds patterns can't bypass it either."""
+    assert Pattern("pass", relay=Blink(0.5)).relay == Blink(0.5)
+    for name in ("deny", "check", "fault"):
+        with pytest.raises(ConfigError, match=f"pattern '{name}' may not drive the relay"):
+            Pattern(name, relay=Blink(0.5))

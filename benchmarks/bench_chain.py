@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from terminal.formats import base45, cose, inflate, native  # noqa: E402
 from terminal.reasons import Decision, Reason  # noqa: E402
-from terminal.verifier import Verifier  # noqa: E402
+from terminal.verify.verifier import Verifier  # noqa: E402
 from tests import nativekit as kit  # noqa: E402
 from timing import median_ms  # noqa: E402  (benchmarks/ is on sys.path)
 

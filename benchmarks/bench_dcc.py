@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from terminal import dsc  # noqa: E402
+from terminal.formats import dsc  # noqa: E402
 from terminal.formats import VerifyContext, dcc  # noqa: E402
 from tools import dcc_sample as sample  # noqa: E402
 from tools.testdata import find_testdata  # noqa: E402

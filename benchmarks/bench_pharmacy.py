@@ -18,11 +18,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "hw-sim")]
 
 from drivers.printer import EscPosPrinter  # noqa: E402
 from hw_sim.printer import VirtualPrinter  # noqa: E402
-from terminal.audit import AuditLog  # noqa: E402
-from terminal.printqueue import PrintQueue  # noqa: E402
+from terminal.counter.audit import AuditLog  # noqa: E402
+from terminal.counter.printqueue import PrintQueue  # noqa: E402
 from terminal.reasons import Decision, Reason  # noqa: E402
 from terminal.result import Credential, Result  # noqa: E402
-from terminal.slip import build_slip  # noqa: E402
+from terminal.counter.slip import build_slip  # noqa: E402
 
 SECRET = bytes(32)
 

@@ -40,7 +40,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def make_issuer(work: Path):
-    from terminal import issuer
+    from terminal.issuer import directory as issuer
     return issuer.init(work / "issuer", site="checkpoint", now=int(time.time()) - 3600)
 
 
@@ -49,7 +49,7 @@ _CONFIGS: dict[str, config_mod.Config] = {}
 
 def config_for(work: Path, home) -> config_mod.Config:
     """The demo terminal config, lists published and synced (so revocation is checked)."""
-    from terminal.demo import terminal_for
+    from terminal.cli.demo import terminal_for
     if "config" not in _CONFIGS:
         _CONFIGS["config"] = terminal_for(work, home)
     return _CONFIGS["config"]
@@ -59,8 +59,8 @@ def bench_latency(work: Path, home, n: int) -> dict[str, float]:
     from drivers.decoder import open_decoder
     from hw_sim.pins import mock_signals
     from hw_sim.render import blank, draw
-    from terminal.daemon import build_verifier
-    from terminal.pipeline import Pipeline
+    from terminal.daemon.compose import build_verifier
+    from terminal.daemon.pipeline import Pipeline
 
     config = config_for(work, home)
     signals, recorder = mock_signals(scale=0.01)
@@ -100,8 +100,8 @@ def bench_latency(work: Path, home, n: int) -> dict[str, float]:
 def bench_loop_latency(work: Path, home, n: int) -> dict[str, float]:
     """The same, but through the whole daemon loop with the simulated camera at 30 fps: includes
     the time a frame waits for the loop (idle sleep or the previous frame's decode)."""
-    from terminal.daemon import build_service
-    from terminal.devices import open_devices
+    from terminal.daemon.compose import build_service
+    from terminal.daemon.devices import open_devices
 
     config = config_for(work, home)
     texts = [home.issue("health", "王小明", f"1101011990031{i:05d}", status="green")
@@ -150,9 +150,9 @@ def bench_empty_frame(work: Path, home, n: int) -> dict[str, float]:
     from drivers.decoder import open_decoder
     from hw_sim.pins import mock_signals
     from hw_sim.render import blank
-    from terminal.daemon import build_verifier
-    from terminal.pipeline import Pipeline
-    from terminal.service import Service
+    from terminal.daemon.compose import build_verifier
+    from terminal.daemon.pipeline import Pipeline
+    from terminal.daemon.service import Service
 
     config = config_for(work, home)
     signals, _ = mock_signals()
@@ -193,7 +193,7 @@ def bench_rss(work: Path, home, seconds: float) -> dict[str, float]:
     finally:
         if proc.poll() is None:
             proc.kill()
-    from terminal.service import read_status
+    from terminal.daemon.service import read_status
     state = read_status(config.terminal.state_dir) or {}
     return {"peak_rss_mib": hwm_kib / 1024, "rss_mib": rss_kib / 1024, "exit": code,
             "frames": state.get("frames", 0), "final_state": state.get("state")}

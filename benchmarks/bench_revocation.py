@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from terminal.listfiles import public_root  # noqa: E402
+from terminal.lists.listfiles import public_root  # noqa: E402
 from terminal.result import Credential  # noqa: E402
-from terminal.revocation import RevocationCheck, RevocationStore, serial_hash  # noqa: E402
+from terminal.lists.revocation import RevocationCheck, RevocationStore, serial_hash  # noqa: E402
 
 NOW = int(time.time())
 
@@ -77,7 +77,7 @@ def time_lookups(db: Path, serials: list[bytes], *, raw: bool = False) -> list[f
 APPLY_CHILD = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from terminal.revocation import RevocationStore
+from terminal.lists.revocation import RevocationStore
 body = open(sys.argv[3], "rb").read()
 st = RevocationStore(sys.argv[2])
 v = st.meta().version + 1
@@ -163,8 +163,8 @@ def bench_sync(n: int, tmp: Path) -> None:
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     from terminal.crypto import sm2
-    from terminal.publish import Publisher
-    from terminal.sync import SyncClient, SyncSettings
+    from terminal.lists.publish import Publisher
+    from terminal.lists.sync import SyncClient, SyncSettings
 
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *a):

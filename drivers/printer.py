@@ -20,8 +20,8 @@ import time
 from collections import deque
 from typing import Protocol
 
-from terminal.printqueue import PrinterStatus, PrintOutcome
-from terminal.slip import Line, Slip
+from terminal.counter.printqueue import PrinterStatus, PrintOutcome
+from terminal.counter.slip import Line, Slip
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """``python -m terminal`` is the same as the ``scanpoint`` console script."""
 
-from terminal.cli import main
+from terminal.cli.main import main
 
 raise SystemExit(main())

@@ -91,8 +91,8 @@ class PolicySection:
             raise ConfigError("[policy] skew must be between 0 and 600 seconds")
 
     def to_policy(self):
-        """The :class:`terminal.policy.Policy` these settings describe."""
-        from terminal.policy import Policy
+        """The :class:`terminal.verify.policy.Policy` these settings describe."""
+        from terminal.verify.policy import Policy
 
         return Policy.preset(self.site, self.accept or None, self.yellow or None)
 
@@ -278,7 +278,7 @@ class PrinterSection:
     @property
     def width(self) -> int:
         """Characters a line for this paper."""
-        from terminal.slip import WIDTH_CHARS   # the slip layout owns the table
+        from terminal.counter.slip import WIDTH_CHARS   # the slip layout owns the table
         return WIDTH_CHARS[self.paper_mm]
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import zlib
 
-from terminal import issuer as iss
+from terminal.issuer import directory as iss
 from terminal.crypto import sm2, sm3
 from terminal.formats import base45, cbor, cose, native
-from terminal.signedlist import ALG_SM2_SM3, key_id, sign_list
-from terminal.trust import TrustList
+from terminal.lists.signedlist import ALG_SM2_SM3, key_id, sign_list
+from terminal.lists.trust import TrustList
 
 DAY = 86400
 NOW = 1767225600  # 2026-01-01T00:00:00Z: the verification time of every vector

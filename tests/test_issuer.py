@@ -8,13 +8,15 @@ import stat
 
 import pytest
 
-from terminal import config, issuer as iss
+from terminal import config
+
+from terminal.issuer import directory as iss
 from terminal.errors import IssuerError
 from terminal.formats import base45, cbor, cose, inflate, native
 from terminal.reasons import Decision, Reason
-from terminal.signedlist import verify_list
-from terminal.trust import TrustList
-from terminal.verifier import Verifier
+from terminal.lists.signedlist import verify_list
+from terminal.lists.trust import TrustList
+from terminal.verify.verifier import Verifier
 
 T0 = 1767225600
 

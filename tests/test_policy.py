@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from terminal.policy import Policy
+from terminal.verify.policy import Policy
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential
 

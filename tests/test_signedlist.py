@@ -7,7 +7,7 @@ import pytest
 from terminal.crypto import sm2
 from terminal.errors import TrustListError
 from terminal.formats import cbor
-from terminal.signedlist import ALG_SM2_SM3, key_id, sign_list, verify_list
+from terminal.lists.signedlist import ALG_SM2_SM3, key_id, sign_list, verify_list
 from tests.nativekit import DAY, NOW, ROOT, ROOT_PUB, STRANGER, raw_sign1, signed_list
 
 

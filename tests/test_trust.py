@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from terminal import issuer as iss
+from terminal.issuer import directory as iss
 from terminal.crypto import sm2
 from terminal.errors import TrustListError
-from terminal.signedlist import key_id
-from terminal.trust import TrustList, TrustStore
+from terminal.lists.signedlist import key_id
+from terminal.lists.trust import TrustList, TrustStore
 from tests.nativekit import (DAY, ISSUER, ISSUER_KID, ISSUER_NAME, ISSUER_PUB, NOW, ROOT_PUB, STRANGER,
                              default_entries, signed_list, trust_bytes, trust_list)
 
@@ -177,7 +177,7 @@ def test_mutated_list_is_refused(where, patch):
 
 def test_long_lists_build_key_tables_on_use_not_at_load():
     """A short list pays for its keys' SM2 tables at load; a long one defers them (memory)."""
-    from terminal.trust import EAGER_TABLES
+    from terminal.lists.trust import EAGER_TABLES
 
     assert all(k.verifier.precomputed for k in trust_list().keys.values())
     privs = [sm2.generate_private_key() for _ in range(EAGER_TABLES + 1)]

@@ -11,13 +11,15 @@ import os
 import time
 from pathlib import Path
 
-from terminal import config, listfiles
-from terminal.commands.sync import settings_from
-from terminal.publish import Publisher
+from terminal import config
+
+from terminal.lists import listfiles
+from terminal.cli.commands.sync import settings_from
+from terminal.lists.publish import Publisher
 from terminal.reasons import Decision, Reason
-from terminal.sync import SyncClient
-from terminal.trust import TrustListFile, list_path
-from terminal.verifier import Verifier
+from terminal.lists.sync import SyncClient
+from terminal.lists.trust import TrustListFile, list_path
+from terminal.verify.verifier import Verifier
 from tests import nativekit as kit
 
 GREEN = kit.credential()                 # signed by kit.ISSUER, verified at kit.NOW
@@ -91,7 +93,7 @@ def test_reload_at_most_once_a_second_and_refusals_keep_the_held_list(tmp_path, 
     assert follow.current.version == 3
     assert decide(verifier) == (Decision.DENY, Reason.KEY_UNKNOWN)
 
-    with caplog.at_level(logging.ERROR, logger="terminal.trust"):
+    with caplog.at_level(logging.ERROR, logger="terminal.lists.trust"):
         path.write_bytes(kit.trust_bytes(version=2))      # rollback
         ticks.t += 1.1
         assert follow.current.version == 3

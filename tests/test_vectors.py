@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from terminal.policy import Policy
+from terminal.verify.policy import Policy
 from terminal.reasons import Decision, Reason
-from terminal.trust import TrustList
-from terminal.verifier import Verifier
+from terminal.lists.trust import TrustList
+from terminal.verify.verifier import Verifier
 
 DOC = json.loads(Path(__file__).with_name("vectors").joinpath("native.json")
                  .read_text(encoding="utf-8"))

@@ -8,11 +8,11 @@ import pytest
 
 from terminal import config
 from terminal.errors import ConfigError
-from terminal.policy import Policy
+from terminal.verify.policy import Policy
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential
-from terminal.trust import TrustStore
-from terminal.verifier import Verifier
+from terminal.lists.trust import TrustStore
+from terminal.verify.verifier import Verifier
 from tests import nativekit as kit
 from tests.nativekit import NOW
 
@@ -182,7 +182,7 @@ def test_hook_deny_reasons_turn_doubt_into_deny():
 
 
 def test_real_revocation_store_hook(tmp_path):
-    from terminal.revocation import RevocationCheck, RevocationStore, serial_hash
+    from terminal.lists.revocation import RevocationCheck, RevocationStore, serial_hash
 
     db = tmp_path / "revocation.db"
     with RevocationStore(db) as store:

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from terminal import dsc
+from terminal.formats import dsc
 from terminal.crypto import ecdsa
 from terminal.formats import base45, cose
 

@@ -43,7 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from terminal import dsc
+from terminal.formats import dsc
 from terminal.errors import CredentialError
 from terminal.formats import VerifyContext, cbor, dcc
 from terminal.reasons import Reason

@@ -26,8 +26,8 @@ import tty
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from terminal.slip import align as pad_align
-from terminal.slip import char_width, spaced
+from terminal.counter.slip import align as pad_align
+from terminal.counter.slip import char_width, spaced
 
 log = logging.getLogger(__name__)
 

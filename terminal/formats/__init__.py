@@ -2,7 +2,7 @@
 
 A format module has ``NAME``, ``PREFIXES`` (upper-case text prefixes such as ``"HC1:"``) and
 ``read(text, ctx) -> Result``, which never raises. A format's ``pass`` means genuine and in date
-only; :mod:`terminal.verifier` then applies revocation and site policy.
+only; :mod:`terminal.verify.verifier` then applies revocation and site policy.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from terminal import dsc as dsc_store
+from terminal.formats import dsc as dsc_store
 from terminal.crypto import ecdsa
 from terminal.errors import CredentialError
 from terminal.formats import MAX_TEXT_LENGTH, VerifyContext, base45, cbor, cose, inflate

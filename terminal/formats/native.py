@@ -16,7 +16,7 @@ from terminal.errors import CredentialError
 from terminal.formats import MAX_TEXT_LENGTH, base45, cbor, cose, inflate
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential, Result, check, deny
-from terminal.signedlist import ALG_SM2_SM3, KEY_ID_LENGTH
+from terminal.lists.signedlist import ALG_SM2_SM3, KEY_ID_LENGTH
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ import pytest
 
 from printer.samples import AT, credential, sample_results
 from terminal import config as config_mod
-from terminal.audit import AuditLog, install_redaction, parse_since, redact, status_section
-from terminal.cli import main
+from terminal.counter.audit import AuditLog, install_redaction, parse_since, redact, status_section
+from terminal.cli.main import main
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.secret import keyed_serial_hash, load_or_create_secret, verification_code
-from terminal.slip import build_slip
+from terminal.counter.secret import keyed_serial_hash, load_or_create_secret, verification_code
+from terminal.counter.slip import build_slip
 
 
 class Clock:
@@ -185,7 +185,7 @@ def test_secret_readable_by_others_is_refused_not_quietly_tightened(tmp_path):
 
 
 def test_crash_while_creating_the_secret_leaves_no_partial_key(tmp_path, monkeypatch):
-    import terminal.secret as secret_module
+    import terminal.counter.secret as secret_module
 
     class Crash(Exception):
         pass

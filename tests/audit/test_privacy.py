@@ -19,13 +19,13 @@ from pathlib import Path
 from drivers.printer import EscPosPrinter
 from hw_sim.printer import VirtualPrinter
 from printer.samples import AT, CST
-from terminal.audit import AuditLog, install_redaction
+from terminal.counter.audit import AuditLog, install_redaction
 from terminal.formats import base45
-from terminal.printqueue import PrintQueue, SlipObserver
+from terminal.counter.printqueue import PrintQueue, SlipObserver
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential, Result
-from terminal.secret import load_or_create_secret
-from terminal.slip import mask_name
+from terminal.counter.secret import load_or_create_secret
+from terminal.counter.slip import mask_name
 
 PEOPLE = [("张小三", "110101199003071234"), ("欧阳明月", "44030519851212567X"),
           ("Wei Li", "E12345678")]
@@ -127,9 +127,10 @@ def test_real_daemon_scenario_leaves_no_name_id_or_payload(tmp_path):
     """The real daemon (sim camera, zxing-cpp, SM2 verifier, pipeline, audit log, slip printer on
     the virtual printer) scans codes issued for known people; then every file under the state
     directory and the captured DEBUG log is searched for their names, IDs and QR texts."""
-    from terminal import demo, issuer
-    from terminal.daemon import build_service
-    from terminal.devices import open_devices
+    from terminal.cli import demo
+    from terminal.issuer import directory as issuer
+    from terminal.daemon.compose import build_service
+    from terminal.daemon.devices import open_devices
 
     now = int(time.time())
     home = issuer.init(tmp_path / "issuer", site="pharmacy", now=now - 3600)

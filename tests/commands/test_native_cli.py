@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from terminal.cli import main
+from terminal.cli.main import main
 
 def iso(t: int) -> str:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hw_sim.render import CRISP, draw
-from terminal.cli import main
+from terminal.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from terminal import config as config_mod
-from terminal import demo
-from terminal.daemon import build_service
-from terminal.devices import open_devices
+from terminal.cli import demo
+from terminal.daemon.compose import build_service
+from terminal.daemon.devices import open_devices
 from terminal.reasons import Decision, Reason
-from terminal.service import read_status
+from terminal.daemon.service import read_status
 
 REPO = Path(__file__).resolve().parents[2]
 SCALE = 0.2
@@ -136,7 +136,7 @@ def test_pharmacy_site_accepts_insurance_cards_only(tmp_path):
 
 
 def _config(work: Path, site="checkpoint", extra="") -> config_mod.Config:
-    from terminal import issuer
+    from terminal.issuer import directory as issuer
 
     home = issuer.init(work / "issuer", site=site, now=int(time.time()) - 3600)
     return demo.terminal_for(work, home, site, extra), home
@@ -309,7 +309,7 @@ def test_busy_loop_drops_frames_and_takes_the_newest(tmp_path):
     config, home = _config(tmp_path)
     code = home.issue("health", "王小明", "110101199003071234", status="green")
     devices = open_devices(config, scenario=[(None, 0.3), (code, 0.6), (None, 0.6)], scale=SCALE)
-    from terminal.daemon import build_verifier
+    from terminal.daemon.compose import build_verifier
     real_verifier = build_verifier(config)
 
     class SlowVerifier:

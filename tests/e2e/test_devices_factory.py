@@ -9,12 +9,12 @@ import pytest
 
 from terminal import config as config_mod
 from terminal.clock import SystemClock
-from terminal.devices import open_devices
+from terminal.daemon.devices import open_devices
 from terminal.errors import ConfigError
-from terminal.pipeline import Pipeline
+from terminal.daemon.pipeline import Pipeline
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.service import Service, read_status
+from terminal.daemon.service import Service, read_status
 
 
 class Refuse:
@@ -24,7 +24,7 @@ class Refuse:
 
 def test_terminal_imports_no_hardware_library_until_devices_are_opened():
     import subprocess
-    code = ("import sys, terminal.cli, terminal.daemon, terminal.devices, terminal.service; "
+    code = ("import sys, terminal.cli.main, terminal.daemon.compose, terminal.daemon.devices, terminal.daemon.service; "
             "bad = [m for m in ('gpiozero', 'cv2', 'zxingcpp', 'pyzbar', 'picamera2', 'serial', "
             "'hw_sim', 'drivers.camera') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -49,7 +49,7 @@ def test_pi_hardware_with_missing_usb_camera_backs_off_and_reports(tmp_path):
         assert status["camera"]["failures"] >= 2
         assert "Camera" in status["camera"]["error"]
         assert devices.signals.last == "fault"
-        from terminal.commands.status import collect, format_text
+        from terminal.cli.commands.status import collect, format_text
         report = collect(config)        # what `scanpoint status` shows
         assert report["state"] == "camera-fault"
         assert "camera:     backoff — CameraMissing" in format_text(report)

@@ -10,7 +10,7 @@ import zlib
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from terminal import dsc
+from terminal.formats import dsc
 from terminal.crypto import ecdsa
 from terminal.formats import VerifyContext, base45, cbor, cose, dcc
 from terminal.reasons import Decision, Reason

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from terminal import cli
+from terminal.cli import main as cli
 
 PEM = "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n"
 

@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from terminal import dsc
+from terminal.formats import dsc
 from terminal.crypto import ecdsa
 from terminal.errors import CertificateError, ConfigError
 from tools import dcc_sample as sample

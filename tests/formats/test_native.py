@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from terminal import formats
 from terminal.formats import base45, cbor, native
 from terminal.reasons import Decision, Reason
-from terminal.trust import TrustList
+from terminal.lists.trust import TrustList
 from tests import nativekit as kit
 from tests.nativekit import ISSUER_KID, NOW
 

@@ -1,4 +1,4 @@
-"""The simulated device set the daemon and ``scanpoint demo`` run on (``terminal.devices`` with
+"""The simulated device set the daemon and ``scanpoint demo`` run on (``terminal.daemon.devices`` with
 ``[terminal] hardware = "sim"``, built from hw_sim's camera, pins and faults)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hw_sim.clock import SimClock
 from hw_sim.faults import Fault
 from hw_sim.scenario import Disappear, Nothing, Scenario, Show
 from terminal import config as config_mod
-from terminal.devices import open_devices
+from terminal.daemon.devices import open_devices
 from terminal.errors import CameraMissing
 from terminal.interfaces import Camera, Decoder, Signals
 from terminal.reasons import Decision

@@ -12,7 +12,7 @@ import pytest
 from terminal.clock import FixedClock
 from terminal.interfaces import Frame
 from terminal.config import PipelineSection
-from terminal.pipeline import DecisionEvent, Outcome, Pipeline, ReplayGuard
+from terminal.daemon.pipeline import DecisionEvent, Outcome, Pipeline, ReplayGuard
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential, Result
 

@@ -10,8 +10,8 @@ import serial
 from drivers.printer import (CHINESE_OFF, CHINESE_ON, CUT, INIT, STATUS_IN_ORDER, STATUS_PAPER,
                              STATUS_PRINTER, DummyBackend, EscPos, EscPosPrinter, SerialBackend,
                              parse_paper_status, parse_printer_status, qr)
-from terminal.printqueue import PrintOutcome
-from terminal.slip import Line, Slip, build_slip
+from terminal.counter.printqueue import PrintOutcome
+from terminal.counter.slip import Line, Slip, build_slip
 from printer.samples import AT, CST, SECRET
 
 

@@ -9,9 +9,11 @@ import pytest
 
 from hw_sim.printer import VirtualPrinter  # noqa: E402
 from terminal import config as config_mod  # noqa: E402
-from terminal import demo, issuer, printqueue  # noqa: E402
-from terminal.daemon import build_service  # noqa: E402
-from terminal.devices import open_devices  # noqa: E402
+from terminal.counter import printqueue  # noqa: E402
+from terminal.cli import demo
+from terminal.issuer import directory as issuer
+from terminal.daemon.compose import build_service  # noqa: E402
+from terminal.daemon.devices import open_devices  # noqa: E402
 
 
 class Timed:

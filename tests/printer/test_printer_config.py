@@ -8,7 +8,9 @@ import pytest
 
 from hw_sim.printer import VirtualPrinter
 from printer.samples import AT, sample_results
-from terminal import audit, config as config_mod, printqueue
+from terminal import config as config_mod
+from terminal.counter import audit
+from terminal.counter import printqueue
 from terminal.errors import ConfigError
 
 
@@ -98,7 +100,7 @@ def test_audit_hook_records_and_reports(tmp_path):
 
 
 def test_cli_printer_test_and_status(tmp_path, capsys):
-    from terminal.cli import main
+    from terminal.cli.main import main
 
     with VirtualPrinter(tmp_path / "paper") as vp:
         cfg = tmp_path / "scanpoint.toml"

@@ -11,10 +11,10 @@ import pytest
 from drivers.printer import EscPosPrinter
 from hw_sim.printer import VirtualPrinter
 from printer.samples import AT, CST, SECRET, credential
-from terminal.printqueue import PrintQueue, QueueFull, SlipObserver
+from terminal.counter.printqueue import PrintQueue, QueueFull, SlipObserver
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.slip import Slip, build_slip
+from terminal.counter.slip import Slip, build_slip
 
 
 def make_slips(n: int) -> list[Slip]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from drivers.printer import EscPosPrinter
 from hw_sim.printer import VirtualPrinter
 from printer.test_printqueue import make_slips, printed_codes
-from terminal.printqueue import PrintQueue
+from terminal.counter.printqueue import PrintQueue
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ WORKER = """
 import sys, time
 sys.path[:0] = [{repo!r}, {hwsim!r}]
 from drivers.printer import EscPosPrinter
-from terminal.printqueue import PrintQueue
+from terminal.counter.printqueue import PrintQueue
 queue = PrintQueue({db!r}, EscPosPrinter.from_url({port!r}, print_timeout=10), retry_interval=0.05)
 queue.start()
 print("started", flush=True)

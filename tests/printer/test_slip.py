@@ -8,10 +8,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes, hmac
 
 from drivers.printer import EscPosPrinter
-from terminal.printqueue import PrintOutcome
+from terminal.counter.printqueue import PrintOutcome
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.slip import (REASON_ZH, Slip, build_slip, mask_name, text_width, wrap)
+from terminal.counter.slip import (REASON_ZH, Slip, build_slip, mask_name, text_width, wrap)
 
 from printer.samples import AT, CST, SECRET
 

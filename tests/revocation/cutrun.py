@@ -12,7 +12,7 @@ from pathlib import Path
 import apsw
 
 from powercut import CutVFS, Disk, PowerCut, materialize
-from terminal.revocation import RevocationStore, configure
+from terminal.lists.revocation import RevocationStore, configure
 
 DB = "/rev.db"
 ISSUED = 1_700_000_000

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from cutrun import digest
-from terminal.revocation import RevocationStore
+from terminal.lists.revocation import RevocationStore
 
 WORKER = Path(__file__).with_name("killworker.py")
 N = 60_000

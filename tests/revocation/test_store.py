@@ -10,9 +10,9 @@ import pytest
 from terminal.errors import TrustListError
 from terminal.reasons import Reason
 from terminal.result import Credential
-from terminal.revocation import (DeltaMismatch, ListRollback, RevocationCheck, RevocationStore,
+from terminal.lists.revocation import (DeltaMismatch, ListRollback, RevocationCheck, RevocationStore,
                                  serial_hash, split_hashes)
-from terminal.timeguard import TimeGuard
+from terminal.lists.timeguard import TimeGuard
 
 NOW = int(time.time())
 
@@ -164,7 +164,7 @@ def test_pinned_root_without_list_source_fails_closed(tmp_path, caplog):
     """A root key but neither [sync] source nor [lists] db: the hook still exists, on
     STATE_DIR/revocation.db, and answers LIST_STALE (deny where the site says so), with a warning."""
     from terminal import config
-    from terminal.verifier import Verifier
+    from terminal.verify.verifier import Verifier
     from tests import nativekit as kit
     trust = tmp_path / "trust.list"
     trust.write_bytes(kit.trust_bytes())

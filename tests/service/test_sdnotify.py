@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from terminal.sdnotify import Notifier
+from terminal.daemon.sdnotify import Notifier
 
 
 @pytest.fixture()

@@ -15,11 +15,11 @@ import pytest
 from terminal.clock import FixedClock
 from terminal.errors import CameraMissing
 from terminal.interfaces import Frame
-from terminal.pipeline import Pipeline
+from terminal.daemon.pipeline import Pipeline
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.sdnotify import Notifier
-from terminal.service import Service, ServiceSettings, read_status
+from terminal.daemon.sdnotify import Notifier
+from terminal.daemon.service import Service, ServiceSettings, read_status
 
 
 class Scene:

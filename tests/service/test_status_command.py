@@ -6,9 +6,9 @@ import json
 import os
 import time
 
-from terminal.cli import main
-from terminal.commands.status import daemon_state
-from terminal.service import write_json_atomic
+from terminal.cli.main import main
+from terminal.cli.commands.status import daemon_state
+from terminal.daemon.service import write_json_atomic
 
 
 def write_config(tmp_path, extra=""):
@@ -88,7 +88,7 @@ def test_part_sections_are_shown_and_a_broken_part_hides_nothing(tmp_path, monke
     import sys
     import types
 
-    from terminal.commands import status
+    from terminal.cli.commands import status
 
     good = types.ModuleType("scanpoint_test_part_ok")
     good.status_section = lambda config: {"pending": 2}
@@ -114,7 +114,7 @@ def test_revocation_store_that_cannot_be_opened_fails_closed(tmp_path):
     """The daemon's hook on a store it cannot open answers LIST_STALE, and the site's
     [lists] stale = "deny" still applies to it."""
     from terminal import config
-    from terminal.daemon import revocation_check
+    from terminal.daemon.compose import revocation_check
     from terminal.reasons import Reason
     from tests import nativekit as kit
 

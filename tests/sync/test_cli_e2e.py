@@ -12,8 +12,8 @@ import json
 import pytest
 
 from listserver import ListServer
-from terminal import listfiles
-from terminal.cli import main
+from terminal.lists import listfiles
+from terminal.cli.main import main
 
 
 @pytest.fixture

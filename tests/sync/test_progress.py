@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 
-from terminal.sync import Progress
+from terminal.lists.sync import Progress
 
 
 def test_progress_on_a_pty():

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from listserver import ListServer
-from terminal import listfiles
+from terminal.lists import listfiles
 from terminal.crypto import sm2
-from terminal.publish import Publisher
+from terminal.lists.publish import Publisher
 from terminal.reasons import Reason
 from terminal.result import Credential
-from terminal.revocation import RevocationCheck, RevocationStore
-from terminal.sync import SyncClient, SyncFailed, SyncSettings
+from terminal.lists.revocation import RevocationCheck, RevocationStore
+from terminal.lists.sync import SyncClient, SyncFailed, SyncSettings
 
 ROOT = sm2.generate_private_key()
 ROOT_PUB = sm2.public_key_of(ROOT)
@@ -307,7 +307,7 @@ def test_clock_offset_warning_uses_the_configured_limit(rig, caplog):
 
 def test_settings_and_guard_take_max_clock_offset_from_config(tmp_path):
     from terminal import config as config_mod
-    from terminal.timeguard import TimeGuard
+    from terminal.lists.timeguard import TimeGuard
     cfg = config_mod.loads('[lists]\nmax_clock_offset = 120.0\nissued_tolerance = 30.0\n'
                            f'[terminal]\nstate_dir = "{tmp_path}"\n[sync]\nsource = "{tmp_path}"\n'
                            f'[trust]\nroot_key = "{ROOT_PUB.hex()}"\n')
@@ -319,7 +319,7 @@ def test_settings_and_guard_take_max_clock_offset_from_config(tmp_path):
 
 def _held_trust_file(rig, version: int, keys: int) -> bytes:
     """Put a trust list of ``version`` with ``keys`` issuer keys where the scanner holds it."""
-    from terminal import issuer
+    from terminal.issuer import directory as issuer
     now = int(time.time())
     entries = [issuer.trust_entry(sm2.public_key_of(sm2.generate_private_key()), f"issuer {i}",
                                   now - 3600, now + 86400, ["health"]) for i in range(keys)]
@@ -353,7 +353,7 @@ def test_unreadable_held_trust_file_is_not_replaced(rig):
 def test_trust_list_download_is_capped_at_what_the_scanner_reads(rig):
     """A trust list over signedlist.MAX_LIST_BYTES is refused before download, even though
     [sync] max_list_bytes (meant for revocation snapshots) is far bigger."""
-    from terminal.signedlist import MAX_LIST_BYTES
+    from terminal.lists.signedlist import MAX_LIST_BYTES
     rig.publish(A)
     index = listfiles.read_index((rig.lists() / listfiles.INDEX_NAME).read_bytes(), ROOT_PUB,
                                  max_bytes=65536)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 from terminal.reasons import Decision, Reason
-from terminal.revocation import ListMeta, RevocationStore
-from terminal.timeguard import (TimeGuard, boot_id, clock_observation, decision_for,
+from terminal.lists.revocation import ListMeta, RevocationStore
+from terminal.lists.timeguard import (TimeGuard, boot_id, clock_observation, decision_for,
                                 parse_http_date, status_section)
 
 NOW = 1_760_000_000.0

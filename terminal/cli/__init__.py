@@ -1,0 +1,1 @@
+"""The ``scanpoint`` command line: the parser, exit codes, every command and the demo."""

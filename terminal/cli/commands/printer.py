@@ -1,0 +1,81 @@
+"""``scanpoint printer status|test``: check the receipt printer while installing a counter.
+
+``status`` shows the slip queue (waiting, printed) and, with ``--ask``, asks the printer itself
+for its paper status; ``test`` prints a sample slip with Chinese text and a QR code. Both open
+the serial port directly: stop the scanner daemon first so the two do not share the port.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+
+from terminal.cli.commands.status import DEFAULT_CONFIG, load_config
+from terminal.errors import ConfigError, PrinterError
+from terminal.counter.printqueue import status_section
+from terminal.reasons import Decision, Reason
+from terminal.result import Credential, Result
+from terminal.counter.slip import build_slip
+
+
+
+def register(commands, issuer) -> None:
+    parser = commands.add_parser(
+        "printer", help="receipt printer: queue and paper status, test slip",
+        description="Check the slip printer configured in [printer]. Stop the daemon first "
+                    "when using --ask or test: they open the serial port themselves.")
+    sub = parser.add_subparsers(dest="printer_command", metavar="PRINTER_COMMAND")
+    sub.required = True
+    status = sub.add_parser("status", help="slips waiting and printed; --ask queries the printer")
+    status.add_argument("--ask", action="store_true", help="ask the printer (DLE EOT) too")
+    test = sub.add_parser("test", help="print a sample slip (Chinese text, QR code)")
+    for p in (status, test):
+        p.add_argument("--config", default=None,
+                       help=f"terminal config file (default: {DEFAULT_CONFIG} if present)")
+        p.add_argument("--url", default=None, help="printer URL instead of [printer] url")
+    status.set_defaults(func=handle_status)
+    test.set_defaults(func=handle_test)
+
+
+
+def _printer(config, url: str | None):
+    url = url or config.printer.url
+    if not url or url == "sim":
+        raise ConfigError("no printer URL: set [printer] url or pass --url /dev/ttyUSB0")
+    driver = importlib.import_module("drivers.printer")
+    escpos = driver.EscPos(code_page=config.printer.code_page, chinese=config.printer.chinese)
+    return driver.EscPosPrinter.from_url(url, baudrate=config.printer.baudrate, escpos=escpos,
+                                         reply_timeout=config.printer.reply_timeout_s,
+                                         print_timeout=config.printer.print_timeout_s)
+
+
+def handle_status(args) -> int:
+    config = load_config(args.config)
+    report = status_section(config)
+    if args.ask:
+        with _printer(config, args.url) as printer:
+            status = printer.status()
+        report["printer_says"] = {"online": status.online, "paper": status.paper,
+                                  "near_end": status.near_end, "detail": status.detail}
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0 if not args.ask or report["printer_says"]["online"] else 4
+
+
+def handle_test(args) -> int:
+    config = load_config(args.config)
+    sample = Credential(format="native", type="insurance", issuer="TEST", key_id="00",
+                        serial=b"scanpoint-test-slip", issued_at=0, not_before=0, expires=0,
+                        masked_name="测*试", id_tail="0000")
+    slip = build_slip(Result(Decision.PASS, Reason.OK, "native", sample, "printer test"),
+                      site=config.terminal.site_name + " (测试 TEST)",
+                      terminal_id=config.terminal.id, secret=b"\0" * 32, at=time.time(),
+                      width=config.printer.width, qr=config.printer.qr)
+    with _printer(config, args.url) as printer:
+        status = printer.status()
+        if not status.ready:
+            raise PrinterError(f"printer not ready: {status.detail}")
+        outcome = printer.print_slip(slip)
+    print(slip.to_text())
+    print(f"printer answered: {getattr(outcome, 'value', outcome)}")
+    return 0 if getattr(outcome, "value", "") == "printed" else 4

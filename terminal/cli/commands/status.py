@@ -1,0 +1,147 @@
+"""``scanpoint status [--config FILE] [--json]``: is the daemon running, is its camera healthy,
+what did it decide last — plus the sync, audit and printer sections.
+
+The daemon rewrites ``STATE_DIR/status.json`` atomically about once a second; a file that has not
+been refreshed for a while, or whose process is gone, means the daemon is not running.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from terminal import config as config_mod
+from terminal.daemon.service import read_status
+
+log = logging.getLogger("scanpoint.status")
+
+DEFAULT_CONFIG = "/etc/scanpoint/scanpoint.toml"
+#: (label, module) of the parts whose ``status_section(config) -> dict`` the report shows under
+#: the label (the dict is the section itself, not wrapped in the label); imported when the
+#: status is collected, so other commands do not load them
+SECTION_MODULES = (("sync", "terminal.lists.timeguard"), ("audit", "terminal.counter.audit"),
+                   ("printer", "terminal.counter.printqueue"))
+
+
+def register(commands, issuer) -> None:
+    parser = commands.add_parser(
+        "status", help="show whether the scanner daemon runs, its camera and last decision",
+        description="Show the scanner daemon's state from its status file, plus list-sync and "
+                    "audit-log sections. Exit 0 when running and healthy, 4 otherwise.")
+    parser.add_argument("--config", default=None,
+                        help=f"terminal config file (default: {DEFAULT_CONFIG} if present)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(func=handle)
+
+
+def load_config(path: str | None) -> config_mod.Config:
+    """The named config, else the system one if present, else the defaults."""
+    if path is not None:
+        return config_mod.load(path)
+    if Path(DEFAULT_CONFIG).is_file():
+        return config_mod.load(DEFAULT_CONFIG)
+    return config_mod.Config()
+
+
+def daemon_state(document: dict[str, Any] | None, *, now: float | None = None) -> str:
+    """'running', 'camera-fault', 'stopped', 'not-running' (stale file / dead pid),
+    'never-started' or 'unreadable' (damaged status file)."""
+    if document is None:
+        return "never-started"
+    state = str(document.get("state", "unknown"))
+    if state in ("stopped", "unreadable"):
+        return state
+    now = time.time() if now is None else now
+    interval = float(document.get("status_interval_s", 1.0) or 1.0)
+    age = now - float(document.get("updated_unix", 0) or 0)
+    if age > max(10.0, 5 * interval) or not _alive(document.get("pid")):
+        return "not-running"
+    return state
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True          # exists, owned by the service user
+    return True
+
+
+def collect(config: config_mod.Config) -> dict[str, Any]:
+    """The whole status document: daemon plus any part's ``status_section(config)``."""
+    document = read_status(config.terminal.state_dir)
+    report: dict[str, Any] = {"daemon": document or {}, "state": daemon_state(document)}
+    for key, name in SECTION_MODULES:
+        section = importlib.import_module(name).status_section
+        try:
+            value = section(config)
+        except Exception as exc:   # one broken part must not hide the others
+            value = {"error": f"{type(exc).__name__}: {exc}"}
+        report[key] = value
+    return report
+
+
+def format_text(report: dict[str, Any]) -> str:
+    daemon = report["daemon"]
+    lines = [f"daemon:     {report['state']}"]
+    if daemon:
+        camera = daemon.get("camera", {})
+        lines.append(f"terminal:   {daemon.get('terminal_id')} at {daemon.get('site') or '-'}")
+        cam = camera.get("state", "?")
+        if camera.get("error"):
+            cam += f" — {camera['error']}"
+            if camera.get("retry_in_s") is not None and report["state"] == "camera-fault":
+                cam += f" (retry in {camera['retry_in_s']} s, {camera.get('failures')} failures)"
+        lines.append(f"camera:     {cam}")
+        lines.append(f"health:     {daemon.get('health')}")
+        counts = daemon.get("by_decision", {})
+        lines.append(f"decisions:  {daemon.get('decisions', 0)} (pass {counts.get('pass', 0)}, "
+                     f"deny {counts.get('deny', 0)}, check {counts.get('check', 0)}); "
+                     f"frames {daemon.get('frames', 0)}")
+        last = daemon.get("last_decision")
+        if last:
+            lines.append(f"last:       {last['decision']} {last['reason']} — {last['reason_text']} "
+                         f"({last['latency_ms']} ms)")
+        errors = {k: v for k, v in daemon.get("errors", {}).items() if v}
+        if errors:
+            lines.append("errors:     " + ", ".join(f"{k} {v}" for k, v in errors.items()))
+    for key, section in report.items():
+        if key in ("daemon", "state"):
+            continue
+        lines.append(f"{key}:")
+        if isinstance(section, dict):
+            lines += [f"  {k}: {_flat(v)}" for k, v in section.items()]
+        else:
+            lines.append(f"  {_flat(section)}")
+    return "\n".join(lines)
+
+
+def _flat(value: Any) -> str:
+    """A nested value on one readable line: ``a 1, b: (c 2)``."""
+    if isinstance(value, dict):
+        if not value:
+            return "-"
+        return ", ".join(f"{k} {_flat(v)}" if not isinstance(v, dict) else f"{k}: ({_flat(v)})"
+                         for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_flat(v) for v in value) or "-"
+    return "-" if value is None else str(value)
+
+
+def handle(args) -> int:
+    config = load_config(args.config)
+    report = collect(config)
+    if args.json:
+        print(json.dumps(report, sort_keys=True, default=str))
+    else:
+        print(format_text(report))
+    return 0 if report["state"] == "running" else 4

@@ -1,0 +1,1 @@
+"""The pharmacy counter: slips, the print queue, the audit log and the terminal secret."""

@@ -1,0 +1,325 @@
+"""The privacy-preserving audit log: one row per decision, nothing that identifies a person.
+
+A row holds the time, decision, reason, format, credential type, issuer key id, the keyed hash
+(HMAC-SM3 under the per-terminal secret, see :mod:`terminal.counter.secret`) of the credential serial,
+its 8-character verification code (the one printed on the slip) and the decision latency —
+never a payload, a name or an ID. Rows older than the retention (default 7 days) are purged on
+open and periodically; purging uses SQLite ``secure_delete`` and truncates the WAL, so deleted
+rows do not linger in free pages.
+
+This module also holds the log redaction the daemon installs on the root logger
+(:func:`install_redaction`): anything that looks like a credential QR text is replaced before a
+log line is written anywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import re
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator, TextIO
+
+from terminal.storage import connect, connect_readonly
+from terminal.reasons import Decision, Reason
+from terminal.result import Result
+from terminal.counter.secret import keyed_serial_hash, load_or_create_secret, verification_code
+from terminal.timefmt import iso, parse_iso
+
+log = logging.getLogger(__name__)
+
+AUDIT_FILE = "audit.db"
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    format TEXT,
+    type TEXT,
+    key_id TEXT,
+    serial_hash TEXT,
+    code TEXT,
+    latency_ms REAL
+);
+CREATE INDEX IF NOT EXISTS events_at ON events(at);
+CREATE INDEX IF NOT EXISTS events_code ON events(code);
+"""
+COLUMNS = ("at", "decision", "reason", "format", "type", "key_id", "serial_hash", "code",
+           "latency_ms")
+DAY = 86400.0
+
+
+def _safe_text(value: Any, limit: int = 64) -> str | None:
+    """A short printable token for a column (format, type, key id): bounded, no control chars."""
+    if value is None:
+        return None
+    text = str(value)[:limit]
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+class AuditLog:
+    """The audit database in ``state_dir`` (``audit.db``). Thread-safe; one instance per process.
+
+    ``on_decision(event)`` is the pipeline observer: it records and never raises. Old rows are
+    purged on open, after a record once ``purge_interval`` has passed, and — after ``start()`` —
+    by a background thread every ``purge_interval`` even when no one scans.
+    """
+
+    def __init__(self, state_dir: str | Path, *, retention_days: float = 7.0,
+                 purge_interval: float = 3600.0, secret: bytes | None = None, clock=time) -> None:
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = self.state_dir / AUDIT_FILE
+        self.retention = retention_days * DAY
+        self.purge_interval = purge_interval
+        self._clock = clock
+        self._secret = secret if secret is not None else load_or_create_secret(self.state_dir)
+        self._lock = threading.Lock()
+        self._conn = connect(self.path)
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            self._conn.executescript(_SCHEMA)
+            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._last_purge = 0.0
+        self._stop = threading.Event()
+        self._purger: threading.Thread | None = None
+        self.purge()
+        self.errors = 0
+
+    def start(self) -> AuditLog:
+        """Purge every ``purge_interval`` seconds in a background thread, even when idle."""
+        if self._purger is None:
+            self._purger = threading.Thread(target=self._purge_loop, name="audit-purge",
+                                            daemon=True)
+            self._purger.start()
+        return self
+
+    def _purge_loop(self) -> None:
+        while not self._stop.wait(self.purge_interval):
+            try:
+                self.purge()
+            except Exception as exc:  # noqa: BLE001 - retried at the next interval
+                log.error("event=audit_purge_failed error=%s", type(exc).__name__)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def record(self, result: Result, at: float | None = None, latency: float | None = None) -> None:
+        """Append one decision. Only hashes and codes leave the credential."""
+        at = self._clock.time() if at is None else float(at)
+        cred = result.credential
+        digest = code = None
+        if cred is not None and cred.serial:
+            raw = keyed_serial_hash(self._secret, cred.serial)
+            digest, code = raw.hex(), verification_code(raw)
+        row = (at, Decision(result.decision).value, Reason(result.reason).value,
+               _safe_text(result.format), _safe_text(cred.type if cred else None),
+               _safe_text(cred.key_id if cred else None), digest, code,
+               None if latency is None else round(latency * 1000.0, 3))
+        with self._lock:
+            self._conn.execute(f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES "
+                               f"({', '.join('?' * len(COLUMNS))})", row)
+        if time.monotonic() - self._last_purge >= self.purge_interval:
+            self.purge()
+
+    def on_decision(self, event: Any) -> None:
+        """Pipeline observer: record ``event.result`` at ``event.wall``; never raises."""
+        try:
+            self.record(event.result, getattr(event, "wall", None), getattr(event, "latency", None))
+        except Exception as exc:  # noqa: BLE001 - the audit log must never stop the gate
+            self.errors += 1
+            log.error("event=audit_write_failed error=%s", type(exc).__name__)
+
+    def purge(self, now: float | None = None) -> int:
+        """Delete rows older than the retention; returns how many. Truncates the WAL after."""
+        now = self._clock.time() if now is None else now
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM events WHERE at < ?", (now - self.retention,))
+            if cur.rowcount:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._last_purge = time.monotonic()
+        if cur.rowcount:
+            log.info("event=audit_purged rows=%d", cur.rowcount)
+        return cur.rowcount
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def rows(self, since: float = 0.0, until: float | None = None) -> Iterator[dict[str, Any]]:
+        """Rows with ``since <= at < until``, oldest first."""
+        until = float("inf") if until is None else until
+        with self._lock:
+            fetched = self._conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM events WHERE at >= ? AND at < ? ORDER BY at, id",
+                (since, until)).fetchall()
+        for values in fetched:
+            yield dict(zip(COLUMNS, values))
+
+    def find(self, code: str) -> list[dict[str, Any]]:
+        """Rows whose verification code is ``code`` (the 8 characters printed on the slip)."""
+        with self._lock:
+            fetched = self._conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM events WHERE code = ? ORDER BY at, id",
+                (code,)).fetchall()
+        return [dict(zip(COLUMNS, values)) for values in fetched]
+
+    def export(self, out: TextIO, since: float = 0.0, fmt: str = "csv") -> int:
+        """Write rows since ``since`` as CSV (with a header) or JSON lines; returns the count."""
+        if fmt not in ("csv", "jsonl"):
+            raise ValueError(f"unknown export format {fmt!r}: use csv or jsonl")
+        count = 0
+        writer = csv.DictWriter(out, fieldnames=("time",) + COLUMNS) if fmt == "csv" else None
+        if writer:
+            writer.writeheader()
+        for row in self.rows(since):
+            row = {"time": iso(row["at"]), **row}
+            if writer:
+                writer.writerow(row)
+            else:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+        return count
+
+    def counters(self, since: float = 0.0) -> dict[str, Any]:
+        """Counts by decision and by reason, the row total and the oldest and newest times."""
+        with self._lock:
+            return _summary(self._conn, since)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._purger is not None:
+            self._purger.join(timeout=5)
+            self._purger = None
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def parse_since(text: str, now: float | None = None) -> float:
+    """``--since``: an ISO date or date-time (naive = UTC), or a span back from now: ``7d``,
+    ``12h``, ``30m``."""
+    text = text.strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([dhm])", text)
+    if match:
+        now = time.time() if now is None else now
+        return now - float(match[1]) * {"d": DAY, "h": 3600.0, "m": 60.0}[match[2]]
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise ValueError(f"--since {text!r} is not an ISO date/time (2026-11-24 or "
+                         "2026-11-24T08:00:00+08:00) nor a span like 7d, 12h, 30m") from None
+
+
+def status_section(config) -> dict[str, Any]:
+    """The audit part of ``scanpoint status``: counters by decision and reason, retention."""
+    section = config.audit
+    if not section.enabled:
+        return {"enabled": False}
+    path = Path(config.terminal.state_dir) / AUDIT_FILE
+    if not path.exists():
+        return {"enabled": True, "events": 0, "note": "no audit log yet"}
+    conn = connect_readonly(path)
+    try:
+        summary = _summary(conn)
+    finally:
+        conn.close()
+    return {"enabled": True, "retention_days": section.retention_days, **summary}
+
+
+def _summary(conn: sqlite3.Connection, since: float = 0.0) -> dict[str, Any]:
+    by_decision = dict(conn.execute(
+        "SELECT decision, count(*) FROM events WHERE at >= ? GROUP BY decision", (since,)))
+    by_reason = dict(conn.execute(
+        "SELECT reason, count(*) FROM events WHERE at >= ? GROUP BY reason ORDER BY 2 DESC",
+        (since,)))
+    total, oldest, newest = conn.execute(
+        "SELECT count(*), min(at), max(at) FROM events WHERE at >= ?", (since,)).fetchone()
+    return {"events": total,
+            "by_decision": {d.value: by_decision.get(d.value, 0) for d in Decision},
+            "by_reason": by_reason,
+            "oldest": iso(oldest) if oldest is not None else None,
+            "newest": iso(newest) if newest is not None else None}
+
+
+# -- log redaction ----------------------------------------------------------------------------
+
+#: A credential QR text: a short prefix such as ``SP1:`` (native, any version) or ``HC1:`` (EU
+#: DCC) — two letters, a digit, a colon — then Base45. Case is ignored: a decoder may lower it.
+_B45 = r"[0-9A-Z $%*+\-./:]"
+_PAYLOAD = re.compile(r"\b([A-Z]{2}\d):" + _B45 + "{8,}", re.IGNORECASE)
+_LONG_B45 = re.compile(r"[0-9A-Z$%*+\-./:]{60,}")   # an unprefixed Base45 run is as bad
+
+
+def redact(text: str) -> str:
+    """Replace QR-like payloads (``SP1:``/``HC1:`` + Base45, or long Base45 runs) with a marker."""
+    if not text:
+        return text
+    text = _PAYLOAD.sub(lambda m: f"{m[1]}:<redacted {len(m[0])} chars>", text)
+    return _LONG_B45.sub(lambda m: f"<redacted {len(m[0])} chars>", text)
+
+
+class RedactingFilter(logging.Filter):
+    """A filter that rewrites each record's message (and exception text) through :func:`redact`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string: keep the template only
+            message = str(record.msg)
+        clean = redact(message)
+        if clean != message or record.args:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+_installed: RedactingFilter | None = None
+
+
+def install_redaction(logger: logging.Logger | None = None) -> RedactingFilter:
+    """Redact every record logged anywhere: a record factory plus a filter on ``logger``'s handlers.
+
+    Filters on a logger do not see records propagated from child loggers, so the redaction is
+    applied where records are created (``logging.setLogRecordFactory``) and, for exception text,
+    on each handler of ``logger`` (default: the root logger). Idempotent.
+    """
+    global _installed
+    logger = logger or logging.getLogger()
+    if _installed is None:
+        _installed = RedactingFilter()
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args, **kwargs):
+            record = previous(*args, **kwargs)
+            _installed.filter(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+    for handler in logger.handlers:
+        if _installed not in handler.filters:
+            handler.addFilter(_installed)
+    return _installed
+
+
+def observer_from_config(config) -> AuditLog | None:
+    """Daemon hook: the audit log for ``[audit]`` (None when disabled). Installs log redaction."""
+    install_redaction()
+    section = config.audit
+    if not section.enabled:
+        return None
+    return AuditLog(config.terminal.state_dir, retention_days=section.retention_days,
+                    purge_interval=section.purge_interval_s).start()

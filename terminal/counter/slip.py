@@ -1,0 +1,274 @@
+"""What a pharmacy slip says, built from a :class:`~terminal.result.Result` (pure: no hardware).
+
+A :class:`Slip` is a list of styled lines already wrapped to the paper width, plus the optional
+QR content. It holds only what may be printed: the masked name, at most the last four characters
+of an ID, and a verification code (a prefix of the keyed serial hash) — never a payload, a full
+name or an ID. Printer drivers turn it into ESC/POS bytes; the demo prints :meth:`Slip.to_text`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import unicodedata
+from dataclasses import asdict, dataclass
+from datetime import datetime, tzinfo
+
+from terminal.formats import dcc, native
+from terminal.reasons import Decision, Reason
+from terminal.result import Result
+from terminal.counter.secret import keyed_serial_hash, verification_code
+
+#: Characters per line for the usual paper widths (Font A, 12x24 dots).
+WIDTH_CHARS = {58: 32, 80: 48}
+
+DECISION_ZH = {Decision.PASS: "通过", Decision.DENY: "拒绝", Decision.CHECK: "人工核验"}
+DECISION_EN = {Decision.PASS: "PASS", Decision.DENY: "DENY", Decision.CHECK: "CHECK"}
+
+#: Chinese staff texts for each reason (the English ones live in :mod:`terminal.reasons`).
+REASON_ZH: dict[Reason, str] = {
+    Reason.OK: "凭证有效",
+    Reason.FORMAT_UNKNOWN: "无法识别的凭证",
+    Reason.PREFIX_INVALID: "码前缀或版本无法识别",
+    Reason.BASE45_INVALID: "码内容已损坏",
+    Reason.DECOMPRESSION_FAILED: "码数据已损坏（压缩）",
+    Reason.PAYLOAD_TOO_LARGE: "码数据过大，疑似伪造",
+    Reason.CBOR_INVALID: "码数据格式错误",
+    Reason.COSE_INVALID: "签名封装格式错误",
+    Reason.CRITICAL_HEADER_UNKNOWN: "码要求本终端不支持的功能",
+    Reason.CLAIMS_INVALID: "凭证字段缺失或错误",
+    Reason.ALGORITHM_UNSUPPORTED: "签名算法不被接受",
+    Reason.KEY_UNKNOWN: "签发密钥不在信任列表中",
+    Reason.KEY_NOT_VALID: "签发密钥当前无效",
+    Reason.KEY_USAGE_INVALID: "签发密钥无权签发此类凭证",
+    Reason.SIGNATURE_INVALID: "签名不符：伪造或被篡改",
+    Reason.TRUST_LIST_MISSING: "未加载信任列表：请同步终端",
+    Reason.EXPIRED: "凭证已过期：请刷新二维码",
+    Reason.NOT_YET_VALID: "凭证尚未生效（请检查时钟）",
+    Reason.REVOKED: "凭证已被撤销",
+    Reason.REPLAYED: "凭证已在此使用过",
+    Reason.LIST_STALE: "信任或撤销列表已过期：请人工核验并同步终端",
+    Reason.CLOCK_UNTRUSTED: "终端时钟不可信：请人工核验",
+    Reason.TYPE_NOT_ACCEPTED: "本点不接受此类凭证",
+    Reason.STATUS_YELLOW: "健康状态：黄码",
+    Reason.STATUS_RED: "健康状态：红码",
+    Reason.POLICY_DENY: "站点规则拒绝",
+    Reason.INTERNAL_ERROR: "终端故障：请人工核验并报告",
+}
+
+TYPE_ZH = {
+    "health": "健康码",
+    "insurance": "医保凭证",
+    "social-security": "社保卡",
+    "dcc-vaccination": "欧盟疫苗证书",
+    "dcc-test": "欧盟检测证书",
+    "dcc-recovery": "欧盟康复证书",
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One printed line: text plus style. ``size`` 2 is double width and height."""
+
+    text: str = ""
+    bold: bool = False
+    size: int = 1
+    align: str = "left"          # left | center | right
+
+
+@dataclass(frozen=True)
+class Slip:
+    """A rendered slip: lines wrapped to ``width`` characters and an optional QR text."""
+
+    width: int
+    lines: tuple[Line, ...]
+    footer: tuple[Line, ...] = ()  # printed after the QR
+    code: str | None = None       # verification code (printed and optionally as QR)
+    qr: str | None = None
+    decision: str = ""
+    created: float = 0.0
+    reprint: bool = False
+
+    def to_json(self) -> str:
+        """JSON for the print queue (UTF-8 text, Chinese kept readable)."""
+        data = asdict(self)
+        data["lines"] = [asdict(line) for line in self.lines]
+        data["footer"] = [asdict(line) for line in self.footer]
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Slip:
+        data = json.loads(text)
+        data["lines"] = tuple(Line(**line) for line in data["lines"])
+        data["footer"] = tuple(Line(**line) for line in data["footer"])
+        return cls(**data)
+
+    def as_reprint(self) -> Slip:
+        """The same slip marked as a reprint (printed again after an unconfirmed attempt)."""
+        if self.reprint:
+            return self
+        marker = Line("** 重打 REPRINT **", bold=True, align="center")
+        return Slip(self.width, (marker,) + self.lines, self.footer, self.code, self.qr,
+                    self.decision, self.created, True)
+
+    def to_text(self) -> str:
+        """Plain text as it would look on paper (QR shown as a placeholder line)."""
+        out = [self._line_text(line) for line in self.lines]
+        if self.qr:
+            out.append(align(f"[QR {self.qr}]", self.width, "center").rstrip())
+            out.append("")                       # the line fed after the symbol
+        out.extend(self._line_text(line) for line in self.footer)
+        return "\n".join(out) + "\n"
+
+    def _line_text(self, line: Line) -> str:
+        text = spaced(line.text) if line.size == 2 else line.text
+        return align(text, self.width, line.align).rstrip()
+
+
+def char_width(ch: str) -> int:
+    """Printed width of one character in columns: CJK full-width characters take two."""
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def text_width(text: str) -> int:
+    """Printed width of ``text`` in columns."""
+    return sum(char_width(c) for c in text)
+
+
+def spaced(text: str) -> str:
+    """Double-size text shown in plain text: each column doubled (a space after narrow chars)."""
+    return "".join(c + (" " if char_width(c) == 1 else "  ") for c in text).rstrip()
+
+
+def align(text: str, width: int, how: str) -> str:
+    """Pad ``text`` to ``width`` columns (left, center or right)."""
+    pad = max(0, width - text_width(text))
+    if how == "center":
+        return " " * (pad // 2) + text
+    if how == "right":
+        return " " * pad + text
+    return text
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Wrap to ``width`` columns: at spaces where possible, between any CJK characters."""
+    if width < 1:
+        raise ValueError("width must be positive")
+    lines: list[str] = []
+    current = ""
+    for word in _tokens(text):
+        if text_width(current) + text_width(word) <= width:
+            current += word
+            continue
+        if current.strip():
+            lines.append(current.rstrip())
+        current = word.lstrip()
+        while text_width(current) > width:      # a single token longer than the line
+            cut, used = 0, 0
+            while cut < len(current) and used + char_width(current[cut]) <= width:
+                used += char_width(current[cut])
+                cut += 1
+            lines.append(current[:cut])
+            current = current[cut:]
+    if current.strip() or not lines:
+        lines.append(current.rstrip())
+    return lines
+
+
+def _tokens(text: str) -> list[str]:
+    """Words with their leading space; each CJK character is its own token."""
+    tokens: list[str] = []
+    buf = ""
+    for ch in text:
+        if char_width(ch) == 2:
+            if buf:
+                tokens.append(buf)
+                buf = ""
+            tokens.append(ch)
+        elif ch == " ":
+            if buf.strip():
+                tokens.append(buf)
+                buf = ""
+            buf += ch
+        else:
+            buf += ch
+    if buf:
+        tokens.append(buf)
+    return tokens
+
+
+# each format's own rule for what a masked name looks like; other formats use the native rule
+_IS_MASKED = {native.NAME: native.is_masked, dcc.NAME: dcc.is_masked}
+
+
+def mask_name(name: str, format: str = native.NAME) -> str:
+    """The name as printed: kept if it has the masked shape of its ``format`` (native 张*三, DCC
+    ``M*** D***``), else masked like the native issuer does (张小三 -> 张*三).
+
+    Defence in depth: the formats already mask or refuse unmasked names, but a slip must never
+    print a full name, and merely containing ``*`` (张小*三丰) is not masked.
+    """
+    name = name.strip()
+    return name if _IS_MASKED.get(format, native.is_masked)(name) else native.mask_name(name)
+
+
+def id_tail(tail: str | None) -> str | None:
+    """At most the last four characters of an ID, shown as ``****1234``."""
+    if not tail:
+        return None
+    return "****" + tail[-4:]
+
+
+def reason_zh(reason: Reason) -> str:
+    """The Chinese text of a reason; the English one if a newer reason has no translation yet."""
+    return REASON_ZH.get(reason, reason.text)
+
+
+def build_slip(result: Result, *, site: str, terminal_id: str, secret: bytes, at: float,
+               width: int = 32, tz: tzinfo | None = None, qr: bool = True) -> Slip:
+    """The slip for one decision.
+
+    ``secret`` is the terminal secret (see :mod:`terminal.counter.secret`); the verification code is the
+    first 8 Base32 characters of HMAC-SM3(secret, serial), the same hash the audit log keeps, so
+    the code a clerk reads over the phone finds the audit row.
+    """
+    decision = Decision(result.decision)
+    reason = Reason(result.reason)
+    stamp = datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d %H:%M:%S") if tz else \
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+    lines: list[Line] = []
+
+    def add(text: str, **style) -> None:
+        size = style.get("size", 1)
+        for part in wrap(text, width // size):
+            lines.append(Line(part, **style))
+
+    rule = "=" * width
+    add(rule)
+    add(site, bold=True, align="center")
+    add(f"终端 Terminal: {terminal_id}")
+    add(f"时间 Time: {stamp}")
+    add("-" * width)
+    add(f"{DECISION_ZH[decision]} {DECISION_EN[decision]}", bold=True, size=2, align="center")
+    add(f"原因: {reason_zh(reason)}")
+    add(f"Reason: {reason.text}")
+    code = None
+    cred = result.credential
+    if cred is not None:
+        type_text = TYPE_ZH.get(cred.type)
+        add(f"类型 Type: {type_text + ' ' if type_text else ''}{cred.type}")
+        if cred.status:
+            add(f"状态 Status: {cred.status}")
+        if cred.masked_name:
+            add(f"姓名 Name: {mask_name(cred.masked_name, cred.format)}")
+        tail = id_tail(cred.id_tail)
+        if tail:
+            add(f"证件 ID: {tail}")
+        if cred.serial:
+            code = verification_code(keyed_serial_hash(secret, cred.serial))
+            add(f"核验码 Code: {code[:4]}-{code[4:]}", bold=True)
+    elif result.format:
+        add(f"格式 Format: {result.format}")
+    return Slip(width=width, lines=tuple(lines), footer=(Line(rule),), code=code,
+                qr=code if (qr and code) else None,
+                decision=decision.value, created=float(at))

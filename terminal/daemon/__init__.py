@@ -1,0 +1,1 @@
+"""The scanning daemon: pipeline, service loop, devices, systemd notify, composition root."""

@@ -1,0 +1,392 @@
+"""The scanning daemon's run loop: camera management, systemd notify/watchdog, signals, status file.
+
+One thread does everything: read the newest frame, run it through the :class:`Pipeline`, then —
+only if a health check of that same loop passes — ping the systemd watchdog. A side thread could
+keep pinging while the loop is stuck, which is exactly what the watchdog exists to catch.
+
+A camera that fails to open, raises, or stops delivering frames is closed and reopened with
+exponential backoff; meanwhile the signals show the fault pattern and the status file says why.
+SIGTERM and SIGINT stop the loop cleanly with every LED and the relay off.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from terminal.clock import Clock
+from terminal.interfaces import Camera, Signals
+from terminal.daemon.pipeline import Pipeline, summarize
+from terminal.daemon.sdnotify import Notifier
+
+log = logging.getLogger("scanpoint.service")
+
+STATUS_FILE = "status.json"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Camera supervision and housekeeping timings (from the ``[camera]`` config section).
+
+    ``stall_s``: no frame for this long counts as a camera failure. Retries wait
+    ``retry_initial_s``, doubling (``retry_factor``) up to ``retry_max_s``. ``idle_sleep_s`` is the
+    pause when no new frame is ready; ``status_interval_s`` how often the status file is rewritten.
+    """
+
+    stall_s: float = 3.0
+    retry_initial_s: float = 0.5
+    retry_max_s: float = 30.0
+    retry_factor: float = 2.0
+    idle_sleep_s: float = 0.002
+    status_interval_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.stall_s <= 0 or self.retry_initial_s <= 0 or self.idle_sleep_s < 0:
+            raise ValueError("camera timings must be positive")
+        if self.retry_max_s < self.retry_initial_s:
+            raise ValueError("camera.retry_max_s must be at least camera.retry_initial_s")
+        if self.retry_factor < 1:
+            raise ValueError("camera.retry_factor must be at least 1")
+
+
+class Backoff:
+    """Exponential backoff: ``initial``, ``initial*factor``, ... capped at ``maximum``."""
+
+    def __init__(self, initial: float, maximum: float, factor: float = 2.0) -> None:
+        self.initial, self.maximum, self.factor = initial, maximum, factor
+        self.failures = 0
+
+    def next_delay(self) -> float:
+        """Record one more failure and return how long to wait before the next attempt."""
+        delay = min(self.maximum, self.initial * self.factor ** self.failures)
+        self.failures += 1
+        return delay
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class CameraState:
+    OK = "ok"                # delivering frames
+    STARTING = "starting"    # opened, no frame yet
+    BACKOFF = "backoff"      # failed; waiting to retry
+    CLOSED = "closed"        # the daemon stopped
+
+
+class Service:
+    """Runs the pipeline against a camera until stopped. See the module docstring.
+
+    ``open_camera`` makes a fresh camera (it is called again after every failure). ``sleep`` is
+    how the loop waits; the simulator passes one that advances its clock.
+    """
+
+    def __init__(self, pipeline: Pipeline, open_camera: Callable[[], Camera], signals: Signals, *,
+                 clock: Clock, settings: ServiceSettings | None = None,
+                 state_dir: str | os.PathLike | None = None, notifier: Notifier | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.pipeline = pipeline
+        self.open_camera = open_camera
+        self.signals = signals
+        self.clock = clock
+        self.settings = settings or ServiceSettings()
+        self.state_dir = Path(state_dir) if state_dir is not None else None
+        self.notifier = notifier or Notifier({})
+        self.sleep = sleep
+        self.camera: Camera | None = None
+        self.camera_state = CameraState.STARTING
+        self.camera_error: str | None = None
+        self.camera_failures = 0          # total failures since start
+        self.backoff = Backoff(self.settings.retry_initial_s, self.settings.retry_max_s,
+                               self.settings.retry_factor)
+        self._retry_at = 0.0
+        self._last_frame_at = 0.0        # monotonic: last frame delivered (or camera opened)
+        self._last_turn: float | None = None
+        self._last_ping: float | None = None
+        self._last_status = -1e9
+        self._state_dir_made = False      # the status folder is created once, on the first write
+        self._stop = False
+        self._fault_shown = False
+        self.started_wall = clock.time()
+        self.iterations = 0
+        self.watchdog_pings = 0
+        self.health_reason = "starting"
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Warm the verifier, open the camera (a failure only schedules a retry), tell systemd
+        we are ready."""
+        self.pipeline.warm_up()
+        self._open_camera()
+        self.write_status(force=True)
+        self.notifier.ready(self.status_line())
+
+    def stop(self, *_: Any) -> None:
+        """Ask the loop to stop after the current frame (safe from a signal handler)."""
+        self._stop = True
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop
+
+    def run(self, *, install_signal_handlers: bool = True, until: Callable[[], bool] | None = None) -> int:
+        """Run until SIGTERM/SIGINT (or ``until()`` is true); always ends with the outputs off."""
+        previous = {}
+        if install_signal_handlers:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                previous[signum] = signal.signal(signum, self.stop)
+        try:
+            self.start()
+            while not self._stop and not (until is not None and until()):
+                self.iterate()
+        finally:
+            self.shutdown()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        return 0
+
+    def shutdown(self) -> None:
+        """Outputs off, camera closed, status says stopped, systemd told."""
+        self.notifier.stopping("stopping")
+        try:
+            self.signals.off()
+        except Exception as exc:
+            log.error("signals off failed error=%r", exc)
+        self._close_camera()
+        for observer in self.pipeline.observers:
+            close = getattr(observer, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception as exc:
+                    log.warning("observer close failed observer=%s error=%r",
+                                type(observer).__name__, exc)
+        self.camera_state = CameraState.CLOSED
+        self.write_status(force=True, state="stopped")
+        log.info("stopped iterations=%d decisions=%d", self.iterations, self.pipeline.stats.decisions)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def iterate(self) -> None:
+        """One turn: read the newest frame (or wait/retry the camera), process it, check health."""
+        now = self.clock.monotonic()
+        if self.camera is None:
+            if now >= self._retry_at:
+                self._open_camera()
+            else:
+                self.sleep(min(0.05, self._retry_at - now))
+        else:
+            self._read_and_process(now)
+        self.iterations += 1
+        end = self.clock.monotonic()
+        self._health_and_ping(end, now)
+        self._last_turn = end
+        self.write_status()
+
+    def _read_and_process(self, now: float) -> None:
+        assert self.camera is not None
+        try:
+            frame = self.camera.read()
+        except Exception as exc:
+            self._camera_failed(exc)
+            return
+        if frame is None:
+            if now - self._last_frame_at > self.settings.stall_s:
+                self._camera_failed(TimeoutError(
+                    f"camera stalled: no frame for {self.settings.stall_s:g} s"))
+            elif self.settings.idle_sleep_s:
+                self.sleep(self.settings.idle_sleep_s)
+            return
+        self._last_frame_at = self.clock.monotonic()
+        if self.camera_state != CameraState.OK:
+            self.camera_state = CameraState.OK
+            self.camera_error = None
+            self.backoff.reset()
+            self._show_fault(False)
+            log.info("camera delivering frames")
+            self.write_status(force=True)
+        self.pipeline.process(frame)
+
+    # -- camera supervision ------------------------------------------------------------------
+    def _open_camera(self) -> None:
+        try:
+            self.camera = self.open_camera()
+        except Exception as exc:
+            self.camera = None
+            self._camera_failed(exc)
+            return
+        self.camera_state = CameraState.STARTING
+        self._last_frame_at = self.clock.monotonic()
+        log.info("camera opened")
+
+    def _camera_failed(self, exc: BaseException) -> None:
+        self._close_camera()
+        self.camera_failures += 1
+        delay = self.backoff.next_delay()
+        self._retry_at = self.clock.monotonic() + delay
+        self.camera_state = CameraState.BACKOFF
+        self.camera_error = f"{type(exc).__name__}: {exc}"
+        self._show_fault(True)
+        log.warning("camera failed error=%r retry_in_s=%.2f failures=%d",
+                    self.camera_error, delay, self.backoff.failures)
+        self.write_status(force=True)
+        self.notifier.status(self.status_line())
+
+    def _close_camera(self) -> None:
+        camera, self.camera = self.camera, None
+        if camera is not None:
+            try:
+                camera.close()
+            except Exception as exc:
+                log.warning("camera close failed error=%r", exc)
+
+    def _show_fault(self, active: bool) -> None:
+        if active == self._fault_shown:
+            return
+        try:
+            self.signals.fault(active)
+            self._fault_shown = active
+        except Exception as exc:
+            log.error("fault signal failed error=%r", exc)
+
+    # -- health and watchdog ------------------------------------------------------------------
+    @property
+    def turn_limit_s(self) -> float:
+        """The longest a loop turn may take: half the watchdog interval (4 s without one)."""
+        return (self.notifier.watchdog_interval or 4.0) / 2.0
+
+    def health(self, now: float | None = None) -> tuple[bool, str]:
+        """Is the frame loop healthy? (ok, why). Checked by the loop itself before each ping.
+
+        Healthy means: the loop turned recently (no turn took longer than half the watchdog
+        interval, or 2 s without one) and the camera is either delivering frames within
+        ``stall_s`` or in managed backoff with a retry scheduled.
+        """
+        now = self.clock.monotonic() if now is None else now
+        limit = self.turn_limit_s
+        if self._last_turn is not None and now - self._last_turn > limit:
+            return False, f"loop stalled: {now - self._last_turn:.1f} s between turns"
+        if self.camera_state == CameraState.BACKOFF:
+            if self.camera is None and self._retry_at - now <= self.settings.retry_max_s + 1.0:
+                return True, "camera in backoff"
+            return False, "camera failed and no retry scheduled"
+        if now - self._last_frame_at > self.settings.stall_s + limit:
+            return False, "camera silent"
+        return True, "ok"
+
+    def _health_and_ping(self, now: float, turn_start: float) -> None:
+        ok, why = self.health(now)
+        if ok and self._last_turn is None:
+            ok = now - turn_start < self.turn_limit_s
+        self.health_reason = why
+        interval = self.notifier.watchdog_interval
+        if not ok:
+            return
+        if interval is None:
+            return
+        if self._last_ping is None or now - self._last_ping >= interval / 3.0:
+            if self.notifier.watchdog():
+                self.watchdog_pings += 1
+            self._last_ping = now
+
+    # -- status -------------------------------------------------------------------------------
+    def status_line(self) -> str:
+        stats = self.pipeline.stats
+        if self.camera_state == CameraState.BACKOFF:
+            return f"camera fault ({self.camera_error}); retrying; {stats.decisions} decisions"
+        return f"scanning; {stats.decisions} decisions"
+
+    def status(self, state: str | None = None) -> dict[str, Any]:
+        """The status document (JSON-safe, nothing personal) that ``scanpoint status`` reads."""
+        stats = self.pipeline.stats
+        now = self.clock.monotonic()
+        if state is None:
+            state = "camera-fault" if self.camera_state == CameraState.BACKOFF else "running"
+        return {
+            "state": state,
+            "pid": os.getpid(),
+            "terminal_id": self.pipeline.terminal_id,
+            "site": self.pipeline.site,
+            "started": round(self.started_wall, 3),
+            "updated": round(self.clock.time(), 3),
+            "updated_unix": round(time.time(), 3),
+            "status_interval_s": self.settings.status_interval_s,
+            "health": self.health_reason,
+            "camera": {
+                "state": self.camera_state,
+                "error": self.camera_error,
+                "failures": self.camera_failures,
+                "retry_in_s": (round(max(0.0, self._retry_at - now), 2)
+                               if self.camera_state == CameraState.BACKOFF else None),
+            },
+            "frames": stats.frames,
+            "stale_frames": stats.stale,
+            "decisions": stats.decisions,
+            "by_decision": dict(stats.by_decision),
+            "errors": {"decoder": stats.decoder_errors, "verifier": stats.verifier_errors,
+                       "signals": stats.signal_errors, "observers": stats.observer_errors},
+            "last_decision": summarize(stats.last_decision) if stats.last_decision else None,
+            "watchdog": {"interval_s": self.notifier.watchdog_interval, "pings": self.watchdog_pings},
+        }
+
+    def write_status(self, *, force: bool = False, state: str | None = None) -> None:
+        """Rewrite the status file atomically, at most every ``status_interval_s`` unless forced."""
+        if self.state_dir is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_status < self.settings.status_interval_s:
+            return
+        self._last_status = now
+        try:
+            if not self._state_dir_made:
+                self.state_dir.mkdir(parents=True, exist_ok=True)
+                self._state_dir_made = True
+            write_json_atomic(self.state_dir / STATUS_FILE, self.status(state), make_dirs=False)
+        except OSError as exc:
+            log.error("status write failed path=%s error=%r", self.state_dir, exc)
+
+
+def write_json_atomic(path: Path, document: dict[str, Any], *, make_dirs: bool = True) -> None:
+    """Write ``document`` to ``path`` so a reader sees the old or the new file, never half of one.
+
+    ``make_dirs`` creates the folder first; a caller writing often creates it once instead.
+    """
+    if make_dirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=1, sort_keys=True)
+            handle.write("\n")
+            # no fsync: the file is advisory and rewritten every second, and on an SD card an
+            # fsync can stall the frame loop for tens of ms; the rename alone keeps it whole
+            # for readers, and readers treat a damaged file as unreadable.
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def read_status(state_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The daemon's last status document, None when there is none (never started), or a
+    document with state ``unreadable`` when the file is damaged."""
+    path = Path(state_dir) / STATUS_FILE
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:      # e.g. emptied by a power cut before the rename
+        return {"state": "unreadable", "error": f"{path}: {exc}"}
+    return document if isinstance(document, dict) else {"state": "unreadable",
+                                                         "error": f"{path}: not a JSON object"}

@@ -1,0 +1,1 @@
+"""The issuer's tools: key files, issuer directories and credentials."""

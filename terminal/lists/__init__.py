@@ -1,0 +1,1 @@
+"""Signed lists: trust and revocation lists, clock trust, sync and publishing."""

@@ -1,0 +1,1 @@
+"""Deciding: the verifier and the site policy."""

@@ -20,7 +20,7 @@ from terminal.reasons import Decision, Reason
 from terminal.lists.sync import SyncClient
 from terminal.lists.trust import TrustListFile, list_path
 from terminal.verify.verifier import Verifier
-from tests import nativekit as kit
+from tests.support import credentials as kit
 
 GREEN = kit.credential()                 # signed by kit.ISSUER, verified at kit.NOW
 WITHOUT_ISSUER = [e for e in kit.default_entries() if e["kid"] != kit.ISSUER_KID]

@@ -13,8 +13,8 @@ from terminal.reasons import Decision, Reason
 from terminal.result import Credential
 from terminal.lists.trust import TrustStore
 from terminal.verify.verifier import Verifier
-from tests import nativekit as kit
-from tests.nativekit import NOW
+from tests.support import credentials as kit
+from tests.support.credentials import NOW
 
 GREEN = kit.credential()
 YELLOW = kit.credential(kit.claims(status="yellow"))

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from printer.samples import AT, credential, sample_results
+from tests.support.results import AT, credential, sample_results
 from terminal import config as config_mod
 from terminal.counter.audit import AuditLog, install_redaction, parse_since, redact, status_section
 from terminal.cli.main import main

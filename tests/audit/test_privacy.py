@@ -18,7 +18,7 @@ from pathlib import Path
 
 from drivers.printer import EscPosPrinter
 from hw_sim.printer import VirtualPrinter
-from printer.samples import AT, CST
+from tests.support.results import AT, CST
 from terminal.counter.audit import AuditLog, install_redaction
 from terminal.formats import base45
 from terminal.counter.printqueue import PrintQueue, SlipObserver

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from terminal.crypto import sm2
 from terminal.errors import KeyFormatError, ScanpointError
 
-import sm2_reference as ref
+from tests.support import sm2_reference as ref
 
 N, P = sm2.N, sm2.P
 RNG_SEED = 20261124

@@ -12,8 +12,8 @@ from terminal import formats
 from terminal.formats import base45, cbor, native
 from terminal.reasons import Decision, Reason
 from terminal.lists.trust import TrustList
-from tests import nativekit as kit
-from tests.nativekit import ISSUER_KID, NOW
+from tests.support import credentials as kit
+from tests.support.credentials import ISSUER_KID, NOW
 
 TRUST = kit.trust_list()
 CTX = formats.VerifyContext(now=NOW, skew=30, trust=TRUST)

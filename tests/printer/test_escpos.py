@@ -12,7 +12,7 @@ from drivers.printer import (CHINESE_OFF, CHINESE_ON, CUT, INIT, STATUS_IN_ORDER
                              parse_paper_status, parse_printer_status, qr)
 from terminal.counter.printqueue import PrintOutcome
 from terminal.counter.slip import Line, Slip, build_slip
-from printer.samples import AT, CST, SECRET
+from tests.support.results import AT, CST, SECRET
 
 
 def test_chinese_text_is_gb18030_inside_chinese_mode():

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from hw_sim.printer import VirtualPrinter
-from printer.samples import AT, sample_results
+from tests.support.results import AT, sample_results
 from terminal import config as config_mod
 from terminal.counter import audit
 from terminal.counter import printqueue

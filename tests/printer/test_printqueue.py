@@ -4,47 +4,21 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import dataclass
 
 import pytest
 
 from drivers.printer import EscPosPrinter
 from hw_sim.printer import VirtualPrinter
-from printer.samples import AT, CST, SECRET, credential
+from tests.support.results import AT, CST, SECRET, credential, decision_event
+from tests.support.slips import make_slips, printed_codes
+from tests.support.waiting import wait_until
 from terminal.counter.printqueue import PrintQueue, QueueFull, SlipObserver
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.counter.slip import Slip, build_slip
-
-
-def make_slips(n: int) -> list[Slip]:
-    out = []
-    for i in range(n):
-        result = Result(Decision.PASS, Reason.OK, "native", credential(i.to_bytes(16, "big")))
-        out.append(build_slip(result, site="Renhe", terminal_id="T01", secret=SECRET,
-                              at=AT + i, tz=CST))
-    return out
-
-
-def printed_codes(vp: VirtualPrinter) -> list[str]:
-    codes = []
-    for slip in vp.slips:
-        line = next(l for l in slip.text.splitlines() if l.startswith("核验码"))
-        codes.append(line.split(": ")[1].replace("-", ""))
-    return codes
 
 
 def driver(vp: VirtualPrinter) -> EscPosPrinter:
     return EscPosPrinter.from_url(vp.port, reply_timeout=0.3, print_timeout=3.0)
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def test_paper_out_mid_queue_of_20_then_refill_prints_all_in_order_once(tmp_path, vprinter):
@@ -160,25 +134,15 @@ def test_database_uses_wal_and_full_sync(tmp_path):
         assert queue._conn.execute("PRAGMA synchronous").fetchone()[0] == 2   # FULL
 
 
-@dataclass(frozen=True)
-class Event:
-    """The fields of the pipeline's DecisionEvent the observer reads."""
-
-    result: Result
-    site: str = "Renhe"
-    terminal_id: str = "T01"
-    wall: float = AT
-
-
 def test_observer_queues_only_selected_decisions_and_never_raises(tmp_path):
     queue = PrintQueue(tmp_path / "q.db")
     observer = SlipObserver(queue, secret=SECRET, print_on=["pass", "check"], tz=CST)
-    observer.on_decision(Event(Result(Decision.PASS, Reason.OK, "native", credential())))
-    observer.on_decision(Event(Result(Decision.DENY, Reason.REVOKED, "native", credential())))
+    observer.on_decision(decision_event(Result(Decision.PASS, Reason.OK, "native", credential())))
+    observer.on_decision(decision_event(Result(Decision.DENY, Reason.REVOKED, "native", credential())))
     assert queue.counts()["pending"] == 1
     assert observer.last_slip.decision == "pass"
     queue.close()
-    observer.on_decision(Event(Result(Decision.CHECK, Reason.LIST_STALE, "native", credential())))
+    observer.on_decision(decision_event(Result(Decision.CHECK, Reason.LIST_STALE, "native", credential())))
     assert observer.errors == 1
 
 

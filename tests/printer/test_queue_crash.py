@@ -12,8 +12,8 @@ from pathlib import Path
 
 from drivers.printer import EscPosPrinter
 from hw_sim.printer import VirtualPrinter
-from printer.test_printqueue import make_slips, printed_codes
 from terminal.counter.printqueue import PrintQueue
+from tests.support.slips import make_slips, printed_codes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,6 +22,7 @@ import sys, time
 sys.path[:0] = [{repo!r}, {hwsim!r}]
 from drivers.printer import EscPosPrinter
 from terminal.counter.printqueue import PrintQueue
+from tests.support.slips import make_slips, printed_codes
 queue = PrintQueue({db!r}, EscPosPrinter.from_url({port!r}, print_timeout=10), retry_interval=0.05)
 queue.start()
 print("started", flush=True)

@@ -13,7 +13,7 @@ from terminal.reasons import Decision, Reason
 from terminal.result import Result
 from terminal.counter.slip import (REASON_ZH, Slip, build_slip, mask_name, text_width, wrap)
 
-from printer.samples import AT, CST, SECRET
+from tests.support.results import AT, CST, SECRET
 
 #: the codes, computed independently below: Base32(HMAC-SM3(SECRET, "scanpoint-serial\\0" + serial))[:8]
 CODES = {"pass": "NNSW2K7N", "deny": "GAWCBKC4", "check": "QDTCRVLN"}

@@ -150,7 +150,7 @@ def test_bytes_per_entry_is_small(tmp_path):
 
 def test_from_config(tmp_path):
     from terminal import config
-    from tests.nativekit import ROOT_PUB
+    from tests.support.credentials import ROOT_PUB
     cfg = config.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n[sync]\nsource = "http://x/"\n'
                        f'[trust]\nroot_key = "{ROOT_PUB.hex()}"\n[lists]\nstale = "deny"\n')
     chk = RevocationCheck.from_config(cfg)
@@ -165,7 +165,7 @@ def test_pinned_root_without_list_source_fails_closed(tmp_path, caplog):
     STATE_DIR/revocation.db, and answers LIST_STALE (deny where the site says so), with a warning."""
     from terminal import config
     from terminal.verify.verifier import Verifier
-    from tests import nativekit as kit
+    from tests.support import credentials as kit
     trust = tmp_path / "trust.list"
     trust.write_bytes(kit.trust_bytes())
     text = (f'[terminal]\nstate_dir = "{tmp_path}"\n'

@@ -116,7 +116,7 @@ def test_revocation_store_that_cannot_be_opened_fails_closed(tmp_path):
     from terminal import config
     from terminal.daemon.compose import revocation_check
     from terminal.reasons import Reason
-    from tests import nativekit as kit
+    from tests.support import credentials as kit
 
     (tmp_path / "not-a-db").mkdir()                         # a folder where the store should be
     cfg = config.loads(f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\n'

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from listserver import ListServer
+from tests.support.listserver import ListServer
 from terminal.lists import listfiles
 from terminal.cli.main import main
 

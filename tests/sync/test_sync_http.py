@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from listserver import ListServer
+from tests.support.listserver import ListServer
 from terminal.lists import listfiles
 from terminal.crypto import sm2
 from terminal.lists.publish import Publisher

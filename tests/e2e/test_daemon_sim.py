@@ -23,6 +23,7 @@ from terminal import config as config_mod
 from terminal.cli import demo
 from terminal.daemon.compose import build_service
 from terminal.daemon.devices import open_devices
+from terminal.formats import native
 from terminal.reasons import Decision, Reason
 from terminal.daemon.service import read_status
 
@@ -114,9 +115,12 @@ def test_latency_and_outputs_off_after_stop(checkpoint_run):
     status = read_status(checkpoint_run.config.terminal.state_dir)
     assert status["state"] == "stopped" and status["decisions"] == 7
     assert status["by_decision"] == {"pass": 1, "deny": 5, "check": 1}
-    # nothing personal in the status file
-    text = json.dumps(status)
-    assert "NC1:" not in text and "王" not in text
+    # nothing personal in the status file: no QR text (not even its prefix), name or ID number
+    text = json.dumps(status, ensure_ascii=False)
+    assert native.PREFIX not in text
+    for step in checkpoint_run.steps:
+        assert step.text[len(native.PREFIX):][:24] not in text, step.label
+    assert "王" not in text and "110101" not in text
 
 
 def test_pharmacy_site_accepts_insurance_cards_only(tmp_path):

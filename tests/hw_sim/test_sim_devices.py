@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from hw_sim.clock import SimClock
@@ -15,6 +13,7 @@ from terminal.daemon.devices import open_devices
 from terminal.errors import CameraMissing
 from terminal.interfaces import Camera, Decoder, Signals
 from terminal.reasons import Decision
+from tests.support.pins import pulses
 
 
 def config(source="auto", fps=30, signals=""):
@@ -52,11 +51,11 @@ def test_signals_use_the_config_pins_and_patterns():
         recorder = devices.sim.recorder
         assert recorder.pin("relay").state is True          # active-low relay board, released
         devices.signals.show(Decision.PASS)
-        time.sleep(0.02)
         assert recorder.states() == {"green": True, "red": False, "buzzer": False, "relay": True}
         assert recorder.pin("relay").state is False
-        time.sleep(0.15)
-        assert recorder.states()["green"] is False          # 1.0 s scaled to 0.1 s
+        assert recorder.wait_for(lambda s: not s["green"], timeout=20)
+        (green,) = pulses(recorder, "green")
+        assert green.lasted_at_least(0.1)                  # 1.0 s scaled to 0.1 s
     finally:
         devices.close()
 

@@ -55,5 +55,14 @@ def all_off(recorder: Any) -> bool:
 
 
 def wait_all_off(recorder: Any, timeout: float = 20.0) -> bool:
-    """Wait until every running pattern has ended (a deadline for a hung test, not a speed)."""
+    """Wait until every output is off: the end of a pattern of single pulses (a blinking one is
+    also all off between blinks: use :func:`wait_pulses`). A deadline for a hung test only."""
     return recorder.wait_for(lambda states: not any(states.values()), timeout=timeout)
+
+
+def wait_pulses(recorder: Any, output: str, count: int, start: float = -math.inf,
+                timeout: float = 20.0) -> bool:
+    """Wait until ``output`` has ``count`` finished pulses that came on at or after ``start``."""
+    def done(_: Any) -> bool:
+        return sum(p.off is not None for p in pulses(recorder, output, start)) >= count
+    return bool(recorder.wait_for(done, timeout=timeout))

@@ -8,26 +8,19 @@ import json
 import logging
 import os
 import stat
-import time
 
 import pytest
 
-from tests.support.results import AT, credential, sample_results
+from tests.support.results import AT, credential, decision_event, sample_results
+from tests.support.waiting import wait_until
 from terminal import config as config_mod
+from terminal.clock import FixedClock
 from terminal.counter.audit import AuditLog, install_redaction, parse_since, redact, status_section
 from terminal.cli.main import main
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
 from terminal.counter.secret import keyed_serial_hash, load_or_create_secret, verification_code
 from terminal.counter.slip import build_slip
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def time(self) -> float:
-        return self.t
 
 
 def export_text(audit: AuditLog, since: float, fmt: str) -> str:
@@ -38,7 +31,7 @@ def export_text(audit: AuditLog, since: float, fmt: str) -> str:
 
 @pytest.fixture
 def audit(tmp_path):
-    with AuditLog(tmp_path, clock=Clock(AT)) as log_:
+    with AuditLog(tmp_path, clock=FixedClock(AT)) as log_:
         yield log_
 
 
@@ -72,7 +65,7 @@ def test_no_credential_decisions_are_recorded_too(audit):
 
 
 def test_retention_purges_on_open_and_on_schedule(tmp_path):
-    clock = Clock(AT)
+    clock = FixedClock(AT)
     with AuditLog(tmp_path, clock=clock, retention_days=7) as audit:
         audit.record(sample_results()["pass"], at=AT - 8 * 86400)
         audit.record(sample_results()["deny"], at=AT - 6 * 86400)
@@ -81,26 +74,23 @@ def test_retention_purges_on_open_and_on_schedule(tmp_path):
         audit.record(sample_results()["deny"], at=AT - 30 * 86400)
     with AuditLog(tmp_path, clock=clock, retention_days=7) as audit:   # purge on open
         assert len(list(audit.rows())) == 1
-    clock.t = AT + 2 * 86400
+    clock.set(AT + 2 * 86400)
     with AuditLog(tmp_path, clock=clock, retention_days=7, purge_interval=0) as audit:
         audit.record(sample_results()["check"])                       # periodic purge ran
         assert [r["decision"] for r in audit.rows()] == ["check"]
 
 
 def test_background_purge_runs_while_idle(tmp_path):
-    clock = Clock(AT)
+    clock = FixedClock(AT)
     with AuditLog(tmp_path, clock=clock, purge_interval=0.05) as audit:
         audit.record(sample_results()["pass"], at=AT - 86400)
         audit.start()
-        clock.t = AT + 7 * 86400
-        deadline = time.monotonic() + 5
-        while list(audit.rows()) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert list(audit.rows()) == []
+        clock.set(AT + 7 * 86400)
+        assert wait_until(lambda: list(audit.rows()) == [])
 
 
 def test_purged_rows_do_not_linger_in_the_file(tmp_path):
-    with AuditLog(tmp_path, clock=Clock(AT)) as audit:
+    with AuditLog(tmp_path, clock=FixedClock(AT)) as audit:
         for i in range(200):
             audit.record(Result(Decision.PASS, Reason.OK, "native", credential(bytes([i]) * 16)),
                          at=AT - 10 * 86400)
@@ -123,7 +113,7 @@ def test_export_csv_and_jsonl(audit):
 
 
 def test_counters_and_status_section(tmp_path):
-    with AuditLog(tmp_path, clock=Clock(AT)) as audit:
+    with AuditLog(tmp_path, clock=FixedClock(AT)) as audit:
         for result in list(sample_results().values()) + [sample_results()["deny"]]:
             audit.record(result)
         counters = audit.counters()
@@ -234,16 +224,14 @@ def test_concurrent_starters_all_get_the_one_key(tmp_path):
     assert [p.name for p in (tmp_path / "state").iterdir()] == ["terminal.key"]
 
 
-def test_observer_never_raises(tmp_path):
+def test_observer_records_the_pipelines_event_and_never_raises(tmp_path):
     audit = AuditLog(tmp_path)
+    audit.on_decision(decision_event(sample_results()["deny"], wall=AT, latency=0.0123))
+    (row,) = list(audit.rows())
+    assert (row["at"], row["decision"], row["reason"], row["latency_ms"]) == (
+        AT, "deny", "REVOKED", 12.3)
     audit.close()
-
-    class Event:
-        result = sample_results()["pass"]
-        wall = AT
-        latency = 0.01
-
-    audit.on_decision(Event())                           # closed database: counted, not raised
+    audit.on_decision(decision_event(sample_results()["pass"]))   # closed: counted, not raised
     assert audit.errors == 1
 
 

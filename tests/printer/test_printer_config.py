@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from hw_sim.printer import VirtualPrinter
-from tests.support.results import AT, sample_results
+from tests.support.results import decision_event, sample_results
 from terminal import config as config_mod
 from terminal.counter import audit
 from terminal.counter import printqueue
@@ -47,15 +45,6 @@ def test_disabled_parts_build_no_observer(tmp_path):
         printqueue.observer_from_config(load(tmp_path, "[printer]\nenabled = true\n"))
 
 
-@dataclass(frozen=True)
-class Event:
-    result: object
-    wall: float = AT
-    latency: float = 0.01
-    site: str = "ignored"
-    terminal_id: str = "ignored"
-
-
 def test_sim_url_prints_through_the_virtual_printer(tmp_path):
     config = load(tmp_path, '[printer]\nenabled = true\nurl = "sim"\npaper_mm = 80\n'
                             'print_on = ["deny", "check"]\ntimezone = "Asia/Shanghai"\n')
@@ -63,7 +52,7 @@ def test_sim_url_prints_through_the_virtual_printer(tmp_path):
     try:
         assert isinstance(observer.virtual_printer, VirtualPrinter)
         for result in sample_results().values():
-            observer.on_decision(Event(result))
+            observer.on_decision(decision_event(result, site="ignored", terminal_id="ignored"))
         assert observer.virtual_printer.wait_for(2, 10)
         texts = [s.text for s in observer.virtual_printer.slips]
         assert "D E N Y" in texts[0] and "C H E C K" in texts[1]
@@ -82,7 +71,7 @@ def test_real_url_opens_the_driver_on_that_port(tmp_path):
         observer = printqueue.observer_from_config(config)
         try:
             assert observer.virtual_printer is None
-            observer.on_decision(Event(sample_results()["pass"]))
+            observer.on_decision(decision_event(sample_results()["pass"]))
             assert vp.wait_for(1, 10)
         finally:
             observer.close()
@@ -92,7 +81,7 @@ def test_audit_hook_records_and_reports(tmp_path):
     config = load(tmp_path, "[audit]\nretention_days = 30\n")
     log = audit.observer_from_config(config)
     try:
-        log.on_decision(Event(sample_results()["deny"]))
+        log.on_decision(decision_event(sample_results()["deny"]))
     finally:
         log.close()
     section = audit.status_section(config)

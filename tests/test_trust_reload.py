@@ -11,7 +11,6 @@ import os
 import time
 from pathlib import Path
 
-from terminal import config
 from terminal.clock import FixedClock
 
 from terminal.lists import listfiles
@@ -22,6 +21,7 @@ from terminal.lists.sync import SyncClient
 from terminal.lists.trust import TrustListFile, list_path
 from terminal.verify.verifier import Verifier
 from tests.support import credentials as kit
+from tests.support.configs import load_config
 
 GREEN = kit.credential()                 # signed by kit.ISSUER, verified at kit.NOW
 WITHOUT_ISSUER = [e for e in kit.default_entries() if e["kid"] != kit.ISSUER_KID]
@@ -33,9 +33,9 @@ def decide(verifier):
 
 
 def test_list_path_is_the_configured_file_else_the_state_dir(tmp_path):
-    cfg = config.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n')
+    cfg = load_config(tmp_path)
     assert list_path(cfg) == tmp_path / "trust-list.cose"
-    cfg = config.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n[trust]\nlist = "/x/t.cose"\n')
+    cfg = load_config(tmp_path, '[trust]\nlist = "/x/t.cose"\n')
     assert list_path(cfg) == Path("/x/t.cose")
 
 
@@ -44,9 +44,8 @@ def test_synced_trust_list_reaches_a_running_verifier(tmp_path):
     issuer = tmp_path / "issuer"
     issuer.mkdir()
     state = tmp_path / "state"
-    cfg = config.loads(f'[terminal]\nstate_dir = "{state}"\n'
-                       f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\n'
-                       f'[sync]\nsource = "{listfiles.public_root(issuer)}"\n')
+    cfg = load_config(state, f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\n'
+                      f'[sync]\nsource = "{listfiles.public_root(issuer)}"\n')
     verifier = Verifier.from_config(cfg)
     assert decide(verifier) == (Decision.CHECK, Reason.TRUST_LIST_MISSING)
 

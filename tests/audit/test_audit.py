@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.results import AT, credential, decision_event, sample_results
 from tests.support.waiting import wait_until
-from terminal import config as config_mod
+from tests.support.configs import load_config, write_config
 from terminal.clock import FixedClock
 from terminal.counter.audit import AuditLog, install_redaction, parse_since, redact, status_section
 from terminal.cli.main import main
@@ -119,7 +119,7 @@ def test_counters_and_status_section(tmp_path):
         counters = audit.counters()
     assert counters["by_decision"] == {"pass": 1, "deny": 2, "check": 1}
     assert counters["by_reason"] == {"REVOKED": 2, "OK": 1, "STATUS_YELLOW": 1}
-    config = config_mod.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n[audit]\nretention_days = 3\n')
+    config = load_config(tmp_path, "[audit]\nretention_days = 3\n")
     section = status_section(config)
     assert section["events"] == 4 and section["retention_days"] == 3
     assert section["by_decision"]["deny"] == 2 and section["by_reason"]["OK"] == 1
@@ -130,8 +130,7 @@ def test_cli_export_and_find(tmp_path, capsys):
         audit.record(sample_results()["pass"], at=AT)
         audit.record(sample_results()["deny"], at=AT + 3600)
         code = list(audit.rows())[1]["code"]
-    cfg = tmp_path / "scanpoint.toml"
-    cfg.write_text(f'[terminal]\nstate_dir = "{tmp_path}"\n[audit]\nretention_days = 100000\n')
+    cfg = write_config(tmp_path, "[audit]\nretention_days = 100000\n", state_dir=str(tmp_path))
     assert main(["audit", "export", "--config", str(cfg), "--since", "2027-01-15T08:30:00Z",
                  "--format", "jsonl"]) == 0
     out = capsys.readouterr().out.splitlines()

@@ -12,6 +12,7 @@ from terminal.clock import SystemClock
 from terminal.daemon.compose import build_verifier
 from terminal.daemon.devices import open_devices
 from terminal.errors import ConfigError
+from tests.support.configs import load_config
 from terminal.daemon.pipeline import Pipeline
 from terminal.daemon.service import Service, read_status
 
@@ -26,10 +27,9 @@ def test_terminal_imports_no_hardware_library_until_devices_are_opened():
 
 
 def test_pi_hardware_with_missing_usb_camera_backs_off_and_reports(tmp_path):
-    config = config_mod.loads(
-        f'[terminal]\nhardware = "pi"\nstate_dir = "{tmp_path}"\n'
-        '[camera]\nsource = "opencv"\ndevice = 97\nretry_initial_s = 0.1\nretry_max_s = 0.2\n'
-        '[signals]\npin_factory = "mock"\n')
+    config = load_config(
+        tmp_path, '[camera]\nsource = "opencv"\ndevice = 97\nretry_initial_s = 0.1\n'
+        'retry_max_s = 0.2\n[signals]\npin_factory = "mock"\n', hardware="pi")
     devices = open_devices(config)
     pipeline = Pipeline(devices.decoder, build_verifier(config), devices.signals,
                         clock=SystemClock())

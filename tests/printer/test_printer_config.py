@@ -10,11 +10,11 @@ from terminal import config as config_mod
 from terminal.counter import audit
 from terminal.counter import printqueue
 from terminal.errors import ConfigError
+from tests.support.configs import load_config, write_config
 
 
 def load(tmp_path, extra: str):
-    return config_mod.loads(f'[terminal]\nstate_dir = "{tmp_path}"\nsite_name = "Renhe"\n'
-                            f'id = "T09"\n{extra}')
+    return load_config(tmp_path, extra, site_name="Renhe", id="T09")
 
 
 def test_defaults_and_width():
@@ -92,9 +92,8 @@ def test_cli_printer_test_and_status(tmp_path, capsys):
     from terminal.cli.main import main
 
     with VirtualPrinter(tmp_path / "paper") as vp:
-        cfg = tmp_path / "scanpoint.toml"
-        cfg.write_text(f'[terminal]\nstate_dir = "{tmp_path}"\n'
-                       f'[printer]\nenabled = true\nurl = "{vp.port}"\n')
+        cfg = write_config(tmp_path, f'[printer]\nenabled = true\nurl = "{vp.port}"\n',
+                           state_dir=str(tmp_path))
         assert main(["printer", "test", "--config", str(cfg)]) == 0
         assert vp.wait_for(1, 5) and "测*试" in vp.slips[0].text
         assert "printed" in capsys.readouterr().out

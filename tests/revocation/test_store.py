@@ -13,6 +13,7 @@ from terminal.result import Credential
 from terminal.lists.revocation import (DeltaMismatch, ListRollback, RevocationCheck, RevocationStore,
                                  serial_hash, split_hashes)
 from terminal.lists.timeguard import TimeGuard
+from tests.support.configs import config_text, load_config
 
 NOW = int(time.time())
 
@@ -151,8 +152,8 @@ def test_bytes_per_entry_is_small(tmp_path):
 def test_from_config(tmp_path):
     from terminal import config
     from tests.support.credentials import ROOT_PUB
-    cfg = config.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n[sync]\nsource = "http://x/"\n'
-                       f'[trust]\nroot_key = "{ROOT_PUB.hex()}"\n[lists]\nstale = "deny"\n')
+    cfg = load_config(tmp_path, f'[sync]\nsource = "http://x/"\n'
+                      f'[trust]\nroot_key = "{ROOT_PUB.hex()}"\n[lists]\nstale = "deny"\n')
     chk = RevocationCheck.from_config(cfg)
     assert chk.path == tmp_path / "revocation.db"
     assert chk.deny_reasons == {Reason.LIST_STALE}
@@ -168,8 +169,7 @@ def test_pinned_root_without_list_source_fails_closed(tmp_path, caplog):
     from tests.support import credentials as kit
     trust = tmp_path / "trust.list"
     trust.write_bytes(kit.trust_bytes())
-    text = (f'[terminal]\nstate_dir = "{tmp_path}"\n'
-            f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\nlist = "{trust}"\n')
+    text = config_text(tmp_path, f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\nlist = "{trust}"\n')
     cfg = config.loads(text)
     with caplog.at_level("WARNING", logger="scanpoint.revocation"):
         chk = RevocationCheck.from_config(cfg)

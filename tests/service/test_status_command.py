@@ -9,12 +9,11 @@ import time
 from terminal.cli.main import main
 from terminal.cli.commands.status import daemon_state
 from terminal.daemon.service import write_json_atomic
+from tests.support import configs
 
 
 def write_config(tmp_path, extra=""):
-    path = tmp_path / "scanpoint.toml"
-    path.write_text(f'[terminal]\nid = "gate-7"\nstate_dir = "state"\n{extra}', encoding="utf-8")
-    return path
+    return configs.write_config(tmp_path, extra, id="gate-7")
 
 
 def status_doc(**over):

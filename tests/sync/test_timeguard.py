@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from terminal.reasons import Decision, Reason
+from tests.support.configs import load_config
 from terminal.lists.revocation import ListMeta, RevocationStore
 from terminal.lists.timeguard import (TimeGuard, boot_id, clock_observation, decision_for,
                                 parse_http_date, status_section)
@@ -61,8 +62,7 @@ def test_site_decisions():
 
 def test_status_section(tmp_path):
     db = tmp_path / "revocation.db"
-    from terminal import config
-    cfg = config.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n')
+    cfg = load_config(tmp_path)
     assert "no revocation store" in status_section(cfg)["error"]
     issued = int(time.time()) - 50
     with RevocationStore(db) as st:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,8 +12,7 @@ import pytest
 
 from hw_sim.render import CRISP, draw
 from terminal.cli.main import main
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.programs import REPO, python_env
 
 
 @pytest.fixture
@@ -66,6 +64,6 @@ def test_runs_as_a_program(images):
     one, _ = images
     result = subprocess.run([sys.executable, "-m", "terminal", "decode", "--json", str(one)],
                             cwd=REPO, capture_output=True, text=True, timeout=60,
-                            env={"PYTHONPATH": f"{REPO}:{REPO / 'hw-sim'}", "PATH": "/usr/bin:/bin"})
+                            env=python_env({"PATH": "/usr/bin:/bin"}))   # nothing else inherited
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["texts"] == ["SP1:ONE"]

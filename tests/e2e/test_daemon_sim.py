@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -34,9 +33,9 @@ from terminal.reasons import Decision, Reason
 from tests.support.configs import demo_terminal
 from tests.support.observers import Recorder
 from tests.support.pins import EPS, all_off, pulses
+from tests.support.programs import python_env
 from tests.support.waiting import wait_until
 
-REPO = Path(__file__).resolve().parents[2]
 SCALE = 0.2
 
 
@@ -266,8 +265,7 @@ def test_scanpoint_run_under_a_notify_socket_then_sigterm(tmp_path, notify_socke
                                               {"nothing": 300}], "loop": True}))
     cfg = Path(config.source)
     cfg.write_text(cfg.read_text().replace('[camera]\n', f'[camera]\nsource = "{scenario}"\n'))
-    env = dict(os.environ, NOTIFY_SOCKET=notify_socket.path, WATCHDOG_USEC="2000000",
-               PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "hw-sim")]))
+    env = python_env(NOTIFY_SOCKET=notify_socket.path, WATCHDOG_USEC="2000000")
     env.pop("WATCHDOG_PID", None)
     proc = subprocess.Popen([sys.executable, "-m", "terminal", "run", "--config", str(cfg)],
                             env=env, stderr=subprocess.PIPE, text=True)

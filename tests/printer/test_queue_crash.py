@@ -12,14 +12,12 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 from drivers.printer import EscPosPrinter
 from hw_sim.printer import VirtualPrinter
 from terminal.counter.printqueue import PrintQueue
+from tests.support.programs import HW_SIM, REPO
 from tests.support.slips import make_slips, printed_codes
-
-REPO = Path(__file__).resolve().parents[2]
 
 WORKER = """
 import sys, time
@@ -41,7 +39,7 @@ def test_sigkill_mid_queue_loses_nothing(tmp_path):
             queue.submit(slip)
     with VirtualPrinter(tmp_path / "paper", png=False) as vp:
         vp.hold(after=4)
-        code = WORKER.format(repo=str(REPO), hwsim=str(REPO / "hw-sim"), db=str(db), port=vp.port)
+        code = WORKER.format(repo=str(REPO), hwsim=str(HW_SIM), db=str(db), port=vp.port)
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
         try:
             assert proc.stdout.readline().strip() == b"started"

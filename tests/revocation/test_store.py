@@ -14,6 +14,7 @@ from terminal.lists.revocation import (DeltaMismatch, ListRollback, RevocationCh
                                  serial_hash, split_hashes)
 from terminal.lists.timeguard import TimeGuard
 from tests.support.configs import config_text, load_config
+from tests.support.results import credential
 
 NOW = int(time.time())
 
@@ -23,7 +24,7 @@ def body(*hashes: bytes) -> bytes:
 
 
 def cred(serial: bytes) -> Credential:
-    return Credential("native", "health", "i", "00", serial, 0, 0, 0)
+    return credential(serial)
 
 
 @pytest.fixture

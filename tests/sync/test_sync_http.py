@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.listserver import ListServer
 from tests.support.configs import load_config
+from tests.support.results import credential
 from terminal.lists import listfiles
 from terminal.crypto import sm2
 from terminal.lists.publish import Publisher
@@ -30,7 +31,7 @@ OTHER = sm2.generate_private_key()
 
 
 def cred(serial: bytes) -> Credential:
-    return Credential("native", "health", "issuer", "00", serial, 0, 0, 0)
+    return credential(serial)
 
 
 class Rig:

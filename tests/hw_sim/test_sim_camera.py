@@ -100,7 +100,7 @@ def test_read_never_queues_it_returns_the_newest_frame():
     assert camera.read() is None
 
 
-def test_scenario_is_deterministic(decoder):
+def test_scenario_is_deterministic():
     def frames():
         clock = SimClock()
         camera = SimCamera(Scenario([Show("SP1:SEED", 200)], seed=4), clock=clock)
@@ -109,7 +109,10 @@ def test_scenario_is_deterministic(decoder):
             result.append(camera.read().image)
             clock.advance(1 / 30)
         return result
-    assert all(np.array_equal(a, b) for a, b in zip(frames(), frames()))
+    first, second = frames(), frames()
+    assert len(first) == len(second) == 5
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    assert not np.array_equal(first[0], first[1])        # deterministic, yet not one frozen frame
 
 
 def test_glare_can_wash_a_code_out(decoder):

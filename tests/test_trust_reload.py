@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from terminal import config
+from terminal.clock import FixedClock
 
 from terminal.lists import listfiles
 from terminal.cli.commands.sync import settings_from
@@ -69,48 +70,40 @@ def test_synced_trust_list_reaches_a_running_verifier(tmp_path):
     assert decide(verifier) == (Decision.DENY, Reason.KEY_UNKNOWN)
 
 
-class Ticks:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def test_reload_at_most_once_a_second_and_refusals_keep_the_held_list(tmp_path, caplog):
     path = tmp_path / "trust.cose"
     path.write_bytes(kit.trust_bytes(version=2))
-    ticks = Ticks()
-    follow = TrustListFile(path, kit.ROOT_PUB, monotonic=ticks)
+    clock = FixedClock(kit.NOW, mono=100.0)
+    follow = TrustListFile(path, kit.ROOT_PUB, clock=clock)
     verifier = Verifier(follow)
     assert follow.current.version == 2
     assert decide(verifier) == (Decision.PASS, Reason.OK)
 
     path.write_bytes(kit.trust_bytes(WITHOUT_ISSUER, version=3))
-    ticks.t += 0.5
+    clock.advance(0.5)
     assert follow.current.version == 2                   # not re-stated yet
-    ticks.t += 0.6
+    clock.advance(0.6)
     assert follow.current.version == 3
     assert decide(verifier) == (Decision.DENY, Reason.KEY_UNKNOWN)
 
     with caplog.at_level(logging.ERROR, logger="terminal.lists.trust"):
         path.write_bytes(kit.trust_bytes(version=2))      # rollback
-        ticks.t += 1.1
+        clock.advance(1.1)
         assert follow.current.version == 3
         assert "versions only go up" in caplog.text
         caplog.clear()
         path.write_bytes(b"\xa0damaged")                  # refused file
-        ticks.t += 1.1
+        clock.advance(1.1)
         assert follow.current.version == 3
         assert "trust_list_refused" in caplog.text
         other = kit.trust_bytes(version=9, root=kit.STRANGER)  # signed by someone else
         path.write_bytes(other)
-        ticks.t += 1.1
+        clock.advance(1.1)
         assert follow.current.version == 3
     os.unlink(path)                                       # file gone: keep what is held
-    ticks.t += 1.1
+    clock.advance(1.1)
     assert follow.current.version == 3
     path.write_bytes(kit.trust_bytes(version=4))
-    ticks.t += 1.1
+    clock.advance(1.1)
     assert follow.current.version == 4
     assert decide(verifier) == (Decision.PASS, Reason.OK)

@@ -14,20 +14,14 @@ import pytest
 
 from printer.samples import AT, credential, sample_results
 from terminal import config as config_mod
-from terminal.counter.audit import AuditLog, install_redaction, parse_since, redact, status_section
+from terminal.counter.audit import AuditLog, parse_since, status_section
+from terminal.daemon.redaction import install_redaction, redact
 from terminal.cli.main import main
+from terminal.clock import FixedClock
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
 from terminal.counter.secret import keyed_serial_hash, load_or_create_secret, verification_code
 from terminal.counter.slip import build_slip
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def time(self) -> float:
-        return self.t
 
 
 def export_text(audit: AuditLog, since: float, fmt: str) -> str:
@@ -38,7 +32,7 @@ def export_text(audit: AuditLog, since: float, fmt: str) -> str:
 
 @pytest.fixture
 def audit(tmp_path):
-    with AuditLog(tmp_path, clock=Clock(AT)) as log_:
+    with AuditLog(tmp_path, clock=FixedClock(AT)) as log_:
         yield log_
 
 
@@ -72,7 +66,7 @@ def test_no_credential_decisions_are_recorded_too(audit):
 
 
 def test_retention_purges_on_open_and_on_schedule(tmp_path):
-    clock = Clock(AT)
+    clock = FixedClock(AT)
     with AuditLog(tmp_path, clock=clock, retention_days=7) as audit:
         audit.record(sample_results()["pass"], at=AT - 8 * 86400)
         audit.record(sample_results()["deny"], at=AT - 6 * 86400)
@@ -81,18 +75,18 @@ def test_retention_purges_on_open_and_on_schedule(tmp_path):
         audit.record(sample_results()["deny"], at=AT - 30 * 86400)
     with AuditLog(tmp_path, clock=clock, retention_days=7) as audit:   # purge on open
         assert len(list(audit.rows())) == 1
-    clock.t = AT + 2 * 86400
+    clock.set(AT + 2 * 86400)
     with AuditLog(tmp_path, clock=clock, retention_days=7, purge_interval=0) as audit:
         audit.record(sample_results()["check"])                       # periodic purge ran
         assert [r["decision"] for r in audit.rows()] == ["check"]
 
 
 def test_background_purge_runs_while_idle(tmp_path):
-    clock = Clock(AT)
+    clock = FixedClock(AT)
     with AuditLog(tmp_path, clock=clock, purge_interval=0.05) as audit:
         audit.record(sample_results()["pass"], at=AT - 86400)
         audit.start()
-        clock.t = AT + 7 * 86400
+        clock.set(AT + 7 * 86400)
         deadline = time.monotonic() + 5
         while list(audit.rows()) and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -100,7 +94,7 @@ def test_background_purge_runs_while_idle(tmp_path):
 
 
 def test_purged_rows_do_not_linger_in_the_file(tmp_path):
-    with AuditLog(tmp_path, clock=Clock(AT)) as audit:
+    with AuditLog(tmp_path, clock=FixedClock(AT)) as audit:
         for i in range(200):
             audit.record(Result(Decision.PASS, Reason.OK, "native", credential(bytes([i]) * 16)),
                          at=AT - 10 * 86400)
@@ -123,7 +117,7 @@ def test_export_csv_and_jsonl(audit):
 
 
 def test_counters_and_status_section(tmp_path):
-    with AuditLog(tmp_path, clock=Clock(AT)) as audit:
+    with AuditLog(tmp_path, clock=FixedClock(AT)) as audit:
         for result in list(sample_results().values()) + [sample_results()["deny"]]:
             audit.record(result)
         counters = audit.counters()

@@ -19,13 +19,14 @@ from pathlib import Path
 from drivers.printer import EscPosPrinter
 from hw_sim.printer import VirtualPrinter
 from printer.samples import AT, CST
-from terminal.counter.audit import AuditLog, install_redaction
+from terminal.counter.audit import AuditLog
+from terminal.daemon.redaction import install_redaction
 from terminal.formats import base45
 from terminal.counter.printqueue import PrintQueue, SlipObserver
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential, Result
 from terminal.counter.secret import load_or_create_secret
-from terminal.counter.slip import mask_name
+from terminal.formats.names import mask_name
 
 PEOPLE = [("张小三", "110101199003071234"), ("欧阳明月", "44030519851212567X"),
           ("Wei Li", "E12345678")]
@@ -164,6 +165,9 @@ def test_real_daemon_scenario_leaves_no_name_id_or_payload(tmp_path):
         class Collect:
             def on_decision(self, event):
                 decided.append(event.result)
+
+            def close(self):
+                pass
 
         service.pipeline.add_observer(Collect())
         # a careless line of the kind redaction exists for, through the daemon's own logger

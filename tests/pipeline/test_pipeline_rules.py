@@ -67,10 +67,16 @@ class Recorder:
     def on_decision(self, event):
         self.events.append(event)
 
+    def close(self):
+        pass
+
 
 class Broken:
     def on_decision(self, event):
         raise RuntimeError("printer on fire")
+
+    def close(self):
+        pass
 
 
 @pytest.fixture()

@@ -25,6 +25,9 @@ class Timed:
     def on_decision(self, event):
         self.events.append(event)
 
+    def close(self):
+        pass
+
 
 def run_daemon(tmp_path, printer_url: str):
     now = int(time.time())

@@ -84,14 +84,11 @@ def rig(tmp_path):
     clock = FixedClock(1_700_000_000.0, 50.0)
     scene, signals = Scene(clock), StateSignals()
 
-    def sleep(seconds):
-        clock.advance(max(seconds, 0.001))
-
     def make(notifier=None, **settings):
         pipeline = Pipeline(TextsDecoder(), DenyAll(), signals, clock=clock, terminal_id="t1")
         return Service(pipeline, lambda: SceneCamera(scene), signals, clock=clock,
                        settings=ServiceSettings(**settings), state_dir=tmp_path,
-                       notifier=notifier, sleep=sleep)
+                       notifier=notifier)
 
     return clock, scene, signals, make, tmp_path
 

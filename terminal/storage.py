@@ -83,10 +83,7 @@ def migrate(con: Any, schema: Schema) -> list[int]:
         current = user_version(con)
         if current == 0 and schema.adopt is not None:
             current = schema.adopt(con)
-        if current > schema.version:
-            raise StorageError(
-                f"{schema.name} database is at schema version {current}, newer than this scanpoint "
-                f"knows ({schema.version}): it was written by a newer version; upgrade scanpoint")
+        _refuse_newer(current, schema)
         applied = list(range(current + 1, schema.version + 1))
         for number in applied:
             for statement in schema.migrations[number - 1]:
@@ -100,6 +97,13 @@ def migrate(con: Any, schema: Schema) -> list[int]:
     return applied
 
 
+def _refuse_newer(version: int, schema: Schema) -> None:
+    if version > schema.version:
+        raise StorageError(
+            f"{schema.name} database is at schema version {version}, newer than this scanpoint "
+            f"knows ({schema.version}): it was written by a newer version; upgrade scanpoint")
+
+
 def connect(path: str | os.PathLike[str], schema: Schema) -> sqlite3.Connection:
     """Open (creating if needed) a store for writing, in autocommit mode, schema up to date.
 
@@ -111,6 +115,7 @@ def connect(path: str | os.PathLike[str], schema: Schema) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise StorageError(f"cannot open {schema.name} database {path}: {exc}") from None
     try:
+        _refuse_newer(user_version(con), schema)     # before configure() changes the file
         configure(con, private=schema.private)
         migrate(con, schema)
     except BaseException:

@@ -108,6 +108,7 @@ class DecisionEvent:
     signalled: float | None
     latency: float | None
     code_hash: str          # keyed per-process hash of the QR text: equal codes, equal hash, this run only
+    source: str = "camera"  # where the code came from: "camera" or "reader" (a 2D scanner)
 
 
 @runtime_checkable

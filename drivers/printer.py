@@ -20,8 +20,8 @@ import time
 from collections import deque
 from typing import Protocol
 
-from terminal.counter.printqueue import PrinterStatus, PrintOutcome
-from terminal.counter.slip import Line, Slip
+from terminal.interfaces import PrinterStatus, PrintOutcome
+from terminal.counter.paper import Line, Slip
 
 log = logging.getLogger(__name__)
 

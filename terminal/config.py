@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from terminal.counter.paper import WIDTH_CHARS
 from terminal.errors import ConfigError
 
 
@@ -278,7 +279,6 @@ class PrinterSection:
     @property
     def width(self) -> int:
         """Characters a line for this paper."""
-        from terminal.counter.slip import WIDTH_CHARS   # the slip layout owns the table
         return WIDTH_CHARS[self.paper_mm]
 
 

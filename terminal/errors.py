@@ -6,7 +6,7 @@ Following gpiozero (``class BadPinFactory(GPIOZeroError, ImportError)``), caller
 
 from __future__ import annotations
 
-from terminal.reasons import Reason
+from terminal.reasons import Decision, Reason
 
 
 class ScanpointError(Exception):
@@ -24,16 +24,20 @@ class KeyFormatError(ScanpointError, ValueError):
 class CredentialError(ScanpointError, ValueError):
     """A credential could not be read or trusted; ``reason`` says which stage refused it.
 
-    Raised inside the verification chain only; the chain's public entry point turns it into a
-    decision and never lets it escape.
+    Raised inside the verification chain only (:mod:`terminal.formats.chain` turns it into the
+    chain's answer). ``decision`` is ``deny`` unless staff can still decide by hand (``check``).
     """
 
     reason: Reason = Reason.FORMAT_UNKNOWN
+    decision: Decision = Decision.DENY
 
-    def __init__(self, message: str, reason: Reason | None = None) -> None:
+    def __init__(self, message: str, reason: Reason | None = None, *,
+                 decision: Decision | None = None) -> None:
         super().__init__(message)
         if reason is not None:
             self.reason = reason
+        if decision is not None:
+            self.decision = decision
 
 
 class TrustListError(ScanpointError, ValueError):
@@ -58,6 +62,11 @@ class CameraMissing(CameraError):
 
 class PrinterError(DeviceError):
     """The receipt printer is offline, out of paper, or not answering."""
+
+
+class StorageError(ScanpointError, OSError):
+    """A database or state file cannot be opened, upgraded or written (disk full, permissions,
+    a file written by a newer scanpoint); the part that needs it degrades and reports it."""
 
 
 class SyncError(ScanpointError, RuntimeError):

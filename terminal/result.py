@@ -1,10 +1,20 @@
-"""What the verification chain returns: a decision, one reason, and what was read (never raw data)."""
+"""What the verification chain returns: a decision, one reason, and what was read (never raw data).
+
+**The rule for internal errors**, everywhere a decision is made: an unexpected exception (a bug, a
+broken part) becomes ``check`` / ``INTERNAL_ERROR`` through :func:`internal_error` — never a pass
+(fail closed), never a crash, and never a ``deny`` either, because the person in front of the
+terminal did nothing wrong: staff check by hand and report it. It is logged with the exception's
+type and the stage, never with the QR text.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass
 
 from terminal.reasons import Decision, Reason
+
+log = logging.getLogger("scanpoint.result")
 
 
 @dataclass(frozen=True)
@@ -38,7 +48,6 @@ class Result:
     format: str | None = None
     credential: Credential | None = None
     detail: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -55,3 +64,10 @@ def check(reason: Reason, detail: str = "", fmt: str | None = None,
           credential: Credential | None = None) -> Result:
     """A ``check`` result: staff must decide by hand."""
     return Result(Decision.CHECK, reason, fmt, credential, detail)
+
+
+def internal_error(stage: str, exc: BaseException, fmt: str | None = None) -> Result:
+    """The answer when ``stage`` failed unexpectedly (see the module docstring): ``check``."""
+    log.error("event=internal_error stage=%s error=%s", stage, type(exc).__name__)
+    return Result(Decision.CHECK, Reason.INTERNAL_ERROR, fmt,
+                  detail=f"internal error in {stage}: {type(exc).__name__}")

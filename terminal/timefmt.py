@@ -6,8 +6,9 @@ way (UTC, whole seconds, ``Z``), so a time printed by one command can be pasted 
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
+
+from terminal.clock import SYSTEM
 
 
 def parse_iso(text: str) -> float:
@@ -28,7 +29,7 @@ def parse_at(value: str | None) -> float:
     """Unix seconds for an ``--at`` option: ISO-8601 (see :func:`parse_iso`) or plain Unix
     seconds; now if None."""
     if value is None:
-        return time.time()
+        return SYSTEM.time()
     text = value.strip()
     try:
         return float(text)

@@ -10,6 +10,7 @@ import pytest
 
 from terminal import config
 
+from terminal.issuer import credentials
 from terminal.issuer import directory as iss
 from terminal.errors import IssuerError
 from terminal.formats import base45, cbor, cose, inflate, native
@@ -62,7 +63,7 @@ def test_credential_holds_no_raw_name_or_id(issuer_dir):
     assert claims[native.NAME_CLAIM] == "欧**娜"
     assert claims[native.ID_TAIL] == "123X"
     key = issuer_dir.issuer_key()
-    assert claims[native.HOLDER] == iss.holder_hash(key.holder_key, " 11010119900101123X ")
+    assert claims[native.HOLDER] == credentials.holder_hash(key.holder_key, " 11010119900101123X ")
 
 
 def test_serials_are_random_and_lifetime_is_ttl(issuer_dir):
@@ -76,7 +77,7 @@ def test_serials_are_random_and_lifetime_is_ttl(issuer_dir):
 
 
 def _ctx(d):
-    from terminal.formats import VerifyContext
+    from terminal.formats.chain import VerifyContext
     return VerifyContext(now=T0, skew=30, trust=TrustList.load(d.trust_list_path,
                                                                d.root_public_key()))
 
@@ -124,6 +125,6 @@ def test_damaged_or_missing_key_file_is_reported(tmp_path):
 
 def test_holder_hash_normalises_and_is_keyed():
     k1, k2 = b"\x01" * 32, b"\x02" * 32
-    assert iss.holder_hash(k1, " ab12x ") == iss.holder_hash(k1, "AB12X")
-    assert iss.holder_hash(k1, "AB12X") != iss.holder_hash(k2, "AB12X")
-    assert len(iss.holder_hash(k1, "x")) == 16
+    assert credentials.holder_hash(k1, " ab12x ") == credentials.holder_hash(k1, "AB12X")
+    assert credentials.holder_hash(k1, "AB12X") != credentials.holder_hash(k2, "AB12X")
+    assert len(credentials.holder_hash(k1, "x")) == 16

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from terminal.issuer import directory as iss
+from terminal.issuer import credentials as iss
 from terminal.crypto import sm2
 from terminal.errors import TrustListError
 from terminal.lists.signedlist import key_id

@@ -72,8 +72,8 @@ def test_synced_trust_list_reaches_a_running_verifier(tmp_path):
 def test_reload_at_most_once_a_second_and_refusals_keep_the_held_list(tmp_path, caplog):
     path = tmp_path / "trust.cose"
     path.write_bytes(kit.trust_bytes(version=2))
-    clock = FixedClock(kit.NOW, 100.0)
-    follow = TrustListFile(path, kit.ROOT_PUB, monotonic=clock.monotonic)
+    clock = FixedClock(kit.NOW, mono=100.0)
+    follow = TrustListFile(path, kit.ROOT_PUB, clock=clock)
     verifier = Verifier(follow)
     assert follow.current.version == 2
     assert decide(verifier) == (Decision.PASS, Reason.OK)

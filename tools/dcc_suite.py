@@ -45,7 +45,8 @@ from typing import Any
 
 from terminal.formats import dsc
 from terminal.errors import CredentialError
-from terminal.formats import VerifyContext, cbor, dcc
+from terminal.formats import cbor, dcc
+from terminal.formats.chain import VerifyContext
 from terminal.reasons import Reason
 from tools.testdata import find_testdata
 

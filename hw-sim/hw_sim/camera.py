@@ -18,7 +18,7 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from terminal.clock import Clock, SystemClock
+from terminal.clock import SYSTEM, Clock
 from terminal.errors import CameraError, CameraMissing, ConfigError
 from terminal.interfaces import Frame
 
@@ -31,9 +31,22 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".mjpg", ".mjpeg", ".
 
 
 class FrameSource(Protocol):
-    """What a simulated camera looks at."""
+    """What a simulated camera looks at; ``t`` is seconds since the camera started."""
 
-    def frame_at(self, t: float, index: int) -> np.ndarray | None: ...
+    def frame_at(self, t: float, index: int) -> np.ndarray | None:
+        """The image in view (None: no frame arrived, a stall)."""
+
+    def position(self, t: float) -> int | None:
+        """Index of the step or image in view, None once the source has ended."""
+
+    def finished(self, t: float) -> bool:
+        """True once there is nothing more to show (never for a looping source)."""
+
+    def available(self, t: float) -> bool:
+        """False while the simulated camera is unplugged (it cannot be opened)."""
+
+    def prerender(self) -> None:
+        """Do expensive drawing now, before the timeline starts."""
 
 
 class ImageSource:
@@ -62,7 +75,7 @@ class ImageSource:
             raise ConfigError(f"no image files in {directory}")
         return cls(paths, **kwargs)
 
-    def index_at(self, t: float) -> int | None:
+    def position(self, t: float) -> int | None:
         """Which image is in view at ``t`` s (None once a non-looping replay is over)."""
         n = int(t / self.hold + 1e-9)
         if n >= len(self.images) and not self.loop:
@@ -70,7 +83,7 @@ class ImageSource:
         return n % len(self.images)
 
     def frame_at(self, t: float, index: int) -> np.ndarray | None:
-        n = self.index_at(t)
+        n = self.position(t)
         if n is None:
             shape = self.images[-1].shape
             return np.full(shape, 128, np.uint8)
@@ -78,6 +91,12 @@ class ImageSource:
 
     def finished(self, t: float) -> bool:
         return not self.loop and t >= self.duration
+
+    def available(self, t: float) -> bool:
+        return True
+
+    def prerender(self) -> None:
+        """Nothing to draw: the images were loaded when the source was made."""
 
 
 class VideoSource:
@@ -133,6 +152,16 @@ class VideoSource:
     def finished(self, t: float) -> bool:
         return self._ended or (not self.loop and t >= self.duration)
 
+    def position(self, t: float) -> int | None:
+        """The frame number in view (None once the video has ended)."""
+        return None if self.finished(t) else int(t * self.fps + 1e-9)
+
+    def available(self, t: float) -> bool:
+        return True
+
+    def prerender(self) -> None:
+        """Nothing to draw: frames are decoded as they are asked for."""
+
     def close(self) -> None:
         self._cap.release()
 
@@ -149,14 +178,11 @@ class SimCamera:
         if fps <= 0:
             raise ConfigError("camera fps must be more than 0")
         self.source = source
-        self.clock = clock or SystemClock()
+        self.clock = clock or SYSTEM
         self.fps = float(fps)
-        prerender = getattr(source, "prerender", None)
-        if prerender is not None:
-            prerender()  # before the timeline starts, or drawing time eats the first steps
+        source.prerender()  # before the timeline starts, or drawing time eats the first steps
         self.start = self.clock.monotonic() if start is None else start
-        available = getattr(source, "available", None)
-        if available is not None and not available(self.elapsed()):
+        if not source.available(self.elapsed()):
             raise CameraMissing("camera not found (simulated: the scenario has it unplugged)")
         self._last_index = -1
         self._closed = False
@@ -169,8 +195,7 @@ class SimCamera:
     @property
     def finished(self) -> bool:
         """True once a scenario, replay or video has nothing more to show."""
-        finished = getattr(self.source, "finished", None)
-        return bool(finished(self.elapsed())) if finished is not None else False
+        return self.source.finished(self.elapsed())
 
     def read(self) -> Frame | None:
         """The newest frame that arrived since the last read, or None."""
@@ -206,7 +231,7 @@ class SimCamera:
 def source_for(spec: Any, *, loop: bool = True, hold: float = 1.0) -> FrameSource:
     """A frame source from a spec: a :class:`Scenario`, a scenario file (.json/.toml), a video file,
     an image file, a directory of images, or a list of image files."""
-    if isinstance(spec, Scenario) or hasattr(spec, "frame_at"):
+    if isinstance(spec, (Scenario, ImageSource, VideoSource)):
         return spec
     if isinstance(spec, (list, tuple)):
         return ImageSource(spec, hold=hold, loop=loop)

@@ -119,13 +119,13 @@ class FaultyCamera:
         frame = self.camera.read()  # the camera's own timing continues underneath
         if fault.kind == "stall" or frame is None:
             return None
-        shape = frame.image.shape if getattr(frame.image, "ndim", 0) == 2 else (480, 640)
+        shape = frame.image.shape if frame.image.ndim == 2 else (480, 640)
         return Frame(garbage_frame(fault.garbage_kind, shape, self._rng, frame.image), frame.arrived)
 
     def close(self) -> None:
         self.camera.close()
 
-    def __getattr__(self, name: str) -> Any:  # expose the wrapped camera's extras (e.g. finished)
-        if name == "camera":
-            raise AttributeError(name)
-        return getattr(self.camera, name)
+    @property
+    def finished(self) -> bool:
+        """The wrapped simulated camera's :attr:`~hw_sim.camera.SimCamera.finished`."""
+        return bool(self.camera.finished)

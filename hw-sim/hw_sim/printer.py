@@ -27,8 +27,8 @@ import tty
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from terminal.counter.slip import align as pad_align
-from terminal.counter.slip import char_width, spaced
+from terminal.counter.paper import align as pad_align
+from terminal.counter.paper import char_width, spaced
 
 log = logging.getLogger(__name__)
 

@@ -124,8 +124,9 @@ class Scenario:
         return None if step is None else index
 
     def finished(self, t: float) -> bool:
-        """True once every step has played (never for a looping scenario)."""
-        return not self.loop and t >= self.duration
+        """True once every step has played (never for a looping scenario); the same boundary
+        rule as :meth:`step_at`."""
+        return not self.loop and t + 1e-9 >= self.duration
 
     def available(self, t: float) -> bool:
         """False while a :class:`Disappear` step is in force (the camera cannot be opened)."""

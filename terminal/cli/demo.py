@@ -14,14 +14,14 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from terminal import config as config_mod
+from terminal.clock import SYSTEM
 from terminal.errors import SyncError
-from terminal.daemon.pipeline import DecisionEvent
+from terminal.interfaces import DecisionEvent
 from terminal.reasons import Decision, Reason
 
 SHOW_S = 0.5       # each code is held in front of the camera this long ...
@@ -84,11 +84,12 @@ print_on = ["pass", "deny", "check"]
 def make_steps(work: Path, site: str) -> tuple[list[Step], Any]:
     """Issue the scenario's credentials; returns the steps and the home issuer (an ``IssuerDir``)
     whose lists the terminal trusts."""
-    from terminal.issuer import directory as issuer
-
     from terminal.formats import cose
+    from terminal.issuer import credentials
+    from terminal.issuer import directory as issuer
+    from terminal.lists.signedlist import ALG_SM2_SM3
 
-    now = int(time.time())
+    now = int(SYSTEM.time())
     # keys made an hour ago, so the expired code below was issued while its key was valid
     home = issuer.init(work / "issuer", site=site, now=now - 3600)
     stranger = issuer.init(work / "other-issuer", issuer="Unlisted Issuer", site=site,
@@ -111,19 +112,19 @@ def make_steps(work: Path, site: str) -> tuple[list[Step], Any]:
         other = stranger.issue("health", "钱七", "110101196606063333", status="green", now=now)
         forged_type, forged_status = "health", "green"
     # forged: claims naming the trusted issuer and key id, signed with someone else's key
-    claims = issuer.credential_claims(issuer=key.issuer, kid=key.kid, type=forged_type,
+    claims = credentials.credential_claims(issuer=key.issuer, kid=key.kid, type=forged_type,
                                       name="孙八", holder_id="110101195505054444",
                                       holder_key=key.holder_key, now=now, ttl=60,
                                       status=forged_status)
-    protected = {cose.HEADER_ALG: issuer.ALG_SM2_SM3, cose.HEADER_KID: key.kid}
-    forged = issuer.encode_credential(claims, forged_signer, protected=protected)
+    protected = {cose.HEADER_ALG: ALG_SM2_SM3, cose.HEADER_KID: key.kid}
+    forged = credentials.encode_credential(claims, forged_signer, protected=protected)
     # revoked: a genuine, current code whose serial the issuer has revoked and published
     serial = os.urandom(16)
-    revoked_claims = issuer.credential_claims(
+    revoked_claims = credentials.credential_claims(
         issuer=key.issuer, kid=key.kid, type=forged_type, name="周九",
         holder_id="110101198808086666", holder_key=key.holder_key, now=now, ttl=120,
         status=forged_status, serial=serial)
-    revoked = issuer.encode_credential(revoked_claims, key.private_key)
+    revoked = credentials.encode_credential(revoked_claims, key.private_key)
     _publish_revocation(home, serial, now)
     valid_label = "valid insurance card" if site == "pharmacy" else "valid green health code"
     steps = [
@@ -155,7 +156,7 @@ def terminal_for(work: Path, home: Any, site: str = "checkpoint", extra: str = "
     """Write the demo config for issuer ``home`` (plus ``extra`` TOML), publish its lists if
     asked, sync them into the terminal's store once, and return the loaded config."""
     if publish:
-        _publish_revocation(home, None, int(time.time()))
+        _publish_revocation(home, None, int(SYSTEM.time()))
     path = work / "demo.toml"
     path.write_text(demo_config(work, home.root_public_key(), home.trust_list_path, site) + extra,
                     encoding="utf-8")
@@ -194,6 +195,9 @@ class _Collector:
         label = self.current.label if self.current else "?"
         print(f"  {_mark(r.decision)} {r.decision.value:<5} {r.reason.value:<18} {latency}   "
               f"{label} — {r.reason.text}", file=self.out, flush=True)
+
+    def close(self) -> None:
+        """Nothing to release: the collector only prints and keeps the events."""
 
 
 def _mark(decision: Decision) -> str:
@@ -316,12 +320,11 @@ def show_slips(result: DemoRun, out: TextIO, keep: Path | None) -> int:
     Without ``--out`` the PNGs are copied to a fresh folder that outlives the demo. Returns 1 if
     a decision printed no slip, else 0.
     """
-    printers = [o for o in result.service.pipeline.observers
-                if getattr(o, "virtual_printer", None) is not None]
-    if not printers:
+    printer = result.devices.sim.printer if result.devices.sim is not None else None
+    if printer is None:
         print("\n  no slip printer configured", file=out)
         return 1
-    slips = printers[0].virtual_printer.slips
+    slips = printer.slips
     decided = sum(len(step.events) for step in result.steps) + len(result.stray)
     print(f"\n  slips printed on the virtual printer: {len(slips)} of {decided} decisions", file=out)
     for slip in slips:
@@ -334,7 +337,7 @@ def show_slips(result: DemoRun, out: TextIO, keep: Path | None) -> int:
             for png in pngs:
                 shutil.copy(png, folder / png.name)
         print(f"\n  slip images: {folder} ({len(pngs)} PNG files)", file=out)
-    note = printers[0].virtual_printer.png_note
+    note = printer.png_note
     if note:
         print(f"  note: {note}", file=out)
     return 0 if len(slips) == decided else 1
@@ -355,7 +358,7 @@ def _play(service: Any, sim: Any, steps: list[Step], collector: _Collector) -> b
             return False
         step_index = position // 2
         if step_index != state["i"]:
-            now = time.monotonic()
+            now = service.clock.monotonic()
             if 0 <= state["i"] < len(steps):
                 steps[state["i"]].end = now
             state["i"] = step_index
@@ -366,5 +369,5 @@ def _play(service: Any, sim: Any, steps: list[Step], collector: _Collector) -> b
 
     service.run(install_signal_handlers=True, until=until)
     if 0 <= state["i"] < len(steps):
-        steps[state["i"]].end = time.monotonic()
+        steps[state["i"]].end = service.clock.monotonic()
     return state["i"] >= len(steps) - 1

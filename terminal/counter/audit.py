@@ -20,36 +20,39 @@ import logging
 import re
 import sqlite3
 import threading
-import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
-from terminal.storage import connect, connect_readonly
+from terminal import storage
+from terminal.clock import SYSTEM, Clock
+from terminal.config import Config
+from terminal.counter.secret import keyed_serial_hash, load_or_create_secret, verification_code
+from terminal.interfaces import DecisionEvent
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.counter.secret import keyed_serial_hash, load_or_create_secret, verification_code
+from terminal.storage import Schema
 from terminal.timefmt import iso, parse_iso
 
 log = logging.getLogger(__name__)
 
 AUDIT_FILE = "audit.db"
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at REAL NOT NULL,
-    decision TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    format TEXT,
-    type TEXT,
-    key_id TEXT,
-    serial_hash TEXT,
-    code TEXT,
-    latency_ms REAL
-);
-CREATE INDEX IF NOT EXISTS events_at ON events(at);
-CREATE INDEX IF NOT EXISTS events_code ON events(code);
-"""
+SCHEMA = Schema("audit", [[
+    "CREATE TABLE IF NOT EXISTS events ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " at REAL NOT NULL,"
+    " decision TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " format TEXT,"
+    " type TEXT,"
+    " key_id TEXT,"
+    " serial_hash TEXT,"
+    " code TEXT,"
+    " latency_ms REAL)",
+    "CREATE INDEX IF NOT EXISTS events_at ON events(at)",
+    "CREATE INDEX IF NOT EXISTS events_code ON events(code)",
+]], private=True)
+"""Rows are about people (hashed): purged ones must not linger in free pages."""
 COLUMNS = ("at", "decision", "reason", "format", "type", "key_id", "serial_hash", "code",
            "latency_ms")
 DAY = 86400.0
@@ -72,7 +75,8 @@ class AuditLog:
     """
 
     def __init__(self, state_dir: str | Path, *, retention_days: float = 7.0,
-                 purge_interval: float = 3600.0, secret: bytes | None = None, clock=time) -> None:
+                 purge_interval: float = 3600.0, secret: bytes | None = None,
+                 clock: Clock = SYSTEM) -> None:
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = self.state_dir / AUDIT_FILE
@@ -81,11 +85,7 @@ class AuditLog:
         self._clock = clock
         self._secret = secret if secret is not None else load_or_create_secret(self.state_dir)
         self._lock = threading.Lock()
-        self._conn = connect(self.path)
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        if version < SCHEMA_VERSION:
-            self._conn.executescript(_SCHEMA)
-            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._conn = storage.connect(self.path, SCHEMA)
         self._last_purge = 0.0
         self._stop = threading.Event()
         self._purger: threading.Thread | None = None
@@ -124,13 +124,13 @@ class AuditLog:
         with self._lock:
             self._conn.execute(f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES "
                                f"({', '.join('?' * len(COLUMNS))})", row)
-        if time.monotonic() - self._last_purge >= self.purge_interval:
+        if self._clock.monotonic() - self._last_purge >= self.purge_interval:
             self.purge()
 
-    def on_decision(self, event: Any) -> None:
+    def on_decision(self, event: DecisionEvent) -> None:
         """Pipeline observer: record ``event.result`` at ``event.wall``; never raises."""
         try:
-            self.record(event.result, getattr(event, "wall", None), getattr(event, "latency", None))
+            self.record(event.result, event.wall, event.latency)
         except Exception as exc:  # noqa: BLE001 - the audit log must never stop the gate
             self.errors += 1
             log.error("event=audit_write_failed error=%s", type(exc).__name__)
@@ -142,7 +142,7 @@ class AuditLog:
             cur = self._conn.execute("DELETE FROM events WHERE at < ?", (now - self.retention,))
             if cur.rowcount:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self._last_purge = time.monotonic()
+        self._last_purge = self._clock.monotonic()
         if cur.rowcount:
             log.info("event=audit_purged rows=%d", cur.rowcount)
         return cur.rowcount
@@ -200,17 +200,17 @@ class AuditLog:
     def __enter__(self) -> AuditLog:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
 def parse_since(text: str, now: float | None = None) -> float:
-    """``--since``: an ISO date or date-time (naive = UTC), or a span back from now: ``7d``,
-    ``12h``, ``30m``."""
+    """``--since``: an ISO date or date-time (naive = UTC), or a span back from ``now`` (default:
+    the system clock): ``7d``, ``12h``, ``30m``."""
     text = text.strip()
     match = re.fullmatch(r"(\d+(?:\.\d+)?)([dhm])", text)
     if match:
-        now = time.time() if now is None else now
+        now = SYSTEM.time() if now is None else now
         return now - float(match[1]) * {"d": DAY, "h": 3600.0, "m": 60.0}[match[2]]
     try:
         return parse_iso(text)
@@ -219,7 +219,7 @@ def parse_since(text: str, now: float | None = None) -> float:
                          "2026-11-24T08:00:00+08:00) nor a span like 7d, 12h, 30m") from None
 
 
-def status_section(config) -> dict[str, Any]:
+def status_section(config: Config) -> dict[str, Any]:
     """The audit part of ``scanpoint status``: counters by decision and reason, retention."""
     section = config.audit
     if not section.enabled:
@@ -227,7 +227,7 @@ def status_section(config) -> dict[str, Any]:
     path = Path(config.terminal.state_dir) / AUDIT_FILE
     if not path.exists():
         return {"enabled": True, "events": 0, "note": "no audit log yet"}
-    conn = connect_readonly(path)
+    conn = storage.connect_readonly(path)
     try:
         summary = _summary(conn)
     finally:
@@ -248,78 +248,3 @@ def _summary(conn: sqlite3.Connection, since: float = 0.0) -> dict[str, Any]:
             "by_reason": by_reason,
             "oldest": iso(oldest) if oldest is not None else None,
             "newest": iso(newest) if newest is not None else None}
-
-
-# -- log redaction ----------------------------------------------------------------------------
-
-#: A credential QR text: a short prefix such as ``SP1:`` (native, any version) or ``HC1:`` (EU
-#: DCC) — two letters, a digit, a colon — then Base45. Case is ignored: a decoder may lower it.
-_B45 = r"[0-9A-Z $%*+\-./:]"
-_PAYLOAD = re.compile(r"\b([A-Z]{2}\d):" + _B45 + "{8,}", re.IGNORECASE)
-_LONG_B45 = re.compile(r"[0-9A-Z$%*+\-./:]{60,}")   # an unprefixed Base45 run is as bad
-
-
-def redact(text: str) -> str:
-    """Replace QR-like payloads (``SP1:``/``HC1:`` + Base45, or long Base45 runs) with a marker."""
-    if not text:
-        return text
-    text = _PAYLOAD.sub(lambda m: f"{m[1]}:<redacted {len(m[0])} chars>", text)
-    return _LONG_B45.sub(lambda m: f"<redacted {len(m[0])} chars>", text)
-
-
-class RedactingFilter(logging.Filter):
-    """A filter that rewrites each record's message (and exception text) through :func:`redact`."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string: keep the template only
-            message = str(record.msg)
-        clean = redact(message)
-        if clean != message or record.args:
-            record.msg, record.args = clean, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        return True
-
-
-_installed: RedactingFilter | None = None
-
-
-def install_redaction(logger: logging.Logger | None = None) -> RedactingFilter:
-    """Redact every record logged anywhere: a record factory plus a filter on ``logger``'s handlers.
-
-    Filters on a logger do not see records propagated from child loggers, so the redaction is
-    applied where records are created (``logging.setLogRecordFactory``) and, for exception text,
-    on each handler of ``logger`` (default: the root logger). Idempotent.
-    """
-    global _installed
-    logger = logger or logging.getLogger()
-    if _installed is None:
-        _installed = RedactingFilter()
-        previous = logging.getLogRecordFactory()
-
-        def factory(*args, **kwargs):
-            record = previous(*args, **kwargs)
-            _installed.filter(record)
-            return record
-
-        logging.setLogRecordFactory(factory)
-    for handler in logger.handlers:
-        if _installed not in handler.filters:
-            handler.addFilter(_installed)
-    return _installed
-
-
-def observer_from_config(config) -> AuditLog | None:
-    """Daemon hook: the audit log for ``[audit]`` (None when disabled). Installs log redaction."""
-    install_redaction()
-    section = config.audit
-    if not section.enabled:
-        return None
-    return AuditLog(config.terminal.state_dir, retention_days=section.retention_days,
-                    purge_interval=section.purge_interval_s).start()

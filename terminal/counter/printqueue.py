@@ -23,69 +23,39 @@ The queue stores the rendered slip (masked name, ID tail, code) and never a raw 
 
 from __future__ import annotations
 
-import enum
 import logging
 import sqlite3
 import threading
-import time
-from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
-from typing import Protocol
+from typing import Any
 
-from terminal.storage import connect, connect_readonly
-from terminal.counter.slip import Slip, build_slip
+from terminal import storage
+from terminal.clock import SYSTEM, Clock
+from terminal.counter.paper import Slip
+from terminal.counter.slip import build_slip
+from terminal.errors import PrinterError
+from terminal.interfaces import DecisionEvent, Printer, PrinterStatus, PrintOutcome
+from terminal.storage import Schema
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS slips (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created REAL NOT NULL,
-    slip TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending'
-        CHECK (state IN ('pending', 'sending', 'printed', 'failed')),
-    attempts INTEGER NOT NULL DEFAULT 0,   -- sends the printer never answered
-    printed_at REAL
-);
-CREATE INDEX IF NOT EXISTS slips_state ON slips(state, id);
-"""
+QUEUE_FILE = "printqueue.db"
+SCHEMA = Schema("print queue", [[
+    "CREATE TABLE IF NOT EXISTS slips ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " created REAL NOT NULL,"
+    " slip TEXT NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'pending'"
+    "  CHECK (state IN ('pending', 'sending', 'printed', 'failed')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"     # sends the printer never answered
+    " printed_at REAL)",
+    "CREATE INDEX IF NOT EXISTS slips_state ON slips(state, id)",
+]], private=True)
+"""Waiting slips hold a masked name, an ID tail and a code: purged rows must not linger."""
 
 
-@dataclass(frozen=True)
-class PrinterStatus:
-    """What the printer said when asked. ``ready`` means online with paper."""
-
-    online: bool
-    paper: bool
-    near_end: bool = False
-    detail: str = ""
-
-    @property
-    def ready(self) -> bool:
-        return self.online and self.paper
-
-
-class PrintOutcome(str, enum.Enum):
-    """What happened to one slip sent to a printer."""
-
-    PRINTED = "printed"          # confirmed whole
-    NOT_SENT = "not_sent"        # nothing reached the printer (port would not open)
-    TORN = "torn"                # the printer answered: paper ran out before the cut
-    UNCONFIRMED = "unconfirmed"  # sent, no answer: it may or may not have printed
-
-
-class Printer(Protocol):
-    """What the queue needs from a printer (``drivers.printer.EscPosPrinter`` provides it)."""
-
-    def status(self) -> PrinterStatus: ...
-
-    def print_slip(self, slip: Slip) -> PrintOutcome: ...
-
-    def close(self) -> None: ...
-
-
-class QueueFull(Exception):
+class QueueFull(PrinterError):
     """The slip queue holds ``max_pending`` unprinted slips; the printer has been down too long."""
 
 
@@ -99,7 +69,8 @@ class PrintQueue:
 
     def __init__(self, path: str | Path, printer: Printer | None = None, *,
                  retry_interval: float = 2.0, max_pending: int = 1000,
-                 max_attempts: int = 3, keep_printed: float = 86400.0, clock=time) -> None:
+                 max_attempts: int = 3, keep_printed: float = 86400.0,
+                 clock: Clock = SYSTEM) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.printer = printer
@@ -109,19 +80,12 @@ class PrintQueue:
         self.keep_printed = keep_printed
         self._clock = clock
         self._lock = threading.Lock()
-        self._conn = connect(self.path)          # submit() and queries
-        self._migrate()
+        self._conn = storage.connect(self.path, SCHEMA)   # submit() and queries
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_status: PrinterStatus | None = None
         self.purge()
-
-    def _migrate(self) -> None:
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        if version < SCHEMA_VERSION:
-            self._conn.executescript(_SCHEMA)
-            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     # -- the scan path -------------------------------------------------------------------------
 
@@ -187,16 +151,16 @@ class PrintQueue:
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no slip is waiting (for tests and the demo); True if the queue drained."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        deadline = self._clock.monotonic() + timeout
+        while self._clock.monotonic() < deadline:
             if self.counts()["pending"] == 0:
                 return True
-            time.sleep(0.02)
+            self._clock.sleep(0.02)
         return self.counts()["pending"] == 0
 
     def _run(self) -> None:
-        conn = connect(self.path)                  # the worker's own connection
-        last_purge = time.monotonic()
+        conn = storage.connect(self.path, SCHEMA)  # the worker's own connection
+        last_purge = self._clock.monotonic()
         try:
             while not self._stop.is_set():
                 self._wake.clear()
@@ -205,9 +169,9 @@ class PrintQueue:
                 except Exception:  # noqa: BLE001 - the worker must survive anything
                     log.exception("event=print_worker_error")
                     worked = False
-                if time.monotonic() - last_purge > 3600:
+                if self._clock.monotonic() - last_purge > 3600:
                     self.purge()
-                    last_purge = time.monotonic()
+                    last_purge = self._clock.monotonic()
                 if not worked:
                     self._wake.wait(self.retry_interval)
         finally:
@@ -217,7 +181,7 @@ class PrintQueue:
         """Print the oldest waiting slip if the printer is ready; True if one was printed."""
         row = conn.execute("SELECT id, slip, state, attempts FROM slips "
                            "WHERE state IN ('pending', 'sending') ORDER BY id LIMIT 1").fetchone()
-        if row is None:
+        if row is None or self.printer is None:
             return False
         slip_id, text, state, attempts = row
         status = self.printer.status()
@@ -247,8 +211,7 @@ class PrintQueue:
             conn.execute("UPDATE slips SET state = ? WHERE id = ?", (state, slip_id))
         elif outcome == PrintOutcome.UNCONFIRMED:
             conn.execute("UPDATE slips SET attempts = attempts + 1 WHERE id = ?", (slip_id,))
-        log.warning("event=slip_not_printed id=%d outcome=%s", slip_id,
-                    getattr(outcome, "value", outcome))
+        log.warning("event=slip_not_printed id=%d outcome=%s", slip_id, outcome.value)
         return False
 
     def close(self) -> None:
@@ -278,9 +241,8 @@ class SlipObserver:
     def __init__(self, queue: PrintQueue, *, secret: bytes, width: int = 32,
                  print_on: tuple[str, ...] | list[str] = ("pass", "deny", "check"),
                  site: str | None = None, terminal_id: str | None = None,
-                 tz=None, qr: bool = True, virtual_printer=None) -> None:
+                 tz: tzinfo | None = None, qr: bool = True) -> None:
         self.queue = queue
-        self.virtual_printer = virtual_printer   # the simulator when [printer] url = "sim"
         self.print_on = frozenset(print_on)
         self._secret = secret
         self.width = width
@@ -291,16 +253,15 @@ class SlipObserver:
         self.errors = 0
         self.last_slip: Slip | None = None
 
-    def on_decision(self, event) -> None:
+    def on_decision(self, event: DecisionEvent) -> None:
         try:
             result = event.result
             if result.decision.value not in self.print_on:
                 return
-            site = self.site or getattr(event, "site", "") or "scanpoint"
-            terminal_id = self.terminal_id or getattr(event, "terminal_id", "") or "-"
-            slip = build_slip(result, site=site, terminal_id=terminal_id,
-                              secret=self._secret, at=getattr(event, "wall", None) or time.time(),
-                              width=self.width, tz=self.tz, qr=self.qr)
+            site = self.site or event.site or "scanpoint"
+            terminal_id = self.terminal_id or event.terminal_id or "-"
+            slip = build_slip(result, site=site, terminal_id=terminal_id, secret=self._secret,
+                              at=event.wall, width=self.width, tz=self.tz, qr=self.qr)
             self.queue.submit(slip)
             self.last_slip = slip
         except Exception as exc:  # noqa: BLE001 - a slip problem must never stop the gate
@@ -308,7 +269,7 @@ class SlipObserver:
             log.error("event=slip_queue_failed error=%s: %s", type(exc).__name__, exc)
 
     def close(self, drain_s: float = 3.0) -> None:
-        """Stop the worker, close the queue, the printer port and the simulator if any.
+        """Stop the worker and close the queue; the printer belongs to the devices, which close it.
 
         A ready printer gets up to ``drain_s`` seconds to finish the waiting slips; whatever is
         left stays queued for the next start.
@@ -317,16 +278,9 @@ class SlipObserver:
         if drain_s > 0 and status is not None and status.ready:
             self.queue.wait_idle(drain_s)
         self.queue.close()
-        if self.queue.printer is not None:
-            self.queue.printer.close()
-        if self.virtual_printer is not None:
-            self.virtual_printer.close()
 
 
-QUEUE_FILE = "printqueue.db"
-
-
-def status_section(config) -> dict:
+def status_section(config: Any) -> dict[str, Any]:
     """The printer part of ``scanpoint status``: slips waiting and printed (from the queue file)."""
     section = config.printer
     if not section.enabled:
@@ -334,7 +288,7 @@ def status_section(config) -> dict:
     path = Path(config.terminal.state_dir) / QUEUE_FILE
     if not path.exists():
         return {"enabled": True, "url": section.url, "pending": 0, "printed": 0}
-    conn = connect_readonly(path)
+    conn = storage.connect_readonly(path)
     try:
         rows = dict(conn.execute("SELECT state, count(*) FROM slips GROUP BY state").fetchall())
         oldest = conn.execute("SELECT min(created) FROM slips "
@@ -346,47 +300,3 @@ def status_section(config) -> dict:
             "printed": rows.get("printed", 0),
             "failed": rows.get("failed", 0),
             "oldest_pending_unix": oldest}
-
-
-def observer_from_config(config) -> SlipObserver | None:
-    """Daemon hook: the slip printer for ``[printer]``, or None when it is disabled.
-
-    ``url = "sim"`` starts the virtual printer (hw_sim) and prints to it, writing slips to
-    ``STATE_DIR/slips``; any other URL opens the ESC/POS driver on it. Hardware modules are
-    imported by name here so that :mod:`terminal` never imports them at module level.
-    """
-    import importlib
-
-    from terminal.errors import ConfigError
-    from terminal.counter.secret import load_or_create_secret
-
-    section = config.printer
-    if not section.enabled:
-        return None
-    if not section.url:
-        raise ConfigError("[printer] enabled = true needs url (e.g. /dev/ttyUSB0, or 'sim')")
-    state = Path(config.terminal.state_dir)
-    driver = importlib.import_module("drivers.printer")
-    escpos = driver.EscPos(code_page=section.code_page, chinese=section.chinese)
-    virtual = None
-    url = section.url
-    if url == "sim":
-        if config.terminal.hardware != "sim":
-            raise ConfigError("[printer] url = 'sim' needs [terminal] hardware = 'sim'")
-        sim = importlib.import_module("hw_sim.printer")
-        virtual = sim.VirtualPrinter(state / "slips", width=section.width)
-        url = virtual.port
-    printer = driver.EscPosPrinter.from_url(url, baudrate=section.baudrate, escpos=escpos,
-                                            reply_timeout=section.reply_timeout_s,
-                                            print_timeout=section.print_timeout_s)
-    queue = PrintQueue(state / QUEUE_FILE, printer, retry_interval=section.retry_s,
-                       max_pending=section.max_pending,
-                       max_attempts=section.max_attempts).start()
-    tz = None
-    if section.timezone:
-        from zoneinfo import ZoneInfo
-        tz = ZoneInfo(section.timezone)
-    return SlipObserver(queue, virtual_printer=virtual, secret=load_or_create_secret(state),
-                        width=section.width, print_on=section.print_on,
-                        site=config.terminal.site_name, terminal_id=config.terminal.id,
-                        tz=tz, qr=section.qr)

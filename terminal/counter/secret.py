@@ -15,11 +15,12 @@ import logging
 import os
 import secrets
 import stat
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from terminal.crypto.sm3 import hmac_sm3
 from terminal.errors import ConfigError
+from terminal.storage import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ SECRET_FILE = "terminal.key"
 SECRET_BYTES = 32
 
 
-def load_or_create_secret(state_dir: str | os.PathLike) -> bytes:
+def load_or_create_secret(state_dir: str | os.PathLike[str]) -> bytes:
     """Read ``state_dir/terminal.key``, creating it (32 random bytes, mode 0600) if absent.
 
     The key appears atomically: it is written to a private temporary file, fsynced, and
@@ -64,55 +65,29 @@ def _create_if_absent(path: Path) -> None:
         empty = True
     except FileNotFoundError:
         empty = False
-    fd, tmp = tempfile.mkstemp(prefix=".terminal.key.", dir=path.parent)   # mode 0600
-    try:
-        try:
-            os.write(fd, secrets.token_bytes(SECRET_BYTES))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if empty:
-            # rename over the empty file only if it is still the empty file we saw; a racing
-            # starter that already put a real key there is left alone (its key wins)
-            _replace_if_empty(Path(tmp), path)
-        else:
-            try:
-                os.link(tmp, path)                 # fails if another starter got there first
-            except FileExistsError:
-                return
-        _fsync_dir(path.parent)
-        log.info("event=secret_created path=%s replaced_empty=%s", path, empty)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
-def _replace_if_empty(tmp: Path, path: Path) -> None:
-    """Rename ``tmp`` over ``path`` while holding a lock, if ``path`` is still empty."""
-    with _dir_lock(path.parent):
-        try:
+    key = secrets.token_bytes(SECRET_BYTES)
+    if empty:
+        # replace the empty file only while it is still empty; a racing starter that already
+        # put a real key there is left alone (its key wins)
+        with _dir_lock(path.parent):
             if path.stat().st_size > 0:
                 return
-        except FileNotFoundError:
-            pass
-        os.replace(tmp, path)
+            atomic_write(path, key, mode=0o600)
+    else:
+        try:
+            atomic_write(path, key, mode=0o600, overwrite=False)
+        except FileExistsError:                   # another starter got there first
+            return
+    log.info("event=secret_created path=%s replaced_empty=%s", path, empty)
 
 
 @contextlib.contextmanager
-def _dir_lock(directory: Path):
+def _dir_lock(directory: Path) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``directory`` (serialises starters replacing a key)."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
     finally:
         os.close(fd)
 

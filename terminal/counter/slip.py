@@ -1,26 +1,22 @@
 """What a pharmacy slip says, built from a :class:`~terminal.result.Result` (pure: no hardware).
 
-A :class:`Slip` is a list of styled lines already wrapped to the paper width, plus the optional
-QR content. It holds only what may be printed: the masked name, at most the last four characters
-of an ID, and a verification code (a prefix of the keyed serial hash) — never a payload, a full
-name or an ID. Printer drivers turn it into ESC/POS bytes; the demo prints :meth:`Slip.to_text`.
+A :class:`~terminal.counter.paper.Slip` is a list of styled lines already wrapped to the paper
+width, plus the optional QR content. It holds only what may be printed: the masked name (through
+:func:`terminal.formats.names.shown_name`), at most the last four characters of an ID, and a
+verification code (a prefix of the keyed serial hash) — never a payload, a full name or an ID.
+Printer drivers turn it into ESC/POS bytes; the demo prints ``Slip.to_text()``.
 """
 
 from __future__ import annotations
 
-import json
-import time
-import unicodedata
-from dataclasses import asdict, dataclass
 from datetime import datetime, tzinfo
+from typing import Any
 
-from terminal.formats import dcc, native
+from terminal.counter.paper import Line, Slip, wrap
+from terminal.counter.secret import keyed_serial_hash, verification_code
+from terminal.formats.names import shown_name
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.counter.secret import keyed_serial_hash, verification_code
-
-#: Characters per line for the usual paper widths (Font A, 12x24 dots).
-WIDTH_CHARS = {58: 32, 80: 48}
 
 DECISION_ZH = {Decision.PASS: "通过", Decision.DENY: "拒绝", Decision.CHECK: "人工核验"}
 DECISION_EN = {Decision.PASS: "PASS", Decision.DENY: "DENY", Decision.CHECK: "CHECK"}
@@ -66,152 +62,6 @@ TYPE_ZH = {
 }
 
 
-@dataclass(frozen=True)
-class Line:
-    """One printed line: text plus style. ``size`` 2 is double width and height."""
-
-    text: str = ""
-    bold: bool = False
-    size: int = 1
-    align: str = "left"          # left | center | right
-
-
-@dataclass(frozen=True)
-class Slip:
-    """A rendered slip: lines wrapped to ``width`` characters and an optional QR text."""
-
-    width: int
-    lines: tuple[Line, ...]
-    footer: tuple[Line, ...] = ()  # printed after the QR
-    code: str | None = None       # verification code (printed and optionally as QR)
-    qr: str | None = None
-    decision: str = ""
-    created: float = 0.0
-    reprint: bool = False
-
-    def to_json(self) -> str:
-        """JSON for the print queue (UTF-8 text, Chinese kept readable)."""
-        data = asdict(self)
-        data["lines"] = [asdict(line) for line in self.lines]
-        data["footer"] = [asdict(line) for line in self.footer]
-        return json.dumps(data, ensure_ascii=False, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> Slip:
-        data = json.loads(text)
-        data["lines"] = tuple(Line(**line) for line in data["lines"])
-        data["footer"] = tuple(Line(**line) for line in data["footer"])
-        return cls(**data)
-
-    def as_reprint(self) -> Slip:
-        """The same slip marked as a reprint (printed again after an unconfirmed attempt)."""
-        if self.reprint:
-            return self
-        marker = Line("** 重打 REPRINT **", bold=True, align="center")
-        return Slip(self.width, (marker,) + self.lines, self.footer, self.code, self.qr,
-                    self.decision, self.created, True)
-
-    def to_text(self) -> str:
-        """Plain text as it would look on paper (QR shown as a placeholder line)."""
-        out = [self._line_text(line) for line in self.lines]
-        if self.qr:
-            out.append(align(f"[QR {self.qr}]", self.width, "center").rstrip())
-            out.append("")                       # the line fed after the symbol
-        out.extend(self._line_text(line) for line in self.footer)
-        return "\n".join(out) + "\n"
-
-    def _line_text(self, line: Line) -> str:
-        text = spaced(line.text) if line.size == 2 else line.text
-        return align(text, self.width, line.align).rstrip()
-
-
-def char_width(ch: str) -> int:
-    """Printed width of one character in columns: CJK full-width characters take two."""
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def text_width(text: str) -> int:
-    """Printed width of ``text`` in columns."""
-    return sum(char_width(c) for c in text)
-
-
-def spaced(text: str) -> str:
-    """Double-size text shown in plain text: each column doubled (a space after narrow chars)."""
-    return "".join(c + (" " if char_width(c) == 1 else "  ") for c in text).rstrip()
-
-
-def align(text: str, width: int, how: str) -> str:
-    """Pad ``text`` to ``width`` columns (left, center or right)."""
-    pad = max(0, width - text_width(text))
-    if how == "center":
-        return " " * (pad // 2) + text
-    if how == "right":
-        return " " * pad + text
-    return text
-
-
-def wrap(text: str, width: int) -> list[str]:
-    """Wrap to ``width`` columns: at spaces where possible, between any CJK characters."""
-    if width < 1:
-        raise ValueError("width must be positive")
-    lines: list[str] = []
-    current = ""
-    for word in _tokens(text):
-        if text_width(current) + text_width(word) <= width:
-            current += word
-            continue
-        if current.strip():
-            lines.append(current.rstrip())
-        current = word.lstrip()
-        while text_width(current) > width:      # a single token longer than the line
-            cut, used = 0, 0
-            while cut < len(current) and used + char_width(current[cut]) <= width:
-                used += char_width(current[cut])
-                cut += 1
-            lines.append(current[:cut])
-            current = current[cut:]
-    if current.strip() or not lines:
-        lines.append(current.rstrip())
-    return lines
-
-
-def _tokens(text: str) -> list[str]:
-    """Words with their leading space; each CJK character is its own token."""
-    tokens: list[str] = []
-    buf = ""
-    for ch in text:
-        if char_width(ch) == 2:
-            if buf:
-                tokens.append(buf)
-                buf = ""
-            tokens.append(ch)
-        elif ch == " ":
-            if buf.strip():
-                tokens.append(buf)
-                buf = ""
-            buf += ch
-        else:
-            buf += ch
-    if buf:
-        tokens.append(buf)
-    return tokens
-
-
-# each format's own rule for what a masked name looks like; other formats use the native rule
-_IS_MASKED = {native.NAME: native.is_masked, dcc.NAME: dcc.is_masked}
-
-
-def mask_name(name: str, format: str = native.NAME) -> str:
-    """The name as printed: kept if it has the masked shape of its ``format`` (native 张*三, DCC
-    ``M*** D***``), else masked like the native issuer does (张小三 -> 张*三).
-
-    Defence in depth: the formats already mask or refuse unmasked names, but a slip must never
-    print a full name, and merely containing ``*`` (张小*三丰) is not masked.
-    """
-    name = name.strip()
-    return name if _IS_MASKED.get(format, native.is_masked)(name) else native.mask_name(name)
-
-
 def id_tail(tail: str | None) -> str | None:
     """At most the last four characters of an ID, shown as ``****1234``."""
     if not tail:
@@ -234,12 +84,11 @@ def build_slip(result: Result, *, site: str, terminal_id: str, secret: bytes, at
     """
     decision = Decision(result.decision)
     reason = Reason(result.reason)
-    stamp = datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d %H:%M:%S") if tz else \
-        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+    stamp = datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d %H:%M:%S")   # tz None: local time
     lines: list[Line] = []
 
-    def add(text: str, **style) -> None:
-        size = style.get("size", 1)
+    def add(text: str, **style: Any) -> None:
+        size = int(style.get("size", 1))
         for part in wrap(text, width // size):
             lines.append(Line(part, **style))
 
@@ -260,7 +109,7 @@ def build_slip(result: Result, *, site: str, terminal_id: str, secret: bytes, at
         if cred.status:
             add(f"状态 Status: {cred.status}")
         if cred.masked_name:
-            add(f"姓名 Name: {mask_name(cred.masked_name, cred.format)}")
+            add(f"姓名 Name: {shown_name(cred.masked_name, cred.format)}")
         tail = id_tail(cred.id_tail)
         if tail:
             add(f"证件 ID: {tail}")

@@ -29,20 +29,13 @@ import secrets
 import threading
 from collections import OrderedDict
 
+from terminal.crypto import curve
+from terminal.crypto.curve import A, B, GX, GY, N, P
 from terminal.crypto.sm3 import hmac_sm3, sm3
 from terminal.errors import KeyFormatError
 
-P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF
-A = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC
-B = 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93
-N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
-GX = 0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7
-GY = 0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0
-
 DEFAULT_SIGNER_ID = b"1234567812345678"
 
-#: Comb window (bits per signed digit) of the generator's table: 33 rows of 128 points (~1.4 MB).
-G_WINDOW = 8
 #: Comb window of an issuer key's table: 37 rows of 64 points (~0.7 MB, ~6 ms to build).
 KEY_WINDOW = 7
 #: How many public keys the module-level :func:`verify` keeps tables for.
@@ -54,250 +47,6 @@ _MAX_SIGNER_ID = 8191  # ENTL is the ID's length in *bits* in two bytes
 
 class InvalidPublicKey(KeyFormatError):
     """The public key is not 64/65 bytes, not on sm2p256v1, or the point at infinity."""
-
-
-# --------------------------------------------------------------------------------------------
-# Point arithmetic. Jacobian points are (X, Y, Z) with x = X/Z², y = Y/Z³; None is infinity.
-# Every coordinate is kept reduced into [0, P), so "≡ 0 (mod P)" is the plain test "== 0".
-
-
-def _double(pt):
-    """[2]pt for a Jacobian point (dbl-2007-bl, using a = −3); None is the point at infinity."""
-    if pt is None:
-        return None
-    x1, y1, z1 = pt
-    if y1 == 0:
-        return None
-    zz = z1 * z1 % P
-    yy = y1 * y1 % P
-    s = 4 * x1 * yy % P
-    m = 3 * (x1 - zz) * (x1 + zz) % P
-    x3 = (m * m - 2 * s) % P
-    y3 = (m * (s - x3) - 8 * yy * yy) % P
-    z3 = 2 * y1 * z1 % P
-    return (x3, y3, z3)
-
-
-def _add_affine(pt, x2, y2):
-    """pt + (x2, y2) for a Jacobian pt and an affine point (mixed addition, complete)."""
-    if pt is None:
-        return (x2, y2, 1)
-    x1, y1, z1 = pt
-    zz = z1 * z1 % P
-    h = x2 * zz % P - x1
-    r = y2 * zz * z1 % P - y1
-    if h == 0:
-        if r == 0:
-            return _double((x2, y2, 1))
-        return None
-    hh = h * h % P
-    hhh = h * hh % P
-    v = x1 * hh % P
-    x3 = (r * r - hhh - 2 * v) % P
-    return (x3, (r * (v - x3) - y1 * hhh) % P, z1 * h % P)
-
-
-def _invert_many(values: list[int]) -> list[int]:
-    """Inverses mod P of non-zero values with one modular inversion (Montgomery's trick)."""
-    prefix = []
-    acc = 1
-    for v in values:
-        prefix.append(acc)
-        acc = acc * v % P
-    inv = pow(acc, -1, P)
-    out = [0] * len(values)
-    for i in range(len(values) - 1, -1, -1):
-        out[i] = inv * prefix[i] % P
-        inv = inv * values[i] % P
-    return out
-
-
-def _to_affine_many(points):
-    """Jacobian points (none at infinity) to affine with one inversion."""
-    out = []
-    for (x, y, _), zi in zip(points, _invert_many([z for _, _, z in points])):
-        zi2 = zi * zi % P
-        out.append((x * zi2 % P, y * zi2 * zi % P))
-    return out
-
-
-def _comb_table(x: int, y: int, window: int) -> list[list]:
-    """Rows i = 0 … ⌈257/w⌉−1 of the signed comb table of Q = (x, y).
-
-    ``row[d]`` is the affine point d·B_i, B_i = 2^(w·i)·Q, for every digit
-    d ∈ [−(2^(w−1) − 1), 2^(w−1)] (negative d through Python's negative indexing: the row is
-    [None, 1·B … h·B, −(h−1)·B … −1·B]). Q must have prime order n (any validated key does), so
-    no multiple met here is infinity and no two added points are equal or opposite.
-
-    Built in affine coordinates layer by layer: with 1·B … m·B known in every row, the next
-    layer (m+j)·B = m·B + j·B needs one inversion per point, all batched into one.
-    """
-    half = 1 << (window - 1)
-    rows = (257 + window - 1) // window
-    bases = [(x, y, 1)]
-    for _ in range(rows - 1):
-        b = bases[-1]
-        for _ in range(window):
-            b = _double(b)
-        bases.append(b)
-    multiples = [[b] for b in _to_affine_many(bases)]
-    m = 1
-    while m < half:
-        step = min(m, half - m)
-        jobs = [(row, j) for row in multiples for j in range(step)]  # row[m-1] + row[j]
-        denominators = []
-        for row, j in jobs:
-            x1, y1 = row[m - 1]
-            if j == m - 1:  # doubling: tangent slope (3x² + a) / 2y
-                denominators.append(2 * y1 % P)
-            else:
-                denominators.append((row[j][0] - x1) % P)
-        inverses = _invert_many(denominators)
-        for (row, j), inv in zip(jobs, inverses):
-            x1, y1 = row[m - 1]
-            if j == m - 1:
-                lam = 3 * (x1 * x1 - 1) * inv % P  # a = −3
-                x3 = (lam * lam - 2 * x1) % P
-            else:
-                x2, y2 = row[j]
-                lam = (y2 - y1) * inv % P
-                x3 = (lam * lam - x1 - x2) % P
-            row.append((x3, (lam * (x1 - x3) - y1) % P))
-        m += step
-    table = []
-    for pos in multiples:
-        neg = [(px, P - py) for px, py in reversed(pos[:-1])]
-        table.append([None, *pos, *neg])
-    return table
-
-
-def _digits(k: int, window: int, rows: int) -> list[int]:
-    """Signed base-2^w digits of 0 ≤ k < 2^256, each in [−(2^(w−1) − 1), 2^(w−1)]."""
-    mask = (1 << window) - 1
-    half = 1 << (window - 1)
-    full = 1 << window
-    out = []
-    carry = 0
-    for _ in range(rows):
-        d = (k & mask) + carry
-        k >>= window
-        if d > half:
-            out.append(d - full)
-            carry = 1
-        else:
-            out.append(d)
-            carry = 0
-    return out
-
-
-def _comb_sum(*walks, acc=None):
-    """acc + Σ table[i][digits[i]] over the (table, digits) walks, in Jacobian form (None = O).
-
-    This loop is the whole cost of a verification, so the mixed Jacobian-affine addition
-    (8M + 3S) is inlined on local variables; it is complete (doubling and cancellation handled).
-    """
-    if acc is None:
-        x1 = y1 = z1 = None
-    else:
-        x1, y1, z1 = acc
-    for table, digits in walks:
-        for row, d in zip(table, digits):
-            if not d:
-                continue
-            x2, y2 = row[d]
-            if x1 is None:
-                x1, y1, z1 = x2, y2, 1
-                continue
-            zz = z1 * z1 % P
-            h = x2 * zz % P - x1
-            r = y2 * zz * z1 % P - y1
-            if h == 0:  # same x: the same point (double it) or its negative (sum is O)
-                if r == 0:
-                    x1, y1, z1 = _double((x2, y2, 1))
-                else:
-                    x1 = y1 = z1 = None
-                continue
-            hh = h * h % P
-            hhh = h * hh % P
-            v = x1 * hh % P
-            x1 = (r * r - hhh - 2 * v) % P
-            y1 = (r * (v - x1) - y1 * hhh) % P
-            z1 = z1 * h % P
-    return None if x1 is None else (x1, y1, z1)
-
-
-_G_TABLE: list[list] | None = None
-_G_ROWS = (257 + G_WINDOW - 1) // G_WINDOW
-_G_LOCK = threading.Lock()
-
-
-def _g_table() -> list[list]:
-    """The generator's comb table, built on first use (~11 ms) and kept for the process."""
-    global _G_TABLE
-    if _G_TABLE is None:
-        with _G_LOCK:
-            if _G_TABLE is None:
-                _G_TABLE = _comb_table(GX, GY, G_WINDOW)
-    return _G_TABLE
-
-
-def _mul_g(k: int):
-    """[k]G in Jacobian form (None for infinity), 0 ≤ k < 2^256."""
-    return _comb_sum((_g_table(), _digits(k, G_WINDOW, _G_ROWS)))
-
-
-def _wnaf(k: int, width: int) -> list[int]:
-    """Width-w NAF digits of k ≥ 0, least significant first (odd digits |d| < 2^(w−1), or 0)."""
-    full = 1 << width
-    half = full >> 1
-    out = []
-    while k:
-        if k & 1:
-            d = k & (full - 1)
-            if d >= half:
-                d -= full
-            k -= d
-        else:
-            d = 0
-        out.append(d)
-        k >>= 1
-    return out
-
-
-def _mul_wnaf(k: int, x: int, y: int, acc=None):
-    """acc + [k](x, y) by double-and-add over a width-5 NAF, for a key seen only once.
-
-    Costs ~256 doublings (~0.6 ms) but no table: cheaper than building a comb table (~6 ms)
-    for a key that may never be used again. (x, y) must have prime order n.
-    """
-    odd = [(x, y, 1)]
-    twice = _double(odd[0])
-    tx, ty = _affine(twice)
-    for _ in range(7):  # Q, 3Q, … 15Q
-        odd.append(_add_affine(odd[-1], tx, ty))
-    odd = _to_affine_many(odd)
-    lut = {}
-    for i, (ox, oy) in enumerate(odd):
-        lut[2 * i + 1] = (ox, oy)
-        lut[-2 * i - 1] = (ox, P - oy)
-    q = None
-    for d in reversed(_wnaf(k, 5)):
-        q = _double(q)
-        if d:
-            q = _add_affine(q, *lut[d])
-    if acc is None:
-        return q
-    if q is None:
-        return acc
-    qx, qy = _affine(q)
-    return _add_affine(acc, qx, qy)
-
-
-def _affine(pt) -> tuple[int, int]:
-    x, y, z = pt
-    zi = pow(z, -1, P)
-    zi2 = zi * zi % P
-    return (x * zi2 % P, y * zi2 * zi % P)
 
 
 # --------------------------------------------------------------------------------------------
@@ -395,7 +144,7 @@ class PublicKey:
     def precompute(self) -> None:
         """Build this key's comb table now (~6 ms on x86-64, once per key)."""
         if self._table is None:
-            self._table = _comb_table(self.x, self.y, self._window)
+            self._table = curve.comb_table(self.x, self.y, self._window)
 
     def __bytes__(self) -> bytes:
         return self.x.to_bytes(32, "big") + self.y.to_bytes(32, "big")
@@ -451,7 +200,7 @@ class PublicKey:
         t = (r + s) % N
         if t == 0:
             return False
-        g_walk = (_g_table(), _digits(s, G_WINDOW, _G_ROWS))
+        g_walk = curve.g_walk(s)
         table = self._table
         if table is None and self._lazy:
             if self._used:
@@ -459,9 +208,9 @@ class PublicKey:
                 table = self._table
             self._used = True
         if table is not None:
-            acc = _comb_sum(g_walk, (table, _digits(t, self._window, self._rows)))
+            acc = curve.comb_sum(g_walk, (table, curve.digits(t, self._window, self._rows)))
         else:
-            acc = _mul_wnaf(t, self.x, self.y, _comb_sum(g_walk))
+            acc = curve.mul_wnaf(t, self.x, self.y, curve.comb_sum(g_walk))
         if acc is None:  # [s]G + [t]P_A is the point at infinity
             return False
         x, _, z = acc
@@ -545,7 +294,7 @@ def _check_private_key(private_key: int) -> int:
 
 def public_key_of(private_key: int) -> bytes:
     """The 64-byte X‖Y public key of a private scalar d ∈ [1, n−2]."""
-    x, y = _affine(_mul_g(_check_private_key(private_key)))
+    x, y = curve.affine(curve.mul_g(_check_private_key(private_key)))
     return x.to_bytes(32, "big") + y.to_bytes(32, "big")
 
 
@@ -587,7 +336,7 @@ def sign(private_key: int, message: bytes, *, signer_id: bytes = DEFAULT_SIGNER_
         raise TypeError(f"message must be bytes, not {type(message).__name__}")
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < N):
         raise ValueError("fixed k must be an integer in [1, n-1]")
-    px, py = _affine(_mul_g(d))
+    px, py = curve.affine(curve.mul_g(d))
     e_bytes = sm3(_za(px, py, _check_signer_id(signer_id)) + bytes(message))
     e = int.from_bytes(e_bytes, "big")
     nonces = _rfc6979_nonces(d, e_bytes) if deterministic and k is None else None
@@ -599,7 +348,7 @@ def sign(private_key: int, message: bytes, *, signer_id: bytes = DEFAULT_SIGNER_
             kk = next(nonces)
         else:
             kk = 1 + secrets.randbelow(N - 1)
-        x1, _ = _affine(_mul_g(kk))
+        x1, _ = curve.affine(curve.mul_g(kk))
         r = (e + x1) % N
         s = inv * (kk - r * d) % N
         if r == 0 or r + kk == N or s == 0:

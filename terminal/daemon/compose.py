@@ -1,83 +1,112 @@
-"""Assembles the scanning daemon from a config: devices, verifier, observers, pipeline, service.
+"""The composition root: one function builds the scanning daemon from a config.
 
-- the verifier: ``terminal.verify.verifier.Verifier.from_config(config, revocation=...)``;
-- revocation: ``terminal.lists.revocation.RevocationCheck.from_config(config)``; a store that is
-  missing or cannot be opened answers ``LIST_STALE`` (check, or deny where ``[lists] stale =
-  "deny"``), never an unchecked pass;
-- observers: each module in :data:`OBSERVER_MODULES` defines
-  ``observer_from_config(config) -> Observer | None`` (audit log, slip printer).
+- devices: :func:`terminal.daemon.devices.open_devices` (real or simulated, the printer included);
+- the verifier: :meth:`terminal.verify.verifier.Verifier.from_config` with the revocation hook
+  :meth:`terminal.lists.revocation.RevocationCheck.from_config` — a store that is missing or cannot
+  be opened answers ``LIST_STALE`` (check, or deny where ``[lists] stale = "deny"``), never an
+  unchecked pass;
+- observers: the audit log (``[audit]``) and the slip printer's queue (``[printer]``). One that
+  fails to start is logged and left out — the gate keeps working and ``scanpoint status`` shows the
+  part's own section.
 
-An observer that fails to start is logged and left out — the gate keeps working and
-``scanpoint status`` shows the part's own section.
+Log redaction is installed here too, before any part can log.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from terminal.clock import SYSTEM, Clock
+from terminal.config import Config
+from terminal.counter.audit import AuditLog
+from terminal.counter.printqueue import QUEUE_FILE, PrintQueue, SlipObserver
+from terminal.counter.secret import load_or_create_secret
 from terminal.daemon.devices import Devices, open_devices
-from terminal.daemon.pipeline import Observer, Pipeline, Verifier
+from terminal.daemon.pipeline import Pipeline
+from terminal.daemon.redaction import install_redaction
 from terminal.daemon.sdnotify import Notifier
 from terminal.daemon.service import Service, ServiceSettings
+from terminal.interfaces import Observer, Printer, TextVerifier
+from terminal.lists.revocation import RevocationCheck
+from terminal.verify.verifier import Verifier
 
 log = logging.getLogger("scanpoint.daemon")
 
-OBSERVER_MODULES = ("terminal.counter.audit", "terminal.counter.printqueue")
 
-
-def service_settings(config: Any) -> ServiceSettings:
+def service_settings(config: Config) -> ServiceSettings:
+    """Camera supervision timings from ``[camera]``."""
     c = config.camera
     return ServiceSettings(stall_s=c.stall_s, retry_initial_s=c.retry_initial_s,
                            retry_max_s=c.retry_max_s)
 
 
-def revocation_check(config: Any) -> Any:
-    """The verifier's revocation hook. Building it cannot fail (the store is opened at the first
-    check, and a missing or unreadable one answers ``LIST_STALE`` with the site's deny_reasons)."""
-    from terminal.lists.revocation import RevocationCheck
-
-    return RevocationCheck.from_config(config)
+def build_verifier(config: Config, *, clock: Clock = SYSTEM) -> Verifier:
+    """The verifier for ``config``: followed trust list, policy, revocation store, DCC signers."""
+    return Verifier.from_config(config, revocation=RevocationCheck.from_config(config, clock=clock),
+                                clock=clock)
 
 
-def build_verifier(config: Any, *, revocation: Any = None) -> Verifier:
-    """The verifier for ``config`` (trust list, policy, revocation)."""
-    from terminal.verify.verifier import Verifier as RealVerifier
+def audit_observer(config: Config, *, clock: Clock = SYSTEM) -> AuditLog | None:
+    """The audit log for ``[audit]`` (None when disabled), purging in the background."""
+    section = config.audit
+    if not section.enabled:
+        return None
+    return AuditLog(config.terminal.state_dir, retention_days=section.retention_days,
+                    purge_interval=section.purge_interval_s, clock=clock).start()
 
-    if revocation is None:
-        revocation = revocation_check(config)
-    return RealVerifier.from_config(config, revocation=revocation)
+
+def slip_observer(config: Config, printer: Printer | None, *,
+                  clock: Clock = SYSTEM) -> SlipObserver | None:
+    """The slip printer's queue for ``[printer]`` (None when disabled), printing to ``printer``."""
+    section = config.printer
+    if not section.enabled:
+        return None
+    state = Path(config.terminal.state_dir)
+    queue = PrintQueue(state / QUEUE_FILE, printer, retry_interval=section.retry_s,
+                       max_pending=section.max_pending, max_attempts=section.max_attempts,
+                       clock=clock).start()
+    return SlipObserver(queue, secret=load_or_create_secret(state), width=section.width,
+                        print_on=section.print_on, site=config.terminal.site_name,
+                        terminal_id=config.terminal.id,
+                        tz=ZoneInfo(section.timezone) if section.timezone else None,
+                        qr=section.qr)
 
 
-def build_observers(config: Any) -> list[Observer]:
+def build_observers(config: Config, devices: Devices) -> list[Observer]:
     """The decision observers the config enables (audit log, slip printer). One that cannot
     start is logged and left out: the gate keeps working without it."""
     observers: list[Observer] = []
-    for name in OBSERVER_MODULES:
-        module = importlib.import_module(name)
+    for name, build in (("audit", lambda: audit_observer(config, clock=devices.clock)),
+                        ("printer", lambda: slip_observer(config, devices.printer,
+                                                          clock=devices.clock))):
         try:
-            observer = module.observer_from_config(config)
+            observer = build()
         except Exception as exc:
-            log.error("observer unavailable module=%s error=%r", name, exc)
+            log.error("event=observer_unavailable part=%s error=%r", name, exc)
             continue
         if observer is not None:
             observers.append(observer)
     return observers
 
 
-def build_service(config: Any, *, devices: Devices | None = None, verifier: Verifier | None = None,
-                  observers: list[Observer] | None = None, notifier: Notifier | None = None,
-                  state_dir: Any = None) -> Service:
-    """A ready-to-run :class:`Service` for ``config``; arguments given replace the built parts."""
+def build_service(config: Config, *, devices: Devices | None = None,
+                  verifier: TextVerifier | None = None, observers: list[Observer] | None = None,
+                  notifier: Notifier | None = None,
+                  state_dir: str | Path | None = None) -> Service:
+    """A ready-to-run :class:`Service` for ``config``; arguments given replace the built parts.
+
+    The caller owns ``devices`` (and closes them; :func:`open_devices` when not given).
+    """
+    install_redaction()
     devices = devices if devices is not None else open_devices(config)
-    verifier = verifier if verifier is not None else build_verifier(config)
-    observers = observers if observers is not None else build_observers(config)
+    verifier = verifier if verifier is not None else build_verifier(config, clock=devices.clock)
+    observers = observers if observers is not None else build_observers(config, devices)
     pipeline = Pipeline(devices.decoder, verifier, devices.signals, clock=devices.clock,
                         settings=config.pipeline, observers=observers,
                         terminal_id=config.terminal.id, site=config.terminal.site_name)
     return Service(pipeline, devices.open_camera, devices.signals, clock=devices.clock,
                    settings=service_settings(config),
                    state_dir=config.terminal.state_dir if state_dir is None else state_dir,
-                   notifier=notifier if notifier is not None else Notifier(),
-                   sleep=devices.sleep)
+                   notifier=notifier if notifier is not None else Notifier())

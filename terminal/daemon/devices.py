@@ -1,48 +1,104 @@
 """The one place that picks real or simulated devices: the composition root of the hardware.
 
 Like gpiozero choosing a pin factory, ``[terminal] hardware`` decides: ``"pi"`` builds the
-``drivers`` (picamera2/OpenCV camera, zxing-cpp decoder, gpiozero signals on real pins), ``"sim"``
-builds ``hw_sim`` (scripted or replayed camera with fault injection, gpiozero ``MockFactory``
-pins with a recorder) — the only place the simulated device set is put together.
-Both are imported lazily, by module name, so ``terminal`` itself never imports a hardware library
-and a Pi without OpenCV, or a laptop without picamera2, loads only what it uses.
+``drivers`` (picamera2/OpenCV camera, zxing-cpp decoder, gpiozero signals on real pins, the ESC/POS
+printer), ``"sim"`` builds ``hw_sim`` (scripted or replayed camera with fault injection, gpiozero
+``MockFactory`` pins with a recorder, the virtual printer on a pty) — the only place the simulated
+device set is put together. Both are imported here, inside the functions that need them, so
+``terminal`` itself never imports a hardware library and a Pi without OpenCV, or a laptop without
+picamera2, loads only what it uses.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from terminal.clock import Clock, SystemClock
+from terminal.clock import SYSTEM, Clock
+from terminal.config import Config
 from terminal.errors import CameraMissing, ConfigError, DeviceError
-from terminal.interfaces import Camera, Decoder, Signals
+from terminal.interfaces import Camera, Decoder, Printer, Signals
 
 log = logging.getLogger("scanpoint.devices")
+
+SLIP_FOLDER = "slips"
+"""Where the virtual printer writes the slips it printed (text and PNG), under STATE_DIR."""
+
+
+@dataclass
+class SimHandle:
+    """What the simulator exposes beyond the device interfaces: the pin recorder (LED, buzzer and
+    relay history on gpiozero mock pins), the frame source, the cameras opened so far, the fault
+    switches (``faults``: a ``hw_sim.faults.FaultyCamera`` around the current camera) and the
+    virtual printer (``printer``, when ``[printer] url = "sim"``)."""
+
+    recorder: Any
+    source: Any
+    faults: Any
+    cameras: list[Any] = field(default_factory=list)
+    cameras_opened: int = 0
+    printer: Any = None
+
+    def elapsed(self) -> float | None:
+        """Seconds since the simulated camera's first frame (None before it was first opened)."""
+        return self.cameras[0].elapsed() if self.cameras else None
+
+    def step_index(self) -> int | None:
+        """Index of the scenario step (or replayed image) on camera now; None before the camera
+        was opened and once the scenario is over."""
+        elapsed = self.elapsed()
+        return None if elapsed is None else self.source.position(elapsed)
+
+    def finished(self) -> bool:
+        """True once the scenario or replay has nothing more to show."""
+        elapsed = self.elapsed()
+        return elapsed is not None and bool(self.source.finished(elapsed))
+
+    def close(self) -> None:
+        if self.printer is not None:
+            self.printer.close()
 
 
 @dataclass
 class Devices:
-    """Everything the daemon needs from hardware. ``open_camera`` is called again after failures."""
+    """Everything the daemon needs from hardware. ``open_camera`` is called again after failures.
+
+    A context manager: leaving it turns the outputs off and closes every device.
+    """
 
     open_camera: Callable[[], Camera]
     decoder: Decoder
     signals: Signals
-    clock: Clock = field(default_factory=SystemClock)
-    sleep: Callable[[float], None] = time.sleep
-    sim: Any = None            # the simulator's handle (pins recorder, scenario) when simulated
+    clock: Clock = SYSTEM
+    printer: Printer | None = None
+    sim: SimHandle | None = None
 
     def close(self) -> None:
-        try:
-            self.signals.close()
-        except Exception as exc:
-            log.warning("signals close failed error=%r", exc)
+        """Close every device; one that fails to close is logged and the others still close."""
+        closers: list[tuple[str, Callable[[], None]]] = [("signals", self.signals.close)]
+        if self.printer is not None:
+            closers.append(("printer", self.printer.close))
+        if self.sim is not None:
+            closers.append(("simulator", self.sim.close))
+        for name, close in closers:
+            try:
+                close()
+            except Exception as exc:
+                log.warning("event=device_close_failed device=%s error=%r", name, exc)
+
+    def __enter__(self) -> Devices:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def _module(name: str, what: str) -> Any:
+def _module(name: str, what: str) -> ModuleType:
     try:
         return importlib.import_module(name)
     except ImportError as exc:
@@ -50,12 +106,14 @@ def _module(name: str, what: str) -> Any:
                           "install scanpoint with its dependencies (see README)") from exc
 
 
-def open_decoder(config: Any) -> Decoder:
+def open_decoder(config: Config) -> Decoder:
     """The configured QR decoder (``[decoder] backend``), from ``drivers.decoder``."""
-    return _module("drivers.decoder", "the QR decoder").open_decoder(config.decoder.backend)
+    decoder: Decoder = _module("drivers.decoder", "the QR decoder").open_decoder(
+        config.decoder.backend)
+    return decoder
 
 
-def signal_pins(config: Any) -> Any:
+def signal_pins(config: Config) -> Any:
     """``drivers.signals.SignalPins`` from the ``[signals]`` section."""
     signals = _module("drivers.signals", "the signal outputs")
     s = config.signals
@@ -64,13 +122,32 @@ def signal_pins(config: Any) -> Any:
                               buzzer_active_high=s.buzzer_active_high)
 
 
-def signal_patterns(config: Any) -> dict[str, Any]:
+def signal_patterns(config: Config) -> dict[str, Any]:
     """The decision patterns: defaults with ``[signals] patterns`` overrides (checked here)."""
     signals = _module("drivers.signals", "the signal outputs")
-    return signals.patterns_from_mapping(config.signals.patterns)
+    patterns: dict[str, Any] = signals.patterns_from_mapping(config.signals.patterns)
+    return patterns
 
 
-def open_devices(config: Any, **sim_options: Any) -> Devices:
+def open_printer(config: Config, url: str | None = None) -> Printer:
+    """The ESC/POS printer at ``url`` (default ``[printer] url``), with the ``[printer]`` settings.
+
+    The virtual printer (``url = "sim"``) is part of the simulated device set: see
+    :func:`open_devices`.
+    """
+    section = config.printer
+    url = url or section.url
+    if not url or url == "sim":
+        raise ConfigError("no printer URL: set [printer] url (e.g. /dev/ttyUSB0) or pass --url")
+    driver = _module("drivers.printer", "the receipt printer driver")
+    escpos = driver.EscPos(code_page=section.code_page, chinese=section.chinese)
+    printer: Printer = driver.EscPosPrinter.from_url(
+        url, baudrate=section.baudrate, escpos=escpos, reply_timeout=section.reply_timeout_s,
+        print_timeout=section.print_timeout_s)
+    return printer
+
+
+def open_devices(config: Config, **sim_options: Any) -> Devices:
     """Real or simulated devices for ``config`` (``[terminal] hardware``).
 
     ``sim_options`` go to the simulator (e.g. a scenario object or a clock); they are an error on
@@ -86,13 +163,25 @@ def open_devices(config: Any, **sim_options: Any) -> Devices:
     raise ConfigError(f"[terminal] hardware must be 'sim' or 'pi', not {hardware!r}")
 
 
-def _open_pi(config: Any) -> Devices:
+def _wanted_printer(config: Config) -> bool:
+    section = config.printer
+    if not section.enabled:
+        return False
+    if not section.url:
+        raise ConfigError("[printer] enabled = true needs url (e.g. /dev/ttyUSB0, or 'sim')")
+    if section.url == "sim" and config.terminal.hardware != "sim":
+        raise ConfigError("[printer] url = 'sim' needs [terminal] hardware = 'sim'")
+    return True
+
+
+def _open_pi(config: Config) -> Devices:
     camera_mod = _module("drivers.camera", "the camera driver")
     signals_mod = _module("drivers.signals", "the signal outputs")
     cam = config.camera
     if cam.source not in camera_mod.CAMERA_KINDS:       # a config error now, not on every retry
         raise ConfigError(f"[camera] source must be 'auto', 'picamera2' or 'opencv' on real "
                           f"hardware, not {cam.source!r}")
+    printer = open_printer(config) if _wanted_printer(config) else None
     decoder = open_decoder(config)
     signals = signals_mod.open_signals(signal_pins(config),
                                        pin_factory=config.signals.pin_factory or None,
@@ -100,56 +189,29 @@ def _open_pi(config: Any) -> Devices:
 
     def open_camera() -> Camera:
         # drivers.camera makes the "auto" choice and drops settings the chosen kind ignores
-        return camera_mod.open_camera(cam.source, width=cam.width, height=cam.height,
-                                      fps=cam.fps, device=cam.device)
+        camera: Camera = camera_mod.open_camera(cam.source, width=cam.width, height=cam.height,
+                                                fps=cam.fps, device=cam.device)
+        return camera
 
-    return Devices(open_camera=open_camera, decoder=decoder, signals=signals)
-
-
-@dataclass
-class SimHandle:
-    """What the simulator exposes beyond the device interfaces: the pin recorder (LED, buzzer and
-    relay history on gpiozero mock pins), the frame source, the cameras opened so far and the
-    fault switches (``faults``: a ``hw_sim.faults.FaultyCamera`` around the current camera)."""
-
-    recorder: Any
-    source: Any
-    faults: Any = None
-    cameras: list[Any] = field(default_factory=list)
-    cameras_opened: int = 0
-
-    def elapsed(self) -> float | None:
-        """Seconds since the simulated camera's first frame (None before it was first opened)."""
-        return self.cameras[0].elapsed() if self.cameras else None
-
-    def step_index(self) -> int | None:
-        """Index of the scenario step on camera now (len(steps) once over; None before start)."""
-        elapsed = self.elapsed()
-        if elapsed is None or not hasattr(self.source, "step_at"):
-            return None
-        return self.source.step_at(elapsed)[0]
-
-    def finished(self) -> bool:
-        """True once the scenario or replay has nothing more to show."""
-        elapsed = self.elapsed()
-        finished = getattr(self.source, "finished", None)
-        return elapsed is not None and finished is not None and bool(finished(elapsed))
+    return Devices(open_camera=open_camera, decoder=decoder, signals=signals, printer=printer)
 
 
-def _open_sim(config: Any, *, scenario: Any = None, scale: float = 1.0,
+def _open_sim(config: Config, *, scenario: Any = None, scale: float = 1.0,
               clock: Clock | None = None, faults: list[Any] | None = None) -> Devices:
-    """Simulated devices: scripted/replay camera, real decoder, gpiozero signals on mock pins.
+    """Simulated devices: scripted/replay camera, real decoder, gpiozero signals on mock pins,
+    and the virtual printer when ``[printer] url = "sim"``.
 
     ``scenario`` replaces ``[camera] source``: a ``hw_sim`` scenario, a spec ``source_for``
     accepts, or a script of ``(text or None, seconds)`` pairs (``Scenario.from_script``).
     ``scale`` shortens signal patterns; ``faults`` schedules ``hw_sim.faults.Fault``s on the
     camera (``devices.sim.faults`` also switches them by hand).
     """
-    camera_mod = _module("hw_sim.camera", "the hardware simulator (hw-sim)")
-    faults_mod = _module("hw_sim.faults", "the hardware simulator (hw-sim)")
-    pins_mod = _module("hw_sim.pins", "the hardware simulator (hw-sim)")
-    scenario_mod = _module("hw_sim.scenario", "the hardware simulator (hw-sim)")
-    clock = clock or SystemClock()
+    what = "the hardware simulator (hw-sim)"
+    camera_mod = _module("hw_sim.camera", what)
+    faults_mod = _module("hw_sim.faults", what)
+    pins_mod = _module("hw_sim.pins", what)
+    scenario_mod = _module("hw_sim.scenario", what)
+    clock = clock or SYSTEM
     spec = scenario if scenario is not None else config.camera.source
     if isinstance(spec, list) and spec and isinstance(spec[0], tuple):
         spec = scenario_mod.Scenario.from_script(spec)
@@ -157,10 +219,19 @@ def _open_sim(config: Any, *, scenario: Any = None, scale: float = 1.0,
         spec = scenario_mod.Scenario([scenario_mod.Nothing(1000.0)], loop=True)
     source = camera_mod.source_for(spec)
     decoder = open_decoder(config)
-    signals, recorder = pins_mod.mock_signals(signal_pins(config),
-                                              patterns=signal_patterns(config), scale=scale)
     faulty = faults_mod.FaultyCamera(None, clock, faults)
-    handle = SimHandle(recorder=recorder, source=source, faults=faulty)
+    handle = SimHandle(recorder=None, source=source, faults=faulty)
+    printer = None
+    if _wanted_printer(config):
+        if config.printer.url == "sim":
+            printer_mod = _module("hw_sim.printer", what)
+            handle.printer = printer_mod.VirtualPrinter(
+                Path(config.terminal.state_dir) / SLIP_FOLDER, width=config.printer.width)
+            printer = open_printer(config, handle.printer.port)
+        else:
+            printer = open_printer(config)
+    signals, handle.recorder = pins_mod.mock_signals(signal_pins(config),
+                                                     patterns=signal_patterns(config), scale=scale)
     fps = config.camera.fps
 
     def open_camera() -> Camera:
@@ -175,8 +246,8 @@ def _open_sim(config: Any, *, scenario: Any = None, scale: float = 1.0,
         del handle.cameras[1:-1]       # keep the first (timeline) and the newest
         handle.cameras_opened += 1
         faulty.camera = camera
-        return faulty
+        opened: Camera = faulty
+        return opened
 
-    sleep = getattr(clock, "sleep", None) or time.sleep
     return Devices(open_camera=open_camera, decoder=decoder, signals=signals, clock=clock,
-                   sleep=sleep, sim=handle)
+                   printer=printer, sim=handle)

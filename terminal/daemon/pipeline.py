@@ -15,53 +15,19 @@ import hashlib
 import hmac
 import logging
 import os
-import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from terminal.clock import Clock
 from terminal.config import PipelineSection
-from terminal.interfaces import Decoder, Frame, Signals
+from terminal.interfaces import DecisionEvent, Decoder, Frame, Observer, Signals, TextVerifier
 from terminal.reasons import Decision, Reason
-from terminal.result import Credential, Result
+from terminal.result import Credential, Result, internal_error
 
 log = logging.getLogger("scanpoint.pipeline")
-
-
-@runtime_checkable
-class Verifier(Protocol):
-    """Anything that verifies one QR text (the native owner's :class:`terminal.verify.verifier.Verifier`)."""
-
-    def verify(self, text: str, now: float) -> Result: ...
-
-
-@dataclass(frozen=True)
-class DecisionEvent:
-    """What observers (audit log, slip printer) receive after a decision was signalled.
-
-    Times are the clock's monotonic seconds except ``wall`` (Unix seconds). ``latency`` is frame
-    arrival to LED change in seconds, or None when signalling failed. Holds no raw QR text.
-    """
-
-    sequence: int
-    result: Result
-    terminal_id: str
-    site: str
-    wall: float
-    frame_arrived: float
-    decided: float
-    signalled: float | None
-    latency: float | None
-    code_hash: str          # keyed per-process hash of the QR text: equal codes, equal hash, this run only
-
-
-@runtime_checkable
-class Observer(Protocol):
-    """Receives every decision after it was signalled. Must return quickly and should not raise."""
-
-    def on_decision(self, event: DecisionEvent) -> None: ...
 
 
 class Outcome(str, Enum):
@@ -147,9 +113,9 @@ class Pipeline:
 
     MAX_IN_VIEW = 64   # distinct codes tracked at once; more means garbage, oldest are forgotten
 
-    def __init__(self, decoder: Decoder, verifier: Verifier, signals: Signals, *,
+    def __init__(self, decoder: Decoder, verifier: TextVerifier, signals: Signals, *,
                  clock: Clock, settings: PipelineSection | None = None,
-                 observers: list[Observer] | tuple[Observer, ...] = (),
+                 observers: Sequence[Observer] = (),
                  terminal_id: str = "", site: str = "") -> None:
         self.decoder = decoder
         self.verifier = verifier
@@ -249,11 +215,9 @@ class Pipeline:
             result = self.verifier.verify(text, self.clock.time())
             if not isinstance(result, Result):
                 raise TypeError(f"verifier returned {type(result).__name__}, not Result")
-        except Exception as exc:   # fail closed: staff check by hand
+        except Exception as exc:   # the internal-error rule (terminal.result): check, by hand
             self.stats.verifier_errors += 1
-            self._log_error("verifier", exc)
-            return Result(Decision.CHECK, Reason.INTERNAL_ERROR,
-                          detail=f"verifier failed: {type(exc).__name__}")
+            return internal_error("verifier", exc)
         return result
 
     def _apply_replay(self, result: Result, now: float) -> Result:
@@ -298,7 +262,7 @@ class Pipeline:
 
     def _log_error(self, stage: str, exc: BaseException) -> None:
         # at most one line per stage every 10 s: a broken part must not flood the journal
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if now - self._error_log_at.get(stage, -1e9) >= 10.0:
             self._error_log_at[stage] = now
             log.error("stage failed stage=%r error=%s: %s", stage, type(exc).__name__, exc)

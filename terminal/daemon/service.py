@@ -15,17 +15,17 @@ import json
 import logging
 import os
 import signal
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from terminal.clock import Clock
-from terminal.interfaces import Camera, Signals
+from terminal.clock import SYSTEM, Clock
 from terminal.daemon.pipeline import Pipeline, summarize
 from terminal.daemon.sdnotify import Notifier
+from terminal.interfaces import Camera, Signals
+from terminal.storage import atomic_write
 
 log = logging.getLogger("scanpoint.service")
 
@@ -84,14 +84,14 @@ class CameraState:
 class Service:
     """Runs the pipeline against a camera until stopped. See the module docstring.
 
-    ``open_camera`` makes a fresh camera (it is called again after every failure). ``sleep`` is
-    how the loop waits; the simulator passes one that advances its clock.
+    ``open_camera`` makes a fresh camera (it is called again after every failure). The loop waits
+    with ``clock.sleep``: a simulated clock advances instead of waiting.
     """
 
     def __init__(self, pipeline: Pipeline, open_camera: Callable[[], Camera], signals: Signals, *,
                  clock: Clock, settings: ServiceSettings | None = None,
-                 state_dir: str | os.PathLike | None = None, notifier: Notifier | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 state_dir: str | os.PathLike[str] | None = None,
+                 notifier: Notifier | None = None) -> None:
         self.pipeline = pipeline
         self.open_camera = open_camera
         self.signals = signals
@@ -99,7 +99,6 @@ class Service:
         self.settings = settings or ServiceSettings()
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.notifier = notifier or Notifier({})
-        self.sleep = sleep
         self.camera: Camera | None = None
         self.camera_state = CameraState.STARTING
         self.camera_error: str | None = None
@@ -128,7 +127,7 @@ class Service:
         self.write_status(force=True)
         self.notifier.ready(self.status_line())
 
-    def stop(self, *_: Any) -> None:
+    def stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
         """Ask the loop to stop after the current frame (safe from a signal handler)."""
         self._stop = True
 
@@ -161,13 +160,11 @@ class Service:
             log.error("signals off failed error=%r", exc)
         self._close_camera()
         for observer in self.pipeline.observers:
-            close = getattr(observer, "close", None)
-            if callable(close):
-                try:
-                    close()
-                except Exception as exc:
-                    log.warning("observer close failed observer=%s error=%r",
-                                type(observer).__name__, exc)
+            try:
+                observer.close()
+            except Exception as exc:
+                log.warning("observer close failed observer=%s error=%r",
+                            type(observer).__name__, exc)
         self.camera_state = CameraState.CLOSED
         self.write_status(force=True, state="stopped")
         log.info("stopped iterations=%d decisions=%d", self.iterations, self.pipeline.stats.decisions)
@@ -180,7 +177,7 @@ class Service:
             if now >= self._retry_at:
                 self._open_camera()
             else:
-                self.sleep(min(0.05, self._retry_at - now))
+                self.clock.sleep(min(0.05, self._retry_at - now))
         else:
             self._read_and_process(now)
         self.iterations += 1
@@ -201,7 +198,7 @@ class Service:
                 self._camera_failed(TimeoutError(
                     f"camera stalled: no frame for {self.settings.stall_s:g} s"))
             elif self.settings.idle_sleep_s:
-                self.sleep(self.settings.idle_sleep_s)
+                self.clock.sleep(self.settings.idle_sleep_s)
             return
         self._last_frame_at = self.clock.monotonic()
         if self.camera_state != CameraState.OK:
@@ -315,7 +312,8 @@ class Service:
             "site": self.pipeline.site,
             "started": round(self.started_wall, 3),
             "updated": round(self.clock.time(), 3),
-            "updated_unix": round(time.time(), 3),
+            # liveness, judged by `scanpoint status` in another process against the system clock
+            "updated_unix": round(SYSTEM.time(), 3),
             "status_interval_s": self.settings.status_interval_s,
             "health": self.health_reason,
             "camera": {
@@ -339,7 +337,7 @@ class Service:
         """Rewrite the status file atomically, at most every ``status_interval_s`` unless forced."""
         if self.state_dir is None:
             return
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if not force and now - self._last_status < self.settings.status_interval_s:
             return
         self._last_status = now
@@ -347,34 +345,19 @@ class Service:
             if not self._state_dir_made:
                 self.state_dir.mkdir(parents=True, exist_ok=True)
                 self._state_dir_made = True
-            write_json_atomic(self.state_dir / STATUS_FILE, self.status(state), make_dirs=False)
+            write_status_file(self.state_dir, self.status(state))
         except OSError as exc:
             log.error("status write failed path=%s error=%r", self.state_dir, exc)
 
 
-def write_json_atomic(path: Path, document: dict[str, Any], *, make_dirs: bool = True) -> None:
-    """Write ``document`` to ``path`` so a reader sees the old or the new file, never half of one.
+def write_status_file(state_dir: str | os.PathLike[str], document: dict[str, Any]) -> None:
+    """Replace ``STATE_DIR/status.json`` so a reader sees the old or the new file, never half.
 
-    ``make_dirs`` creates the folder first; a caller writing often creates it once instead.
+    Not fsynced: the file is advisory and rewritten every second, and on an SD card an fsync can
+    stall the frame loop for tens of ms; readers treat a damaged file as unreadable.
     """
-    if make_dirs:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=1, sort_keys=True)
-            handle.write("\n")
-            # no fsync: the file is advisory and rewritten every second, and on an SD card an
-            # fsync can stall the frame loop for tens of ms; the rename alone keeps it whole
-            # for readers, and readers treat a damaged file as unreadable.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    text = json.dumps(document, indent=1, sort_keys=True) + "\n"
+    atomic_write(Path(state_dir) / STATUS_FILE, text, durable=False)
 
 
 def read_status(state_dir: str | os.PathLike) -> dict[str, Any] | None:

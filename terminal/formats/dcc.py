@@ -7,9 +7,9 @@ The chain is a list of small stages, each a plain function that raises
     → parse_claims → check_validity → check_key_usage
 
 :func:`decode` runs them in that order and returns every artefact it produced plus the first
-refusal (hcert-kotlin style: it never raises); :func:`read` turns that into a :class:`Result`. The
-EU test-suite runner calls the same stage functions one by one, so what it proves is what the gate
-does. The signature is checked before the claims are read: nothing the signer did not sign is
+refusal (hcert-kotlin style, :mod:`terminal.formats.chain`); :func:`read` turns that into a
+:class:`Result`. The EU test-suite runner calls the same stage functions one by one, so what it
+proves is what the gate does. The signature is checked before the claims are read: nothing the signer did not sign is
 interpreted, and a forged code is reported as forged whatever its payload looks like.
 
 Nothing here keeps the holder's name or identifiers: the credential carries a masked name
@@ -24,16 +24,17 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from terminal.formats import dsc as dsc_store
 from terminal.crypto import ecdsa
 from terminal.errors import CredentialError
-from terminal.formats import MAX_TEXT_LENGTH, VerifyContext, base45, cbor, cose, inflate
+from terminal.formats import base45, cbor, cose, inflate, names
+from terminal.formats import dsc as dsc_store
+from terminal.formats.chain import MAX_TEXT_LENGTH, Decoded, Steps, VerifyContext
 from terminal.reasons import Decision, Reason
-from terminal.result import Credential, Result, deny
+from terminal.result import Credential, Result
 
 log = logging.getLogger(__name__)
 
-NAME = "dcc"
+NAME = names.DCC
 PREFIX = "HC1:"
 PREFIXES = (PREFIX,)
 
@@ -151,7 +152,7 @@ def parse_claims(sign1: cose.Sign1) -> Claims:
         raise ClaimsError("DCC has no certificate identifier (ci)")
     return Claims(issuer=issuer, issued_at=issued_at, expires=expires, kind=kind,
                   serial=hashlib.sha256(ci.encode("utf-8")).digest()[:SERIAL_BYTES],
-                  masked_name=mask_name(payload.get("nam")))
+                  masked_name=names.initials(payload.get("nam")))
 
 
 def find_signers(sign1: cose.Sign1, store: dsc_store.DscStore | None) -> tuple[dsc_store.SignerCertificate, ...]:
@@ -218,15 +219,9 @@ def check_key_usage(claims: Claims, signer: dsc_store.SignerCertificate) -> None
 # --- the chain ---------------------------------------------------------------------------------
 
 @dataclass
-class Decoded:
-    """What :func:`decode` produced: artefacts up to the first refusal, and that one reason.
+class DccDecoded(Decoded):
+    """What :func:`decode` produced: artefacts up to the first refusal, and that one reason."""
 
-    ``stage`` names the stage that refused (None when all passed).
-    """
-
-    reason: Reason = Reason.OK
-    stage: str | None = None
-    detail: str = ""
     base45: str | None = None
     compressed: bytes | None = None
     cose_bytes: bytes | None = None
@@ -234,36 +229,27 @@ class Decoded:
     claims: Claims | None = None
     signer: dsc_store.SignerCertificate | None = None
 
-    @property
-    def ok(self) -> bool:
-        return self.reason is Reason.OK
 
-
-def decode(text: str, ctx: VerifyContext) -> Decoded:
-    """Run every stage on ``text`` at ``ctx.now`` with the signer store ``ctx.dsc``; never raises."""
-    out = Decoded()
-    stage = "unprefix"
-    try:
+def decode(text: str, ctx: VerifyContext) -> DccDecoded:
+    """Run every stage on ``text`` at ``ctx.now`` with the signer store ``ctx.dsc``."""
+    out = DccDecoded()
+    with Steps(out) as step:
+        step("unprefix")
         out.base45 = unprefix(text)
-        stage = "base45"
+        step("base45")
         out.compressed = base45_decode(out.base45)
-        stage = "decompress"
+        step("decompress")
         out.cose_bytes = decompress(out.compressed)
-        stage = "cose"
+        step("cose")
         out.sign1 = parse_cose(out.cose_bytes)
-        stage = "signature"
+        step("signature")
         out.signer = verify_signature(out.sign1, ctx.dsc)
-        stage = "claims"
-        out.claims = claims = parse_claims(out.sign1)
-        stage = "validity"
-        check_validity(claims, out.signer, ctx.now, ctx.skew)
-        stage = "key_usage"
-        check_key_usage(claims, out.signer)
-    except CredentialError as exc:
-        out.reason, out.stage, out.detail = exc.reason, stage, str(exc)
-    except Exception as exc:  # a stage bug must not open the gate nor crash the scanner
-        log.exception("event=dcc_stage_error stage=%s", stage)
-        out.reason, out.stage, out.detail = Reason.INTERNAL_ERROR, stage, type(exc).__name__
+        step("claims")
+        out.claims = parse_claims(out.sign1)
+        step("validity")
+        check_validity(out.claims, out.signer, ctx.now, ctx.skew)
+        step("key_usage")
+        check_key_usage(out.claims, out.signer)
     return out
 
 
@@ -273,11 +259,11 @@ def read(text: str, ctx: VerifyContext) -> Result:
     credential = _credential(decoded)
     if not decoded.ok:
         log.info("event=dcc_refused stage=%s reason=%s", decoded.stage, decoded.reason)
-        return deny(decoded.reason, decoded.detail, NAME, credential)
+        return Result(decoded.decision, decoded.reason, NAME, credential, decoded.detail)
     return Result(Decision.PASS, Reason.OK, NAME, credential, "")
 
 
-def _credential(decoded: Decoded) -> Credential | None:
+def _credential(decoded: DccDecoded) -> Credential | None:
     claims, signer = decoded.claims, decoded.signer
     if claims is None or signer is None:   # only a verified DCC yields a credential
         return None
@@ -324,26 +310,3 @@ def _drop_shadowed_headers(obj: Any) -> Any:
     for tag in reversed(tags):
         rebuilt = cbor.Tag(tag, rebuilt)
     return rebuilt
-
-
-def mask_name(nam: Any) -> str | None:
-    """Initials for staff to compare with an ID document, e.g. ``"M*** D***"`` (given, family).
-
-    Never the full name: one letter of each part, a fixed three stars (hiding the length).
-    """
-    if not isinstance(nam, dict):
-        return None
-    parts = []
-    for primary, transliterated in (("gn", "gnt"), ("fn", "fnt")):
-        for value in (nam.get(primary), nam.get(transliterated)):
-            if isinstance(value, str) and value.strip():
-                parts.append(value.strip()[0].upper() + "***")
-                break
-    return " ".join(parts) or None
-
-
-def is_masked(name: str) -> bool:
-    """True if ``name`` has the shape :func:`mask_name` produces: initials, each with ``***``."""
-    parts = name.split(" ")
-    return 1 <= len(parts) <= 2 and all(len(p) == 4 and p[1:] == "***" and p[0] != "*"
-                                        for p in parts)

@@ -23,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from terminal.crypto import ecdsa
+from terminal.config import DccSection
 from terminal.errors import CertificateError
 
 log = logging.getLogger(__name__)
@@ -201,10 +202,9 @@ def load_certificates(paths: Iterable[str | PathLike[str]]) -> DscStore:
     return store
 
 
-def store_from_config(section: Any) -> DscStore | None:
+def store_from_config(section: DccSection) -> DscStore | None:
     """The store named by a ``[dcc]`` config section, or None when ``dsc_dir`` is empty."""
-    path = getattr(section, "dsc_dir", "")
-    return load_certificates([path]) if path else None
+    return load_certificates([section.dsc_dir]) if section.dsc_dir else None
 
 
 def _read_bounded(file: Path) -> bytes:

@@ -1,26 +1,28 @@
 """The native credential format (``SP1:``): SM2/SM3-signed CBOR claims, see docs/credential-format.md.
 
-:func:`read` runs the chain prefix → Base45 → inflate → COSE → key lookup → signature → claims →
-key validity and usage → time window, and returns one :class:`~terminal.result.Result`. It never
-raises: each stage raises :class:`~terminal.errors.CredentialError` with its reason, and anything
-unexpected becomes ``deny`` / ``INTERNAL_ERROR``, logged without the payload. The signature is
+The chain, run in this order by :func:`decode` (see :mod:`terminal.formats.chain`)::
+
+    unprefix → base45_decode → decompress → parse_cose → find_key → verify_signature
+    → parse_claims → check_key_usage → check_time
+
+Each stage refuses with :class:`~terminal.errors.CredentialError` and one reason. The signature is
 checked before the claims are interpreted, so forged or altered claims are ``SIGNATURE_INVALID``
-however they were altered.
+however they were altered. Refusal messages never hold the payload or a claim's value.
 """
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 
 from terminal.errors import CredentialError
-from terminal.formats import MAX_TEXT_LENGTH, base45, cbor, cose, inflate
-from terminal.reasons import Decision, Reason
-from terminal.result import Credential, Result, check, deny
+from terminal.formats import base45, cbor, cose, inflate, names
+from terminal.formats.chain import MAX_TEXT_LENGTH, Decoded, Steps, VerifyContext
 from terminal.lists.signedlist import ALG_SM2_SM3, KEY_ID_LENGTH
+from terminal.lists.trust import IssuerKey, TrustList
+from terminal.reasons import Decision, Reason
+from terminal.result import Credential, Result
 
-log = logging.getLogger(__name__)
-
-NAME = "native"
+NAME = names.NATIVE
 PREFIX = "SP1:"
 PREFIXES = ("SP",)
 """Everything starting ``SP`` is ours: ``SP1:`` is read, any other version is PREFIX_INVALID."""
@@ -49,26 +51,60 @@ class _Refused(CredentialError):
     """A stage refused the credential (carries the reason)."""
 
 
-def read(text: str, ctx) -> Result:
-    """Read and verify a native credential; genuine and in date → ``pass``. Never raises."""
-    try:
-        return _read(text, ctx)
-    except CredentialError as exc:
-        return deny(exc.reason, str(exc), NAME)
-    except Exception as exc:  # never let bad input crash the gate; never log the payload
-        log.error("event=internal_error format=native error=%s", type(exc).__name__)
-        return deny(Reason.INTERNAL_ERROR, "internal error while reading the code", NAME)
+@dataclass
+class NativeDecoded(Decoded):
+    """What the native chain produced, up to its first refusal."""
+
+    base45: str | None = None
+    compressed: bytes | None = None
+    cose_bytes: bytes | None = None
+    sign1: cose.Sign1 | None = None
+    key: IssuerKey | None = None
+    credential: Credential | None = None   # only once the signature verified
 
 
-def _read(text: str, ctx) -> Result:
-    sign1 = decode(text)
-    kid, alg = _headers(sign1)
+# --- stages ------------------------------------------------------------------------------------
+
+def unprefix(text: str) -> str:
+    """The Base45 text after ``SP1:`` (PAYLOAD_TOO_LARGE beyond a QR code, PREFIX_INVALID)."""
+    if not isinstance(text, str):
+        raise _Refused("QR content is not text", Reason.FORMAT_UNKNOWN)
+    if len(text) > MAX_TEXT_LENGTH:
+        raise _Refused(f"QR text of {len(text)} characters is too long", Reason.PAYLOAD_TOO_LARGE)
+    if not text.startswith(PREFIX):
+        raise _Refused(f"prefix is not {PREFIX}", Reason.PREFIX_INVALID)
+    return text[len(PREFIX):]
+
+
+def base45_decode(text: str) -> bytes:
+    """Base45 to bytes (BASE45_INVALID)."""
+    return base45.decode(text)
+
+
+def decompress(data: bytes) -> bytes:
+    """Inflate to at most :data:`MAX_INFLATED` bytes (DECOMPRESSION_FAILED, PAYLOAD_TOO_LARGE)."""
+    return inflate.inflate(data, MAX_INFLATED)
+
+
+def parse_cose(data: bytes) -> cose.Sign1:
+    """The COSE_Sign1 envelope with exactly the headers the spec allows: a protected integer
+    ``alg`` that is SM2/SM3 and an 8-byte ``kid`` (CBOR_INVALID, COSE_INVALID,
+    CRITICAL_HEADER_UNKNOWN, ALGORITHM_UNSUPPORTED)."""
+    sign1 = cose.parse_sign1(data, max_depth=MAX_DEPTH)
+    _, alg = _headers(sign1)
     if alg != ALG_SM2_SM3:
         raise _Refused(f"signature algorithm {alg} is not SM2/SM3 ({ALG_SM2_SM3})",
                        Reason.ALGORITHM_UNSUPPORTED)
-    trust = ctx.trust
+    return sign1
+
+
+def find_key(sign1: cose.Sign1, trust: TrustList | None) -> IssuerKey:
+    """The trust-list entry for the message's kid (``check`` TRUST_LIST_MISSING while no list is
+    loaded; KEY_UNKNOWN, ALGORITHM_UNSUPPORTED)."""
+    kid, alg = _headers(sign1)
     if trust is None:
-        return check(Reason.TRUST_LIST_MISSING, "no trust list is loaded", NAME)
+        raise _Refused("no trust list is loaded", Reason.TRUST_LIST_MISSING,
+                       decision=Decision.CHECK)
     key = trust.key(kid)
     if key is None:
         raise _Refused(f"key {kid.hex()} is not in trust list version {trust.version}",
@@ -76,39 +112,85 @@ def _read(text: str, ctx) -> Result:
     if key.alg != alg or not key.supported:
         raise _Refused(f"key {kid.hex()} is listed for algorithm {key.alg}, not SM2/SM3",
                        Reason.ALGORITHM_UNSUPPORTED)
+    return key
+
+
+def verify_signature(sign1: cose.Sign1, key: IssuerKey) -> None:
+    """SM2/SM3 over the COSE Sig_structure with the listed key (SIGNATURE_INVALID)."""
     if not key.verify(cose.sig_structure(sign1), sign1.signature):
-        raise _Refused(f"signature does not verify with key {kid.hex()}", Reason.SIGNATURE_INVALID)
-    credential = claims(sign1.payload, kid)
+        raise _Refused(f"signature does not verify with key {key.kid.hex()}",
+                       Reason.SIGNATURE_INVALID)
+
+
+def parse_claims(sign1: cose.Sign1) -> Credential:
+    """The signed claims as a :class:`Credential` (CBOR_INVALID, CLAIMS_INVALID)."""
+    return claims(sign1.payload, _headers(sign1)[0])
+
+
+def check_key_usage(credential: Credential, key: IssuerKey) -> None:
+    """The key was valid when the credential was issued, may sign its type, and is its issuer's
+    (KEY_NOT_VALID, KEY_USAGE_INVALID, CLAIMS_INVALID)."""
+    kid = key.kid.hex()
     if not key.valid_at(credential.issued_at):
-        raise _Refused(f"key {kid.hex()} is valid {key.valid_from}..{key.valid_to}, "
+        raise _Refused(f"key {kid} is valid {key.valid_from}..{key.valid_to}, "
                        f"credential issued {credential.issued_at}", Reason.KEY_NOT_VALID)
     if credential.type not in key.types:
-        raise _Refused(f"key {kid.hex()} may not sign type {credential.type!r}",
-                       Reason.KEY_USAGE_INVALID)
+        raise _Refused(f"key {kid} may not sign type {credential.type!r}", Reason.KEY_USAGE_INVALID)
     if credential.issuer != key.issuer:
-        raise _Refused(f"issuer claim does not match the issuer of key {kid.hex()}",
-                       Reason.CLAIMS_INVALID)
-    now, skew = float(ctx.now), float(ctx.skew)
+        raise _Refused(f"issuer claim does not match the issuer of key {kid}", Reason.CLAIMS_INVALID)
+
+
+def check_time(credential: Credential, now: float, skew: float = 0.0) -> None:
+    """In date at ``now`` within ``skew`` seconds (NOT_YET_VALID, EXPIRED)."""
     if now + skew < credential.not_before:
-        return deny(Reason.NOT_YET_VALID,
-                    f"valid from {credential.not_before}, now {int(now)}", NAME, credential)
+        raise _Refused(f"valid from {credential.not_before}, now {int(now)}", Reason.NOT_YET_VALID)
     if now - skew >= credential.expires:
-        return deny(Reason.EXPIRED, f"expired at {credential.expires}, now {int(now)}",
-                    NAME, credential)
-    return Result(Decision.PASS, Reason.OK, NAME, credential)
+        raise _Refused(f"expired at {credential.expires}, now {int(now)}", Reason.EXPIRED)
 
 
-def decode(text: str) -> cose.Sign1:
-    """The outer layers: prefix, length, Base45, capped inflate, COSE_Sign1 structure."""
-    if not isinstance(text, str):
-        raise _Refused("QR content is not text", Reason.FORMAT_UNKNOWN)
-    if len(text) > MAX_TEXT_LENGTH:
-        raise _Refused(f"QR text of {len(text)} characters is too long", Reason.PAYLOAD_TOO_LARGE)
-    if not text.startswith(PREFIX):
-        raise _Refused(f"prefix is not {PREFIX}", Reason.PREFIX_INVALID)
-    compressed = base45.decode(text[len(PREFIX):])
-    data = inflate.inflate(compressed, MAX_INFLATED)
-    return cose.parse_sign1(data, max_depth=MAX_DEPTH)
+# --- the chain ---------------------------------------------------------------------------------
+
+def decode(text: str, ctx: VerifyContext) -> NativeDecoded:
+    """Run every stage on ``text``: the artefacts up to the first refusal, and that refusal."""
+    d = NativeDecoded()
+    with Steps(d) as step:
+        step("unprefix")
+        d.base45 = unprefix(text)
+        step("base45")
+        d.compressed = base45_decode(d.base45)
+        step("decompress")
+        d.cose_bytes = decompress(d.compressed)
+        step("cose")
+        d.sign1 = parse_cose(d.cose_bytes)
+        step("key")
+        d.key = find_key(d.sign1, ctx.trust)
+        step("signature")
+        verify_signature(d.sign1, d.key)
+        step("claims")
+        d.credential = parse_claims(d.sign1)
+        step("key_usage")
+        check_key_usage(d.credential, d.key)
+        step("time")
+        check_time(d.credential, float(ctx.now), float(ctx.skew))
+    return d
+
+
+def read(text: str, ctx: VerifyContext) -> Result:
+    """Verify a native credential: ``pass`` when genuine and in date, else the first refusal.
+
+    A refusal after the signature verified carries the credential (an expired code still shows
+    whose it was); none before.
+    """
+    d = decode(text, ctx)
+    if not d.ok:
+        return Result(d.decision, d.reason, NAME, d.credential, d.detail)
+    return Result(Decision.PASS, Reason.OK, NAME, d.credential)
+
+
+def envelope(text: str) -> cose.Sign1:
+    """Only the outer layers of ``text`` — prefix, Base45, capped inflate, COSE — for tools that
+    need the signed envelope without judging it. Raises :class:`CredentialError`."""
+    return parse_cose(decompress(base45_decode(unprefix(text))))
 
 
 def _headers(sign1: cose.Sign1) -> tuple[bytes, int]:
@@ -166,32 +248,13 @@ def claims(payload: bytes, kid: bytes) -> Credential:
     elif STATUS in c:
         raise _Refused(f"type {ctype!r} must not carry a status", Reason.CLAIMS_INVALID)
     name = _text(c, NAME_CLAIM, "name", MAX_NAME)
-    if not is_masked(name):
+    if not names.is_masked(name, NAME):
         raise _Refused("name claim is not a masked name", Reason.CLAIMS_INVALID)
     holder = _bytes(c, HOLDER, "holder", HOLDER_HASH_LENGTH)
     id_tail = _text(c, ID_TAIL, "idtail", MAX_ID_TAIL) if ID_TAIL in c else None
     return Credential(format=NAME, type=ctype, issuer=issuer, key_id=kid.hex(), serial=serial,
                       issued_at=iat, not_before=nbf, expires=exp, status=status,
                       masked_name=name, holder_hash=holder.hex(), id_tail=id_tail)
-
-
-def mask_name(name: str) -> str:
-    """Mask a display name: keep the first and last character (2 characters: the first only)."""
-    name = name.strip()
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
-def is_masked(name: str) -> bool:
-    """True if ``name`` has the shape :func:`mask_name` produces."""
-    if len(name) == 1:
-        return name == "*"
-    if len(name) == 2:
-        return name[1] == "*"
-    return set(name[1:-1]) == {"*"}
 
 
 def _text(c: dict, key: int, label: str, max_len: int) -> str:

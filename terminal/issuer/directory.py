@@ -1,4 +1,4 @@
-"""Issuer side of the native format: key files, a new issuer directory, credentials, signed lists.
+"""An issuer directory: key files, the signed lists and a terminal config, made by :func:`init`.
 
 An issuer directory (``scanpoint issuer init DIR``) holds::
 
@@ -10,8 +10,8 @@ An issuer directory (``scanpoint issuer init DIR``) holds::
     public/lists/        what terminals fetch (`issuer publish`): serve DIR/public, never DIR
     terminal.toml        a terminal config that trusts this root and syncs from DIR/public
 
-Private keys are never printed or logged. Signing uses the project's SM2 code with a nonce from
-:mod:`secrets` (never gmssl's signer, whose nonce comes from Mersenne Twister).
+Private keys are never printed or logged; key files are created mode 0600 before they hold a
+key (:func:`terminal.storage.atomic_write`) and refused when others can read them, like ssh does.
 """
 
 from __future__ import annotations
@@ -21,15 +21,18 @@ import logging
 import os
 import secrets
 import stat
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from terminal.crypto import sm2, sm3
+from terminal.clock import SYSTEM, Clock
+from terminal.crypto import sm2
 from terminal.errors import IssuerError
-from terminal.formats import base45, cbor, cose
 from terminal.formats import native
-from terminal.lists.signedlist import ALG_SM2_SM3, key_id, sign_list
+from terminal.issuer.credentials import (DEFAULT_TTL, credential_claims, encode_credential,
+                                         sign_revocation_list, sign_trust_list, trust_entry)
+from terminal.lists.signedlist import key_id
+from terminal.storage import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -41,95 +44,16 @@ REVOCATION_LIST = "revocation-list.cose"
 TERMINAL_CONFIG = "terminal.toml"
 
 TYPES = ("health", "insurance", "social-security")
-MIN_TTL, MAX_TTL, DEFAULT_TTL = 30, native.MAX_LIFETIME, 60
+MIN_TTL, MAX_TTL = 30, native.MAX_LIFETIME
 KEY_DAYS = 365
 LIST_DAYS = 30
 DAY = 86400
 _KEY_FILE_KIND = "scanpoint-sm2-private-key"
 
 
-# --- credentials -------------------------------------------------------------------------------
-
-def holder_hash(holder_key: bytes, holder_id: str) -> bytes:
-    """The 16-byte keyed hash of a holder ID: HMAC-SM3(key, UTF-8(upper(strip(ID))))[0:16]."""
-    return sm3.hmac_sm3(holder_key, holder_id.strip().upper().encode("utf-8"))[:native.HOLDER_HASH_LENGTH]
-
-
-def encode_credential(claims: dict, private_key: int, *, protected: dict | None = None,
-                      unprotected: dict | None = None, prefix: str = native.PREFIX,
-                      k: int | None = None) -> str:
-    """Sign a claims map and wrap it (COSE_Sign1 → zlib → Base45 → prefix) into QR text.
-
-    ``protected`` defaults to alg SM2/SM3 and the signer's key id. Low level on purpose: the test
-    vector generator uses it to build malformed credentials too.
-    """
-    import zlib
-
-    if protected is None:
-        protected = {cose.HEADER_ALG: ALG_SM2_SM3,
-                     cose.HEADER_KID: key_id(sm2.public_key_of(private_key))}
-    payload = cbor.dumps(claims)
-    signature = sm2.sign(private_key, cose.to_be_signed(protected, payload), k=k)
-    sign1 = cose.encode_sign1(protected, unprotected or {}, payload, signature)
-    return prefix + base45.encode(zlib.compress(sign1, 9))
-
-
-def credential_claims(*, issuer: str, kid: bytes, type: str, name: str, holder_id: str,
-                      holder_key: bytes, now: int, ttl: int = DEFAULT_TTL,
-                      status: str | None = None, serial: bytes | None = None,
-                      id_tail: bool | None = None) -> dict:
-    """The claims map of a new credential: masked name, hashed holder ID, random serial.
-
-    ``id_tail`` (default: only for insurance and social-security) adds the ID's last 4 characters.
-    """
-    claims = {
-        native.ISSUER: issuer,
-        native.KID: kid,
-        native.IAT: now,
-        native.NBF: now,
-        native.EXP: now + ttl,
-        native.SERIAL: serial if serial is not None else secrets.token_bytes(native.SERIAL_LENGTH),
-        native.TYPE: type,
-        native.NAME_CLAIM: native.mask_name(name),
-        native.HOLDER: holder_hash(holder_key, holder_id),
-    }
-    if status is not None:
-        claims[native.STATUS] = status
-    if id_tail is None:
-        id_tail = type in ("insurance", "social-security")
-    if id_tail and holder_id.strip():
-        claims[native.ID_TAIL] = holder_id.strip().upper()[-native.MAX_ID_TAIL:]
-    return claims
-
-
-# --- lists ---------------------------------------------------------------------------------------
-
-def trust_entry(public_key: bytes, issuer: str, valid_from: int, valid_to: int,
-                types: tuple[str, ...] | list[str], alg: int = ALG_SM2_SM3,
-                kid: bytes | None = None) -> dict:
-    """One trust-list entry for an issuer key (``kid`` defaults to the key's derived id)."""
-    return {"kid": kid if kid is not None else key_id(public_key), "issuer": issuer, "alg": alg,
-            "valid_from": valid_from, "valid_to": valid_to, "types": list(types),
-            "public_key": bytes(public_key)}
-
-
-def sign_trust_list(entries: list[dict], version: int, issued: int, valid_until: int,
-                    root_private_key: int) -> bytes:
-    """A signed trust list (kind ``trust``) holding ``entries``."""
-    return sign_list("trust", version, issued, valid_until, {"keys": entries}, root_private_key)
-
-
-def sign_revocation_list(hashes: bytes, version: int, issued: int, valid_until: int,
-                         root_private_key: int) -> bytes:
-    """A signed revocation snapshot (kind ``revocation``) in the sync part's format."""
-    from terminal.lists import listfiles
-
-    return listfiles.sign_snapshot(version, issued, valid_until, hashes, root_private_key)
-
-
 # --- key files -----------------------------------------------------------------------------------
 
-def write_private_key(path: Path, private_key: int, **info) -> None:
+def write_private_key(path: Path, private_key: int, **info: Any) -> None:
     """Write a private key file readable by its owner only (created 0600, never world-readable).
 
     A bare key (the root) is one line of 64 hex digits; a key with ``info`` (the issuer's name,
@@ -139,13 +63,10 @@ def write_private_key(path: Path, private_key: int, **info) -> None:
         text = json.dumps({"kind": _KEY_FILE_KIND, "d": f"{private_key:064x}", **info}, indent=1)
     else:
         text = f"{private_key:064x}"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text + "\n")
-    os.chmod(path, 0o600)
+    atomic_write(path, text + "\n", mode=0o600, overwrite=False)
 
 
-def read_private_key(path: Path) -> dict:
+def read_private_key(path: Path) -> dict[str, Any]:
     """Read a key file; refuse one that others can read, like ssh does. ``d`` comes back as int."""
     try:
         mode = path.stat().st_mode
@@ -222,7 +143,7 @@ class IssuerDir:
             raise IssuerError(f"key file {self.file(ISSUER_KEY)} is missing issuer fields") from None
 
     def issue(self, type: str, name: str, holder_id: str, *, status: str | None = None,
-              ttl: int = DEFAULT_TTL, now: int | None = None) -> str:
+              ttl: int = DEFAULT_TTL, now: int | None = None, clock: Clock = SYSTEM) -> str:
         """A new credential's QR text, signed by this directory's issuer key."""
         if type not in TYPES:
             raise ValueError(f"type must be one of {', '.join(TYPES)}")
@@ -241,7 +162,7 @@ class IssuerDir:
             raise ValueError(f"this issuer key may not sign type {type!r}")
         claims = credential_claims(issuer=key.issuer, kid=key.kid, type=type, name=name,
                                    holder_id=holder_id, holder_key=key.holder_key,
-                                   now=int(time.time()) if now is None else int(now),
+                                   now=int(clock.time()) if now is None else int(now),
                                    ttl=ttl, status=status)
         log.info("event=issued type=%s kid=%s", type, key.kid.hex())
         return encode_credential(claims, key.private_key)
@@ -249,13 +170,14 @@ class IssuerDir:
 
 def init(path: str | os.PathLike, *, issuer: str = "Scanpoint Demo Issuer",
          types: tuple[str, ...] = TYPES, site: str = "checkpoint", force: bool = False,
-         now: int | None = None, key_days: int = KEY_DAYS, list_days: int = LIST_DAYS) -> IssuerDir:
+         now: int | None = None, key_days: int = KEY_DAYS, list_days: int = LIST_DAYS,
+         clock: Clock = SYSTEM) -> IssuerDir:
     """Create an issuer directory: root and issuer keys, signed lists and a terminal config.
 
     Refuses to overwrite existing keys unless ``force``.
     """
     d = IssuerDir(path)
-    now = int(time.time()) if now is None else int(now)
+    now = int(clock.time()) if now is None else int(now)
     existing = [n for n in (ROOT_KEY, ISSUER_KEY) if d.file(n).exists()]
     if existing and not force:
         raise IssuerError(f"{d.path} already holds {', '.join(existing)}; "
@@ -272,13 +194,13 @@ def init(path: str | os.PathLike, *, issuer: str = "Scanpoint Demo Issuer",
     write_private_key(d.file(ROOT_KEY), root)
     write_private_key(d.file(ISSUER_KEY), signer, role="issuer", issuer=issuer, kid=kid.hex(),
                       holder_key=secrets.token_bytes(32).hex(), types=list(types))
-    d.file(ROOT_PUB).write_text(root_pub.hex() + "\n", encoding="ascii")
+    atomic_write(d.file(ROOT_PUB), root_pub.hex() + "\n")
 
     entry = trust_entry(signer_pub, issuer, now - 60, now + key_days * DAY, types)
     valid_until = now + list_days * DAY
-    _write(d.trust_list_path, sign_trust_list([entry], 1, now, valid_until, root))
-    _write(d.revocation_list_path, sign_revocation_list(b"", 1, now, valid_until, root))
-    d.config_path.write_text(terminal_toml(root_pub, site), encoding="utf-8")
+    atomic_write(d.trust_list_path, sign_trust_list([entry], 1, now, valid_until, root))
+    atomic_write(d.revocation_list_path, sign_revocation_list(b"", 1, now, valid_until, root))
+    atomic_write(d.config_path, terminal_toml(root_pub, site))
     log.info("event=issuer_init kid=%s", kid.hex())
     return d
 
@@ -296,9 +218,3 @@ def terminal_toml(root_public_key: bytes, site: str = "checkpoint") -> str:
         "[policy]\n"
         f'site = "{site}"\n'
     )
-
-
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

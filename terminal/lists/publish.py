@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import sqlite3
-import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
-from terminal.lists import listfiles
+from terminal import storage
+from terminal.clock import SYSTEM, Clock
 from terminal.errors import TrustListError
+from terminal.lists import listfiles
 from terminal.lists.listfiles import FileRef
 from terminal.lists.revocation import HASH_BYTES, serial_hash
+from terminal.storage import Schema, atomic_write, table_exists
 
 log = logging.getLogger("scanpoint.publish")
 
@@ -32,19 +33,18 @@ KEEP_DELTAS = 8
 STATE_DB = "revocations.db"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+def _adopt_legacy(con: Any) -> int:
+    """Files written before the publisher recorded ``user_version`` already hold version 1."""
+    return 1 if table_exists(con, "entries") else 0
+
+
+SCHEMA = Schema("publisher", [[
+    "CREATE TABLE entries (h BLOB PRIMARY KEY, version INTEGER) WITHOUT ROWID",
+    "CREATE INDEX entries_version ON entries(version)",
+    "CREATE TABLE published (kind TEXT NOT NULL, version INTEGER NOT NULL, "
+    "issued INTEGER NOT NULL, PRIMARY KEY (kind, version))",
+]], adopt=_adopt_legacy)
+"""The issuer's pending and published revocation entries (hashes: they name no one)."""
 
 
 def _ref(path: Path, data: bytes) -> FileRef:
@@ -67,25 +67,20 @@ class Published:
 class Publisher:
     """The revocation entries of one issuer folder and their publication."""
 
-    def __init__(self, directory: str | Path, *, keep_deltas: int = KEEP_DELTAS) -> None:
+    def __init__(self, directory: str | Path, *, keep_deltas: int = KEEP_DELTAS,
+                 clock: Clock = SYSTEM) -> None:
         self.dir = Path(directory)
         if not self.dir.is_dir():
             raise TrustListError(f"issuer folder {self.dir} does not exist: run `scanpoint issuer init`")
         self.out = listfiles.public_root(self.dir) / listfiles.LISTS_DIR
         self.keep_deltas = keep_deltas
-        self.con = sqlite3.connect(self.dir / STATE_DB, isolation_level=None)
-        self.con.execute("PRAGMA journal_mode=WAL")
-        self.con.execute("PRAGMA synchronous=FULL")
-        self.con.executescript(
-            "CREATE TABLE IF NOT EXISTS entries (h BLOB PRIMARY KEY, version INTEGER) WITHOUT ROWID;"
-            "CREATE INDEX IF NOT EXISTS entries_version ON entries(version);"
-            "CREATE TABLE IF NOT EXISTS published (kind TEXT NOT NULL, version INTEGER NOT NULL, "
-            "issued INTEGER NOT NULL, PRIMARY KEY (kind, version));")
+        self.clock = clock
+        self.con = storage.connect(self.dir / STATE_DB, SCHEMA)
 
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> "Publisher":
+    def __enter__(self) -> Publisher:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -119,7 +114,7 @@ class Publisher:
     # -- publishing ----------------------------------------------------------------------------
     def publish(self, private_key: int, *, now: int | None = None,
                 revocation_validity: int = REVOCATION_VALIDITY,
-                trust_validity: int = TRUST_VALIDITY, trust_body: dict | None = None,
+                trust_validity: int = TRUST_VALIDITY, trust_body: dict[str, Any] | None = None,
                 min_revocation_version: int = 0, min_trust_version: int = 0) -> Published:
         """Sign and write the next versions of every list, then the index pointing at them.
 
@@ -127,7 +122,7 @@ class Publisher:
         ``min_*_version``: versions already issued elsewhere (``issuer init``'s version 1), so
         published versions stay above them.
         """
-        now = int(time.time() if now is None else now)
+        now = int(self.clock.time() if now is None else now)
         self.out.mkdir(parents=True, exist_ok=True)
         rv = max(self.latest("revocation"), min_revocation_version) + 1
         self.con.execute("BEGIN IMMEDIATE")
@@ -139,7 +134,7 @@ class Publisher:
             result = Published(0, rv, count, added)
             snap_path = self.out / listfiles.snapshot_name(rv)
             snap = listfiles.sign_snapshot(rv, now, now + revocation_validity, hashes, private_key)
-            write_atomic(snap_path, snap)
+            atomic_write(snap_path, snap)
             snap_ref = _ref(snap_path, snap)
             deltas: dict[int, FileRef] = {}
             bases = [r[0] for r in self.con.execute(
@@ -151,7 +146,7 @@ class Publisher:
                 data = listfiles.sign_delta(base, rv, now, now + revocation_validity, add, b"",
                                             count, private_key)
                 path = self.out / listfiles.delta_name(base, rv)
-                write_atomic(path, data)
+                atomic_write(path, data)
                 deltas[base] = _ref(path, data)
             result.deltas = sorted(deltas)
             self.con.execute("INSERT INTO published VALUES ('revocation', ?, ?)", (rv, now))
@@ -161,14 +156,14 @@ class Publisher:
                 data = listfiles.sign_list(listfiles.KIND_TRUST, tv, now, now + trust_validity,
                                            trust_body, private_key)
                 path = self.out / listfiles.trust_name(tv)
-                write_atomic(path, data)
+                atomic_write(path, data)
                 trust_ref = _ref(path, data)
                 self.con.execute("INSERT INTO published VALUES ('trust', ?, ?)", (tv, now))
                 result.trust_version = tv
             iv = self.latest("index") + 1
             index = listfiles.sign_index(iv, now, now + revocation_validity, rv, snap_ref, deltas,
                                          tv, trust_ref, private_key)
-            write_atomic(self.out / listfiles.INDEX_NAME, index)     # last: everything it names exists
+            atomic_write(self.out / listfiles.INDEX_NAME, index)     # last: everything it names exists
             self.con.execute("INSERT INTO published VALUES ('index', ?, ?)", (iv, now))
             self.con.execute("COMMIT")
         except BaseException:

@@ -18,14 +18,18 @@ import json
 import logging
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from terminal import storage
+from terminal.clock import SYSTEM, Clock
 from terminal.crypto.sm3 import sm3
 from terminal.errors import TrustListError
+from terminal.lists.timeguard import TimeGuard
 from terminal.reasons import Reason
+from terminal.result import Credential
+from terminal.storage import Schema, table_exists
 
 log = logging.getLogger("scanpoint.revocation")
 
@@ -34,19 +38,29 @@ REVOCATION = "revocation"
 TRUST = "trust"
 INDEX = "index"
 
-#: Schema migrations, applied in order and recorded in ``_sqlite_migrations`` (the table
-#: sqlite-utils' migration plugin uses), so a newer scanpoint upgrades an older terminal's file.
-MIGRATION_SET = "scanpoint.revocation"
-MIGRATIONS: list[tuple[str, list[str]]] = [
-    ("0001_initial", [
+
+def _adopt_legacy(con: Any) -> int:
+    """Files written before the store used ``user_version`` recorded their one migration in a
+    ``_sqlite_migrations`` table (sqlite-utils' scheme): such a file is at version 1."""
+    if not table_exists(con, "_sqlite_migrations"):
+        return 0
+    done = {row[0] for row in con.execute("SELECT name FROM _sqlite_migrations")}
+    con.execute("DROP TABLE _sqlite_migrations")
+    return 1 if "0001_initial" in done else 0
+
+
+SCHEMA = Schema("revocation", [
+    [
         # WITHOUT ROWID + BLOB primary key: the hash *is* the b-tree key, ~21 bytes a row on disk.
         "CREATE TABLE revoked (h BLOB PRIMARY KEY CHECK (length(h) = 16)) WITHOUT ROWID",
         "CREATE TABLE lists (kind TEXT PRIMARY KEY, version INTEGER NOT NULL, "
         "issued INTEGER NOT NULL, valid_until INTEGER NOT NULL, etag TEXT, "
         "entries INTEGER, applied_at INTEGER NOT NULL)",
         "CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    ]),
-]
+    ],
+], adopt=_adopt_legacy)
+"""The store's tables. Hashes name no one, so deletes need not be secure (a 10M-entry snapshot
+replacement would pay for zeroing every freed page)."""
 
 
 def serial_hash(serial: bytes) -> bytes:
@@ -118,53 +132,6 @@ def _total_changes(con: Any) -> int:
     return tc() if callable(tc) else tc
 
 
-def migrate(con: Any) -> list[str]:
-    """Apply pending schema migrations; returns the names applied."""
-    con.execute("CREATE TABLE IF NOT EXISTS _sqlite_migrations (migration_set TEXT NOT NULL, "
-                "name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (migration_set, name))")
-    done = {row[0] for row in con.execute(
-        "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (MIGRATION_SET,))}
-    applied = []
-    for name, statements in MIGRATIONS:
-        if name in done:
-            continue
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            for sql in statements:
-                con.execute(sql)
-            con.execute("INSERT INTO _sqlite_migrations VALUES (?, ?, ?)",
-                        (MIGRATION_SET, name, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        applied.append(name)
-    return applied
-
-
-def configure(con: Any, *, synchronous: str = "FULL", writer: bool = True) -> None:
-    """Set the pragmas every scanpoint connection needs (WAL, the sync level, timeouts)."""
-    mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
-        raise TrustListError(f"revocation store could not switch to WAL (got {mode!r})")
-    con.execute(f"PRAGMA synchronous={synchronous}")
-    con.execute("PRAGMA foreign_keys=OFF")
-    if writer:
-        con.execute("PRAGMA cache_size=-32768")          # 32 MiB: big applies spill less
-        con.execute("PRAGMA journal_size_limit=8388608")  # shrink the WAL after checkpoints
-
-
-def connect(path: str | Path, *, synchronous: str = "FULL", writer: bool = True,
-            busy_timeout_ms: int = 5000) -> sqlite3.Connection:
-    """Open (creating if needed) the store with the stdlib driver, in autocommit mode."""
-    con = sqlite3.connect(str(path), isolation_level=None, check_same_thread=True,
-                          timeout=busy_timeout_ms / 1000.0, cached_statements=64)
-    configure(con, synchronous=synchronous, writer=writer)
-    if writer:
-        migrate(con)
-    return con
-
-
 class RevocationStore:
     """The writable store: applies signed snapshots and deltas, records list metadata and sync state.
 
@@ -172,15 +139,16 @@ class RevocationStore:
     """
 
     def __init__(self, path: str | Path | None = None, *, con: Any = None,
-                 synchronous: str = "FULL") -> None:
+                 clock: Clock = SYSTEM) -> None:
         if con is None:
             if path is None:
                 raise ValueError("RevocationStore needs a path or a connection")
-            con = connect(path, synchronous=synchronous)
+            con = storage.connect(path, SCHEMA)
         else:
-            migrate(con)
+            storage.migrate(con, SCHEMA)
         self.path = Path(path) if path is not None else None
         self.con = con
+        self.clock = clock
 
     # -- reading -------------------------------------------------------------------------------
     def meta(self, kind: str = REVOCATION) -> ListMeta | None:
@@ -225,7 +193,8 @@ class RevocationStore:
         self.con.execute(
             "INSERT OR REPLACE INTO lists (kind, version, issued, valid_until, etag, entries, "
             "applied_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (kind, int(version), int(issued), int(valid_until), etag, entries, int(time.time())))
+            (kind, int(version), int(issued), int(valid_until), etag, entries,
+             int(self.clock.time())))
         self.con.execute("COMMIT")
 
     def apply_snapshot(self, version: int, issued: int, valid_until: int, hashes: bytes, *,
@@ -318,15 +287,32 @@ def store_path(config: Any) -> Path:
 
 def read_lists(path: str | Path) -> tuple[dict[str, ListMeta], dict[str, Any]]:
     """Held list metadata and sync state, read without creating or changing the file."""
-    con = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, isolation_level=None,
-                          timeout=1.0)
+    con = storage.connect_readonly(path, timeout=1.0)
     try:
-        meta = {r[0]: ListMeta(*r) for r in con.execute(
-            "SELECT kind, version, issued, valid_until, etag, entries, applied_at FROM lists")}
-        state = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM sync_state")}
+        return _lists_and_state(con)
     finally:
         con.close()
+
+
+def _lists_and_state(con: Any) -> tuple[dict[str, ListMeta], dict[str, Any]]:
+    meta = {r[0]: ListMeta(*r) for r in con.execute(
+        "SELECT kind, version, issued, valid_until, etag, entries, applied_at FROM lists")}
+    state = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM sync_state")}
     return meta, state
+
+
+@dataclass
+class _Reader:
+    """One thread's read-only connection and what it last read of the list metadata."""
+
+    con: sqlite3.Connection
+    data_version: int | None = None
+    meta: dict[str, ListMeta] | None = None
+    state: dict[str, Any] | None = None
+
+
+class _PerThread(threading.local):
+    reader: _Reader | None = None
 
 
 class RevocationCheck:
@@ -336,20 +322,20 @@ class RevocationCheck:
     never wrong to honour), otherwise CLOCK_UNTRUSTED when the clock cannot be trusted, LIST_STALE
     when no list is held or it is past its valid-until, else None. Each thread that calls
     :meth:`check` gets one read-only connection, reused; list metadata is cached and re-read only
-    when ``PRAGMA data_version`` says the sync process committed something.
+    when ``PRAGMA data_version`` says the sync process committed something. ``deny_reasons`` are
+    the list/clock reasons a site's ``[lists]`` settings turn from ``check`` into ``deny``.
     """
 
-    def __init__(self, path: str | Path, guard: "Any | None" = None, *,
+    def __init__(self, path: str | Path, guard: TimeGuard | None = None, *,
                  deny_reasons: frozenset[Reason] = frozenset()) -> None:
-        from terminal.lists.timeguard import TimeGuard
         self.path = Path(path)
         self.guard = guard if guard is not None else TimeGuard()
-        #: LIST_STALE / CLOCK_UNTRUSTED where the site's [lists] settings say ``deny``
         self.deny_reasons = frozenset(deny_reasons)
-        self._local = threading.local()
+        self._local = _PerThread()
+        self._warned: str | None = None
 
     @classmethod
-    def from_config(cls, config: Any) -> "RevocationCheck | None":
+    def from_config(cls, config: Any, *, clock: Clock = SYSTEM) -> RevocationCheck | None:
         """The hook for a terminal config; never raises (the store is opened at the first check).
 
         With a pinned root key (``[trust] root_key``) there is always a hook, on
@@ -358,7 +344,6 @@ class RevocationCheck:
         without a root key -- a DCC-only site, or ``scanpoint verify`` without ``--config`` --
         where no signed list could ever be verified.
         """
-        from terminal.lists.timeguard import TimeGuard
         lists = config.lists
         if not config.trust.root_key:
             return None
@@ -367,53 +352,43 @@ class RevocationCheck:
             log.warning("event=revocation_no_source store=%s: no [sync] source or [lists] db is "
                         "configured; credentials answer LIST_STALE (check) until lists are synced "
                         "into this store", db)
-        deny = {r for r, key in ((Reason.LIST_STALE, "stale"),
-                                 (Reason.CLOCK_UNTRUSTED, "untrusted_clock"))
-                if getattr(lists, key) == "deny"}
-        return cls(db, TimeGuard.from_config(config),
-                   deny_reasons=frozenset(deny))
+        deny = frozenset(reason for reason, setting in ((Reason.LIST_STALE, lists.stale),
+                                                         (Reason.CLOCK_UNTRUSTED, lists.untrusted_clock))
+                         if setting == "deny")
+        return cls(db, TimeGuard.from_config(config, clock=clock), deny_reasons=deny)
 
-    def _conn(self) -> Any:
-        loc = self._local
-        if getattr(loc, "con", None) is None:
-            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
-                                  check_same_thread=True, timeout=0.2, cached_statements=16)
-            con.execute("PRAGMA query_only=1")
-            loc.con, loc.data_version, loc.meta, loc.state = con, None, {}, {}
-        return loc.con
+    def _reader(self) -> _Reader:
+        reader = self._local.reader
+        if reader is None:
+            reader = _Reader(storage.connect_readonly(self.path, timeout=0.2))
+            self._local.reader = reader
+        dv = reader.con.execute("PRAGMA data_version").fetchone()[0]
+        if dv != reader.data_version or reader.meta is None:
+            reader.meta, reader.state = _lists_and_state(reader.con)
+            reader.data_version = dv
+        return reader
 
-    def _refresh(self, con: Any) -> None:
-        loc = self._local
-        dv = con.execute("PRAGMA data_version").fetchone()[0]
-        if dv != loc.data_version:
-            rows = con.execute("SELECT kind, version, issued, valid_until, etag, entries, "
-                               "applied_at FROM lists").fetchall()
-            loc.meta = {r[0]: ListMeta(*r) for r in rows}
-            loc.state = {k: json.loads(v) for k, v in con.execute(
-                "SELECT key, value FROM sync_state")}
-            loc.data_version = dv
-
-    def check(self, credential: Any, now: float) -> Reason | None:
+    def check(self, credential: Credential, now: float) -> Reason | None:
         """REVOKED, CLOCK_UNTRUSTED, LIST_STALE or None for ``credential`` at wall time ``now``."""
-        serial = getattr(credential, "serial", None)
         try:
-            con = self._conn()
-            self._refresh(con)
-            if serial and con.execute("SELECT 1 FROM revoked WHERE h = ?",
-                                      (serial_hash(serial),)).fetchone() is not None:
+            reader = self._reader()
+            if credential.serial and reader.con.execute(
+                    "SELECT 1 FROM revoked WHERE h = ?",
+                    (serial_hash(credential.serial),)).fetchone() is not None:
                 return Reason.REVOKED
         except sqlite3.Error as exc:
             # Missing or unreadable store: fail closed to `check`, never to `pass`.
-            if getattr(self._local, "warned", None) != str(exc):   # once per distinct error
+            if self._warned != str(exc):            # once per distinct error
                 log.warning("event=revocation_store_unreadable path=%s error=%s", self.path, exc)
-                self._local.warned = str(exc)
-            self._local.con = None
+                self._warned = str(exc)
+            self.close()
             return Reason.LIST_STALE
-        return self.guard.assess(now, self._local.meta, self._local.state,
+        return self.guard.assess(now, reader.meta or {}, reader.state or {},
                                  required=(REVOCATION,))
 
     def close(self) -> None:
-        con = getattr(self._local, "con", None)
-        if con is not None:
-            con.close()
-            self._local.con = None
+        """Close the calling thread's connection (it reopens at the next check)."""
+        reader = self._local.reader
+        if reader is not None:
+            reader.con.close()
+            self._local.reader = None

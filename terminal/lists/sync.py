@@ -22,20 +22,22 @@ import os
 import random
 import ssl
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from terminal.lists import listfiles
 
 from terminal.lists import timeguard
-from terminal.clock import Clock, SystemClock
+from terminal.clock import SYSTEM, Clock
 from terminal.errors import SyncError, TrustListError
 from terminal.lists.listfiles import FileRef, Index
+from terminal.lists.signedlist import MAX_LIST_BYTES
+from terminal.lists.trust import TrustStore
 from terminal.lists.revocation import (REVOCATION, TRUST, DeltaMismatch, ListRollback,
                                  RevocationStore, store_path)
 
@@ -119,15 +121,16 @@ def _is_url(source: str) -> bool:
 class Progress:
     """A one-line progress display on a TTY (silent otherwise), at most a few updates a second."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, *, clock: Clock = SYSTEM) -> None:
         self.stream = stream if stream is not None else sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.tty = self.stream.isatty()
+        self.clock = clock
         self._last = 0.0
 
     def update(self, name: str, done: int, total: int | None, final: bool = False) -> None:
         if not self.tty:
             return
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if not final and now - self._last < 0.25:
             return
         self._last = now
@@ -151,10 +154,10 @@ class Source:
     """Reads files of a published folder over HTTP(S) or from a local folder."""
 
     def __init__(self, settings: SyncSettings, *, progress: Progress | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 clock: Clock = SYSTEM) -> None:
         self.s = settings
-        self.progress = progress or Progress()
-        self.sleep = sleep
+        self.progress = progress or Progress(clock=clock)
+        self.clock = clock
         src = settings.source
         if not src:
             raise SyncFailed("no-source", "no [sync] source configured")
@@ -186,7 +189,7 @@ class Source:
                 delay *= random.uniform(0.5, 1.5)            # jitter: terminals don't stampede
                 log.warning("event=sync_retry file=%s attempt=%d delay=%.2f reason=%s",
                             rel, attempt + 1, delay, exc)
-                self.sleep(delay)
+                self.clock.sleep(delay)
                 attempt += 1
 
     def _fetch_dir(self, rel: str, cap: int) -> Fetched:
@@ -248,9 +251,10 @@ class Source:
             retry = exc.code >= 500 or exc.code in (408, 429)
             raise SyncFailed(f"http-{exc.code}", f"{url} answered {exc.code} {exc.reason}",
                              retry=retry) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise SyncFailed("unreachable", f"{url}: {reason}", retry=True) from None
+        except urllib.error.URLError as exc:
+            raise SyncFailed("unreachable", f"{url}: {exc.reason}", retry=True) from None
+        except OSError as exc:
+            raise SyncFailed("unreachable", f"{url}: {exc}", retry=True) from None
         with resp:
             self._note_date(resp.headers.get("Date"))
             status = resp.status
@@ -335,13 +339,11 @@ def _verify(data: bytes, settings: SyncSettings, kind: str, cap: int) -> Any:
 class SyncClient:
     """Runs syncs against one source into one store."""
 
-    def __init__(self, settings: SyncSettings, *, clock: Clock | None = None,
-                 progress: Progress | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, settings: SyncSettings, *, clock: Clock = SYSTEM,
+                 progress: Progress | None = None) -> None:
         self.s = settings
-        self.clock = clock or SystemClock()
+        self.clock = clock
         self.progress = progress
-        self.sleep = sleep
 
     def run_once(self) -> SyncResult:
         """One sync; never raises for expected failures -- they come back as a failed result."""
@@ -362,7 +364,7 @@ class SyncClient:
         source = None
         try:
             try:
-                source = Source(self.s, progress=self.progress, sleep=self.sleep)
+                source = Source(self.s, progress=self.progress, clock=self.clock)
                 result = self._sync(store, source)
             except SyncFailed as exc:
                 result = SyncResult(False, exc.code, exc.message)
@@ -370,7 +372,7 @@ class SyncClient:
                 result = SyncResult(False, "error", str(exc))
             if source is not None and source.dates:
                 # the clock check: server Date vs the local clock, on every sync that reached it
-                obs = timeguard.clock_observation(source.dates[-1], self.clock.time())
+                obs = timeguard.clock_observation(source.dates[-1], self.clock)
                 store.set_state(timeguard.CLOCK_STATE, obs)
                 if abs(obs["offset"]) > self.s.max_clock_offset:   # the scanner's own limit
                     log.warning("event=clock_offset offset=%.0f allowed=%.0f", obs["offset"],
@@ -489,8 +491,6 @@ class SyncClient:
                              f"held version {held.version} (rolled back)")
         if held is not None and idx.trust_version == held.version:
             return []
-        from terminal.lists.signedlist import MAX_LIST_BYTES
-        from terminal.lists.trust import TrustStore
         # the scanner reads trust lists up to MAX_LIST_BYTES: a bigger one would be refused there
         data = self._download(source, idx.trust, MAX_LIST_BYTES)
         trust_store = TrustStore(self.s.root_public_key, self.s.trust_file,
@@ -526,4 +526,4 @@ def run_forever(client: SyncClient, interval: float, *, stop: Callable[[], bool]
     """Sync every ``interval`` seconds (with jitter) until ``stop()``; failures are logged, not fatal."""
     while not stop():
         client.run_once()
-        client.sleep(interval * random.uniform(0.9, 1.1))
+        client.clock.sleep(interval * random.uniform(0.9, 1.1))

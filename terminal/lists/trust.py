@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Protocol
 
+from terminal.clock import SYSTEM, Clock
+from terminal.config import Config
 from terminal.crypto import sm2
 from terminal.errors import KeyFormatError, TrustListError
-from terminal.lists.signedlist import ALG_SM2_SM3, KEY_ID_LENGTH, MAX_LIST_BYTES, SignedList, key_id, verify_list
+from terminal.lists.signedlist import (ALG_SM2_SM3, KEY_ID_LENGTH, MAX_LIST_BYTES, SignedList,
+                                       key_id, verify_list)
+from terminal.storage import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ class IssuerKey:
     valid_to: int
     types: frozenset[str]
     public_key: bytes
-    verifier: object | None = None
+    verifier: sm2.PublicKey | None = None
 
     @property
     def supported(self) -> bool:
@@ -64,7 +66,7 @@ class IssuerKey:
         """Check an SM2/SM3 signature with the pinned signer ID; False for unsupported keys."""
         if self.verifier is None:
             return False
-        return bool(self.verifier.verify(message, signature))
+        return self.verifier.verify(message, signature)
 
 
 class TrustList:
@@ -100,7 +102,7 @@ class TrustList:
 
     @classmethod
     def from_bytes(cls, data: bytes, root_public_key: bytes, *,
-                   max_bytes: int = MAX_LIST_BYTES) -> "TrustList":
+                   max_bytes: int = MAX_LIST_BYTES) -> TrustList:
         """Verify a signed trust list against the pinned root and load every key; or raise."""
         signed = verify_list(data, root_public_key, KIND, max_bytes=max_bytes)
         entries = signed.body.get("keys")
@@ -120,7 +122,7 @@ class TrustList:
 
     @classmethod
     def load(cls, path: str | os.PathLike, root_public_key: bytes, *,
-             max_bytes: int = MAX_LIST_BYTES) -> "TrustList":
+             max_bytes: int = MAX_LIST_BYTES) -> TrustList:
         """Read and verify a trust list file (reading at most ``max_bytes`` + 1 bytes)."""
         try:
             with open(path, "rb") as f:
@@ -167,7 +169,25 @@ def _entry(index: int, entry: object, *, lazy: bool = False) -> IssuerKey:
     return IssuerKey(kid, issuer, alg, valid_from, valid_to, frozenset(types), public_key, verifier)
 
 
-def list_path(config: Any) -> Path:
+class TrustSource(Protocol):
+    """Where the verifier finds the trust list in force at each scan (None: none loaded yet)."""
+
+    @property
+    def current(self) -> TrustList | None: ...
+
+
+class FixedTrust:
+    """A trust list that does not change while the process runs (``scanpoint verify``, tools)."""
+
+    def __init__(self, trust: TrustList) -> None:
+        self._trust = trust
+
+    @property
+    def current(self) -> TrustList:
+        return self._trust
+
+
+def list_path(config: Config) -> Path:
     """The trust-list file of a terminal config: ``[trust] list``, else STATE_DIR/trust-list.cose.
 
     The one rule for where ``scanpoint sync`` writes the list and the scanner reads it.
@@ -177,7 +197,7 @@ def list_path(config: Any) -> Path:
     return Path(config.terminal.state_dir) / DEFAULT_FILE
 
 
-def load_configured(config: Any) -> "TrustList | None":
+def load_configured(config: Config) -> TrustList | None:
     """The trust list a config names, loaded once (``scanpoint verify``); None if there is none.
 
     None without a root key, or when ``[trust] list`` is empty and STATE_DIR holds no list yet;
@@ -204,25 +224,25 @@ class TrustListFile:
     the held list stays in force and the refusal is logged once per change of the file.
     """
 
-    def __init__(self, path: str | os.PathLike, root_public_key: bytes, *,
+    def __init__(self, path: str | os.PathLike[str], root_public_key: bytes, *,
                  max_bytes: int = MAX_LIST_BYTES, interval: float = 1.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 clock: Clock = SYSTEM) -> None:
         self.path = Path(path)
         self.root_public_key = bytes(root_public_key)
         self.max_bytes = max_bytes
         self.interval = float(interval)
-        self._monotonic = monotonic
+        self._clock = clock
         self._lock = threading.Lock()
         self._held: TrustList | None = None
-        self._seen: tuple | None = None          # (mtime_ns, size, inode) of the file last read
-        self._next = self._monotonic() + self.interval
+        self._seen: tuple[int, int, int] | None = None   # (mtime_ns, size, inode) last read
+        self._next = self._clock.monotonic() + self.interval
         self._refresh()
         if self._held is None and self._seen is None:
             log.warning("event=trust_list_missing path=%s: native credentials answer check "
                         "until `scanpoint sync` writes a list there", self.path)
 
     @classmethod
-    def from_config(cls, config: Any) -> "TrustListFile | None":
+    def from_config(cls, config: Config, *, clock: Clock = SYSTEM) -> TrustListFile | None:
         """The followed list of a terminal config (:func:`list_path`); None without a root key."""
         root = config.trust.root_public_key
         if not root:
@@ -230,12 +250,12 @@ class TrustListFile:
                 log.error("event=trust_list_refused error=[trust] list is set but root_key is "
                           "empty: cannot verify it")
             return None
-        return cls(list_path(config), root)
+        return cls(list_path(config), root, clock=clock)
 
     @property
     def current(self) -> TrustList | None:
         """The list in force (None until a valid list file exists); may reload it first."""
-        now = self._monotonic()
+        now = self._clock.monotonic()
         if now >= self._next and self._lock.acquire(blocking=False):
             try:
                 self._next = now + self.interval
@@ -285,7 +305,7 @@ class TrustStore:
     older list: :meth:`update` writes the accepted bytes there atomically.
     """
 
-    def __init__(self, root_public_key: bytes, path: str | os.PathLike | None = None, *,
+    def __init__(self, root_public_key: bytes, path: str | os.PathLike[str] | None = None, *,
                  max_bytes: int = MAX_LIST_BYTES) -> None:
         self.root_public_key = bytes(root_public_key)
         self.path = Path(path) if path is not None else None
@@ -308,24 +328,8 @@ class TrustStore:
                 f"trust list version {new.version} refused: version {held.version} is already held "
                 "(versions only go up)")
         if self.path is not None:
-            _write_atomic(self.path, bytes(data))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, bytes(data))
         self.current = new
         log.info("trust list accepted version=%d", new.version)
         return new
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

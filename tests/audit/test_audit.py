@@ -14,9 +14,10 @@ import pytest
 from tests.support.results import AT, credential, decision_event, sample_results
 from tests.support.waiting import wait_until
 from tests.support.configs import load_config, write_config
-from terminal.clock import FixedClock
-from terminal.counter.audit import AuditLog, install_redaction, parse_since, redact, status_section
+from terminal.counter.audit import AuditLog, parse_since, status_section
+from terminal.daemon.redaction import install_redaction, redact
 from terminal.cli.main import main
+from terminal.clock import FixedClock
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
 from terminal.counter.secret import keyed_serial_hash, load_or_create_secret, verification_code

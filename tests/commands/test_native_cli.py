@@ -212,4 +212,4 @@ def test_revoked_credential_is_denied_after_publish_and_sync(tmp_path, capsys):
 def _serial(qr: str) -> bytes:
     from terminal.formats import cbor, native
 
-    return cbor.loads(native.decode(qr).payload)[native.SERIAL]
+    return cbor.loads(native.envelope(qr).payload)[native.SERIAL]

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from terminal.formats import dsc
 from terminal.crypto import ecdsa
-from terminal.formats import VerifyContext, base45, cbor, cose, dcc
+from terminal.formats import base45, cbor, cose, dcc, names
+from terminal.formats.chain import VerifyContext
 from terminal.reasons import Decision, Reason
 from tools import dcc_sample as sample
 
@@ -281,7 +282,7 @@ def test_decode_exposes_artefacts_and_the_refusing_stage(ec_signer):
     ({}, None), (None, None), ("Erika", None),
 ])
 def test_mask_name(nam, masked):
-    assert dcc.mask_name(nam) == masked
+    assert names.initials(nam) == masked
     if masked is not None:
-        assert dcc.is_masked(masked)
-    assert not dcc.is_masked("Marie Dupont") and not dcc.is_masked("M*** Dupont")
+        assert names.is_masked(masked, names.DCC)
+    assert not names.is_masked("Marie Dupont", names.DCC) and not names.is_masked("M*** Dupont", names.DCC)

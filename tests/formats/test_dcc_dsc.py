@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 
 import pytest
 from cryptography import x509
@@ -161,3 +162,24 @@ def test_config_section_loads_the_store_relative_to_the_config_file(tmp_path, ce
     path.write_text('[dcc]\ndsc_dir = "missing"\n', encoding="utf-8")
     with pytest.raises(CertificateError, match="not found"):
         dsc.store_from_config(config.load(path).dcc)
+
+
+def test_the_daemon_verifier_reads_dccs_with_the_configured_signers(tmp_path, caplog):
+    """The composition root loads [dcc] dsc_dir (it once did not, and every DCC was denied);
+    a folder that cannot be read leaves DCCs denied, logged, and the terminal running."""
+    from terminal import config
+    from terminal.daemon.compose import build_verifier
+    from terminal.reasons import Decision, Reason
+
+    key, der = sample.make_signer("ec")
+    (tmp_path / "dsc").mkdir()
+    (tmp_path / "dsc" / "signer.pem").write_bytes(pem(der))
+    text = sample.make_dcc(key, der)
+    path = tmp_path / "terminal.toml"
+    path.write_text('[dcc]\ndsc_dir = "dsc"\n', encoding="utf-8")
+    result = build_verifier(config.load(path)).verify(text, time.time())
+    assert (result.decision, result.reason) == (Decision.PASS, Reason.OK)
+    (tmp_path / "dsc" / "signer.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nbroken\n")
+    result = build_verifier(config.load(path)).verify(text, time.time())
+    assert (result.decision, result.reason) == (Decision.DENY, Reason.TRUST_LIST_MISSING)
+    assert "dsc_store_refused" in caplog.text

@@ -27,17 +27,17 @@ def test_script_of_codes_plays_on_the_sim_clock():
     devices = open_devices(config(), scenario=[("SP1:ONE", 0.5), (None, 0.3), ("SP1:TWO", 0.5)],
                            clock=clock, scale=0.1)
     assert isinstance(devices.decoder, Decoder) and isinstance(devices.signals, Signals)
-    assert devices.sleep == clock.sleep
+    assert devices.clock is clock
     sim = devices.sim
     assert sim.step_index() is None             # camera not open yet
     camera = devices.open_camera()
     assert isinstance(camera, Camera)
     seen = []
-    while sim.step_index() < 3:                # step_index() is len(steps) once it has ended
+    while not sim.finished():
         frame = camera.read()
         if frame is not None:
             seen.append((sim.step_index(), tuple(devices.decoder.decode(frame.image))))
-        devices.sleep(1 / 30)
+        devices.clock.sleep(1 / 30)
     assert seen[0] == (0, ("SP1:ONE",)) and seen[-1] == (2, ("SP1:TWO",))
     assert {texts for pos, texts in seen if pos == 1} == {()}
     assert len(seen) == 39                      # 1.3 s at 30 fps, one read per frame
@@ -100,7 +100,7 @@ def test_scenario_disappear_blocks_reopening_until_it_ends():
         devices.open_camera()
     clock.advance(0.5)
     camera = devices.open_camera()               # same timeline: the scenario went on meanwhile
-    assert camera.read() is not None and camera.elapsed() == pytest.approx(0.7)
+    assert camera.read() is not None and devices.sim.elapsed() == pytest.approx(0.7)
     devices.close()
 
 

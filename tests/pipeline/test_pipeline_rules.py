@@ -78,6 +78,9 @@ class Broken:
     def on_decision(self, event):
         raise RuntimeError("printer on fire")
 
+    def close(self):
+        pass
+
 
 class Rig:
     def __init__(self):

@@ -7,8 +7,9 @@ import pytest
 from hw_sim.printer import VirtualPrinter
 from tests.support.results import decision_event, sample_results
 from terminal import config as config_mod
-from terminal.counter import audit
-from terminal.counter import printqueue
+from terminal.counter import audit, printqueue
+from terminal.daemon.compose import audit_observer, slip_observer
+from terminal.daemon.devices import open_devices
 from terminal.errors import ConfigError
 from tests.support.configs import load_config, write_config
 
@@ -39,22 +40,24 @@ def test_bad_settings_are_errors(tmp_path, text, message):
 
 def test_disabled_parts_build_no_observer(tmp_path):
     config = load(tmp_path, "[audit]\nenabled = false\n")
-    assert printqueue.observer_from_config(config) is None
-    assert audit.observer_from_config(config) is None
+    assert slip_observer(config, None) is None
+    assert audit_observer(config) is None
     with pytest.raises(ConfigError, match="needs url"):
-        printqueue.observer_from_config(load(tmp_path, "[printer]\nenabled = true\n"))
+        open_devices(load(tmp_path, "[printer]\nenabled = true\n"))
 
 
 def test_sim_url_prints_through_the_virtual_printer(tmp_path):
     config = load(tmp_path, '[printer]\nenabled = true\nurl = "sim"\npaper_mm = 80\n'
                             'print_on = ["deny", "check"]\ntimezone = "Asia/Shanghai"\n')
-    observer = printqueue.observer_from_config(config)
+    devices = open_devices(config)
+    observer = slip_observer(config, devices.printer)
     try:
-        assert isinstance(observer.virtual_printer, VirtualPrinter)
+        virtual = devices.sim.printer
+        assert isinstance(virtual, VirtualPrinter)
         for result in sample_results().values():
             observer.on_decision(decision_event(result, site="ignored", terminal_id="ignored"))
-        assert observer.virtual_printer.wait_for(2, 10)
-        texts = [s.text for s in observer.virtual_printer.slips]
+        assert virtual.wait_for(2, 10)
+        texts = [s.text for s in virtual.slips]
         assert "D E N Y" in texts[0] and "C H E C K" in texts[1]
         assert "Renhe" in texts[0] and "T09" in texts[0] and "2027-01-15 16:00:00" in texts[0]
         assert texts[0].splitlines()[0] == "=" * 48
@@ -63,23 +66,25 @@ def test_sim_url_prints_through_the_virtual_printer(tmp_path):
         assert printqueue.status_section(config)["printed"] == 2
     finally:
         observer.close()
+        devices.close()
 
 
 def test_real_url_opens_the_driver_on_that_port(tmp_path):
     with VirtualPrinter(tmp_path / "paper") as vp:
         config = load(tmp_path, f'[printer]\nenabled = true\nurl = "{vp.port}"\n')
-        observer = printqueue.observer_from_config(config)
-        try:
-            assert observer.virtual_printer is None
-            observer.on_decision(decision_event(sample_results()["pass"]))
-            assert vp.wait_for(1, 10)
-        finally:
-            observer.close()
+        with open_devices(config) as devices:
+            observer = slip_observer(config, devices.printer)
+            try:
+                assert devices.sim.printer is None and devices.printer is not None
+                observer.on_decision(decision_event(sample_results()["pass"]))
+                assert vp.wait_for(1, 10)
+            finally:
+                observer.close()
 
 
 def test_audit_hook_records_and_reports(tmp_path):
     config = load(tmp_path, "[audit]\nretention_days = 30\n")
-    log = audit.observer_from_config(config)
+    log = audit_observer(config)
     try:
         log.on_decision(decision_event(sample_results()["deny"]))
     finally:

@@ -8,10 +8,12 @@ import pytest
 from cryptography.hazmat.primitives import hashes, hmac
 
 from drivers.printer import EscPosPrinter
-from terminal.counter.printqueue import PrintOutcome
+from terminal.interfaces import PrintOutcome
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
-from terminal.counter.slip import (REASON_ZH, Slip, build_slip, mask_name, text_width, wrap)
+from terminal.counter.paper import Slip, text_width, wrap
+from terminal.counter.slip import REASON_ZH, build_slip
+from terminal.formats.names import shown_name
 
 from tests.support.results import AT, CST, SECRET
 
@@ -160,8 +162,8 @@ def test_every_line_fits_the_paper_width(results):
 
 @pytest.mark.parametrize("name,masked", [("张三", "张*"), ("张小三", "张*三"), ("欧阳小明", "欧**明"),
                                          ("李", "*"), ("王*明", "王*明")])
-def test_mask_name(name, masked):
-    assert mask_name(name) == masked
+def test_shown_name(name, masked):
+    assert shown_name(name) == masked
 
 
 @pytest.mark.parametrize("fmt,name,printed,hidden", [

@@ -2,8 +2,8 @@
 
 The devices are the simulator's own (``open_devices`` with ``hardware = "sim"``): a scripted
 camera behind ``hw_sim.faults.FaultyCamera``, whose switches unplug and stall it, the real
-zxing-cpp decoder, and gpiozero signals on mock pins. Time is a ``hw_sim`` SimClock the loop's
-sleep advances, so each backoff step is exact; the systemd side is a real AF_UNIX datagram
+zxing-cpp decoder, and gpiozero signals on mock pins. Time is a ``hw_sim`` SimClock whose sleep
+the loop calls (it advances instead of waiting), so each backoff step is exact; the systemd side is a real AF_UNIX datagram
 socket. The full daemon on the real clock runs in ``tests/e2e``.
 """
 
@@ -48,7 +48,7 @@ class Rig:
                             clock=self.clock, terminal_id="t1", observers=[self.seen])
         return Service(pipeline, self.devices.open_camera, self.signals, clock=self.clock,
                        settings=ServiceSettings(**settings), state_dir=self.state,
-                       notifier=notifier, sleep=self.devices.sleep)
+                       notifier=notifier)
 
     def run_for(self, service, seconds):
         end = self.clock.monotonic() + seconds

@@ -8,11 +8,12 @@ import time
 
 from terminal.cli.main import main
 from terminal.cli.commands.status import daemon_state
-from terminal.daemon.service import write_json_atomic
+from terminal.daemon.service import write_status_file
 from tests.support import configs
 
 
 def write_config(tmp_path, extra=""):
+    (tmp_path / "state").mkdir(exist_ok=True)
     return configs.write_config(tmp_path, extra, id="gate-7")
 
 
@@ -30,7 +31,7 @@ def status_doc(**over):
 
 def test_running_daemon_reported_with_exit_0(tmp_path, capsys):
     cfg = write_config(tmp_path)
-    write_json_atomic(tmp_path / "state" / "status.json", status_doc())
+    write_status_file(tmp_path / "state", status_doc())
     assert main(["status", "--config", str(cfg)]) == 0
     out = capsys.readouterr().out
     assert "daemon:     running" in out and "gate-7" in out and "EXPIRED" in out
@@ -41,7 +42,7 @@ def test_running_daemon_reported_with_exit_0(tmp_path, capsys):
 
 def test_camera_fault_is_shown_and_exit_4(tmp_path, capsys):
     cfg = write_config(tmp_path)
-    write_json_atomic(tmp_path / "state" / "status.json", status_doc(
+    write_status_file(tmp_path / "state", status_doc(
         state="camera-fault", camera={"state": "backoff", "error": "CameraMissing: no camera",
                                       "failures": 3, "retry_in_s": 2.0}))
     assert main(["status", "--config", str(cfg)]) == 4
@@ -78,7 +79,7 @@ def test_bad_config_value_is_a_clear_error(tmp_path, capsys):
 
 def test_atomic_write_leaves_no_temp_files(tmp_path):
     for i in range(5):
-        write_json_atomic(tmp_path / "status.json", {"i": i})
+        write_status_file(tmp_path, {"i": i})
     assert [p.name for p in tmp_path.iterdir()] == ["status.json"]
     assert json.loads((tmp_path / "status.json").read_text()) == {"i": 4}
 
@@ -102,7 +103,7 @@ def test_part_sections_are_shown_and_a_broken_part_hides_nothing(tmp_path, monke
     monkeypatch.setattr(status, "SECTION_MODULES", (("printer", good.__name__),
                                                     ("sync", bad.__name__)))
     cfg = write_config(tmp_path)
-    write_json_atomic(tmp_path / "state" / "status.json", status_doc())
+    write_status_file(tmp_path / "state", status_doc())
     assert main(["status", "--config", str(cfg), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["printer"] == {"pending": 2}
@@ -113,21 +114,22 @@ def test_revocation_store_that_cannot_be_opened_fails_closed(tmp_path):
     """The daemon's hook on a store it cannot open answers LIST_STALE, and the site's
     [lists] stale = "deny" still applies to it."""
     from terminal import config
-    from terminal.daemon.compose import revocation_check
+    from terminal.lists.revocation import RevocationCheck
     from terminal.reasons import Reason
+    from terminal.result import Credential
     from tests.support import credentials as kit
 
     (tmp_path / "not-a-db").mkdir()                         # a folder where the store should be
     cfg = config.loads(f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\n'
                        f'[lists]\ndb = "{tmp_path / "not-a-db"}"\nstale = "deny"\n')
-    hook = revocation_check(cfg)
-    assert hook.check(credential=None, now=0.0) is Reason.LIST_STALE
+    hook = RevocationCheck.from_config(cfg)
+    credential = Credential("native", "health", "issuer", "00", b"\x01" * 16, 0, 0, 60)
+    assert hook.check(credential, now=0.0) is Reason.LIST_STALE
     assert Reason.LIST_STALE in hook.deny_reasons
 
 
 def test_damaged_status_file_is_reported_not_a_crash(tmp_path, capsys):
     cfg = write_config(tmp_path)
-    (tmp_path / "state").mkdir()
     (tmp_path / "state" / "status.json").write_text("")      # power cut before the rename
     assert main(["status", "--config", str(cfg)]) == 4
     assert "daemon:     unreadable" in capsys.readouterr().out

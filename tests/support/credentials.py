@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zlib
 
-from terminal.issuer import directory as iss
+from terminal.issuer import credentials as iss
 from terminal.crypto import sm2, sm3
 from terminal.formats import base45, cbor, cose, native
 from terminal.lists.signedlist import ALG_SM2_SM3, key_id, sign_list

@@ -12,7 +12,8 @@ from pathlib import Path
 import apsw
 
 from tests.support.powercut import CutVFS, Disk, PowerCut, materialize
-from terminal.lists.revocation import RevocationStore, configure
+from terminal.lists.revocation import RevocationStore
+from terminal.storage import configure
 
 DB = "/rev.db"
 ISSUED = 1_700_000_000

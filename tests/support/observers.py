@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 
-from terminal.daemon.pipeline import DecisionEvent
+from terminal.interfaces import DecisionEvent
 
 
 class Recorder:
-    """Implements :class:`terminal.daemon.pipeline.Observer`: keeps each event, in order."""
+    """Implements :class:`terminal.interfaces.Observer`: keeps each event, in order."""
 
     def __init__(self) -> None:
         self.events: list[DecisionEvent] = []
@@ -17,6 +17,9 @@ class Recorder:
     def on_decision(self, event: DecisionEvent) -> None:
         with self._lock:
             self.events.append(event)
+
+    def close(self) -> None:
+        """Nothing to release (the daemon closes every observer when it stops)."""
 
     def decisions(self) -> list[tuple[str, str]]:
         """``(decision, reason)`` values of every event so far."""

@@ -1,6 +1,6 @@
 """Sample results, credentials and decision events shared by the printer, audit and privacy tests.
 
-:func:`decision_event` builds the pipeline's real :class:`~terminal.daemon.pipeline.DecisionEvent`,
+:func:`decision_event` builds the pipeline's real :class:`~terminal.interfaces.DecisionEvent`,
 so observers are tested against the type they receive in the daemon, not a re-declared copy.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta, timezone
 
-from terminal.daemon.pipeline import DecisionEvent
+from terminal.interfaces import DecisionEvent
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential, Result
 

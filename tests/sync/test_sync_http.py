@@ -23,11 +23,22 @@ from terminal.lists.publish import Publisher
 from terminal.reasons import Reason
 from terminal.result import Credential
 from terminal.lists.revocation import RevocationCheck, RevocationStore
+from terminal.clock import SystemClock
 from terminal.lists.sync import SyncClient, SyncFailed, SyncSettings
 
 ROOT = sm2.generate_private_key()
 ROOT_PUB = sm2.public_key_of(ROOT)
 OTHER = sm2.generate_private_key()
+
+
+class NoWaitClock(SystemClock):
+    """The system clock, except that waiting is only recorded: backoff delays become a list."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
 
 
 def cred(serial: bytes) -> Credential:
@@ -41,7 +52,8 @@ class Rig:
         self.issuer = tmp / "issuer"
         self.issuer.mkdir()
         self.server = ListServer(listfiles.public_root(self.issuer))
-        self.sleeps: list[float] = []
+        self.clock = NoWaitClock()
+        self.sleeps = self.clock.slept
         self.settings = SyncSettings(
             source=self.server.url, db=tmp / "term" / "revocation.db", root_public_key=ROOT_PUB,
             trust_file=tmp / "term" / "trust.list", partial_dir=tmp / "term" / "partial",
@@ -55,7 +67,7 @@ class Rig:
             pub.publish(key, trust_body={"keys": []}, **kw)
 
     def sync(self):
-        return SyncClient(self.settings, sleep=self.sleeps.append).run_once()
+        return SyncClient(self.settings, clock=self.clock).run_once()
 
     def version(self):
         with RevocationStore(self.settings.db) as st:
@@ -319,7 +331,7 @@ def test_settings_and_guard_take_max_clock_offset_from_config(tmp_path):
 
 def _held_trust_file(rig, version: int, keys: int) -> bytes:
     """Put a trust list of ``version`` with ``keys`` issuer keys where the scanner holds it."""
-    from terminal.issuer import directory as issuer
+    from terminal.issuer import credentials as issuer
     now = int(time.time())
     entries = [issuer.trust_entry(sm2.public_key_of(sm2.generate_private_key()), f"issuer {i}",
                                   now - 3600, now + 86400, ["health"]) for i in range(keys)]

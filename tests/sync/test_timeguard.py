@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from terminal.reasons import Decision, Reason
-from tests.support.configs import load_config
+from terminal.clock import FixedClock
 from terminal.lists.revocation import ListMeta, RevocationStore
-from terminal.lists.timeguard import (TimeGuard, boot_id, clock_observation, decision_for,
-                                parse_http_date, status_section)
+from terminal.lists.status import status_section
+from terminal.lists.timeguard import TimeGuard, boot_id, clock_observation, parse_http_date
+from terminal.reasons import Reason
+from tests.support.configs import load_config
 
 NOW = 1_760_000_000.0
 
@@ -22,13 +22,15 @@ def test_parse_http_date():
 
 
 def test_same_boot_projects_server_time_with_monotonic():
-    g = TimeGuard(max_offset=7200)
-    obs = clock_observation(NOW, NOW, monotonic=1000.0)
+    clock = FixedClock(NOW, mono=1000.0)
+    g = TimeGuard(max_offset=7200, clock=clock)
+    obs = clock_observation(NOW, clock)
     state = {"clock": obs}
-    assert obs["boot_id"] == boot_id()
+    assert obs["boot_id"] == boot_id() and obs["offset"] == 0.0
     # 10 minutes later by the monotonic clock; the wall clock was set back 3 h meanwhile
-    assert g.clock_reason(NOW + 600, {}, state, mono_now=1600.0) is None
-    assert "off the sync server" in g.clock_reason(NOW + 600 - 3 * 3600, {}, state, mono_now=1600.0)
+    clock.advance(600)
+    assert g.clock_reason(NOW + 600, {}, state) is None
+    assert "off the sync server" in g.clock_reason(NOW + 600 - 3 * 3600, {}, state)
 
 
 def test_other_boot_uses_recorded_offset():
@@ -53,27 +55,18 @@ def test_stale_and_missing():
     assert g.assess(NOW, {}, {}, required=("revocation",)) is Reason.LIST_STALE
 
 
-def test_site_decisions():
-    assert decision_for(Reason.LIST_STALE) is Decision.CHECK
-    assert decision_for(Reason.LIST_STALE, stale="deny") is Decision.DENY
-    assert decision_for(Reason.CLOCK_UNTRUSTED, untrusted_clock="deny") is Decision.DENY
-    assert decision_for(Reason.REVOKED) is Decision.DENY
-
-
 def test_status_section(tmp_path):
     db = tmp_path / "revocation.db"
     cfg = load_config(tmp_path)
     assert "no revocation store" in status_section(cfg)["error"]
-    issued = int(time.time()) - 50
+    issued = int(NOW)
     with RevocationStore(db) as st:
         st.apply_snapshot(4, issued, issued + 3600, b"\x01" * 16)
         st.set_state("last_sync", {"ok": False, "code": "rollback", "at": issued + 50})
-    before = time.time()
-    out = status_section(cfg)
-    after = time.time()
+    out = status_section(cfg, clock=FixedClock(issued + 50))
     rev = out["lists"]["revocation"]
     assert rev["version"] == 4 and rev["entries"] == 1 and not rev["stale"]
-    assert before - issued - 1 <= rev["age_s"] <= after - issued + 1   # its age when asked
+    assert rev["age_s"] == 50                             # on the injected clock: exact
     assert out["last_sync"]["code"] == "rollback"
     assert out["clock"]["trusted"] is True
     assert out["summary"].startswith("revocation v4, 1 entries")

@@ -15,8 +15,9 @@ from terminal.timefmt import iso, parse_at
 
 def register(commands, issuer) -> None:
     """Add ``scanpoint issuer init`` and ``scanpoint issuer issue``."""
-    from terminal.issuer import directory as iss
     from terminal.formats import native
+    from terminal.issuer import directory as iss
+    from terminal.issuer.credentials import DEFAULT_TTL
     from terminal.verify.policy import PRESETS
 
     p = issuer.add_parser(
@@ -48,8 +49,8 @@ def register(commands, issuer) -> None:
     p.add_argument("--holder-id", required=True, metavar="ID",
                    help="holder's ID number (only a keyed hash is signed); '-' reads it from "
                         "standard input, keeping it out of shell history")
-    p.add_argument("--ttl", type=int, default=iss.DEFAULT_TTL, metavar="SECONDS",
-                   help=f"lifetime, {iss.MIN_TTL}-{iss.MAX_TTL} s (default {iss.DEFAULT_TTL})")
+    p.add_argument("--ttl", type=int, default=DEFAULT_TTL, metavar="SECONDS",
+                   help=f"lifetime, {iss.MIN_TTL}-{iss.MAX_TTL} s (default {DEFAULT_TTL})")
     p.add_argument("--at", metavar="ISO-8601", help="issue as if at this time (default: now)")
     p.add_argument("--png", metavar="FILE", help="also write the QR code as a PNG image")
     p.set_defaults(func=run_issue)

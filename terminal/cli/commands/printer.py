@@ -7,16 +7,16 @@ the serial port directly: stop the scanner daemon first so the two do not share 
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 
 from terminal.cli.commands.status import DEFAULT_CONFIG, load_config
-from terminal.errors import ConfigError, PrinterError
+from terminal.errors import PrinterError
 from terminal.counter.printqueue import status_section
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential, Result
 from terminal.counter.slip import build_slip
+from terminal.interfaces import PrintOutcome
 
 
 
@@ -40,14 +40,8 @@ def register(commands, issuer) -> None:
 
 
 def _printer(config, url: str | None):
-    url = url or config.printer.url
-    if not url or url == "sim":
-        raise ConfigError("no printer URL: set [printer] url or pass --url /dev/ttyUSB0")
-    driver = importlib.import_module("drivers.printer")
-    escpos = driver.EscPos(code_page=config.printer.code_page, chinese=config.printer.chinese)
-    return driver.EscPosPrinter.from_url(url, baudrate=config.printer.baudrate, escpos=escpos,
-                                         reply_timeout=config.printer.reply_timeout_s,
-                                         print_timeout=config.printer.print_timeout_s)
+    from terminal.daemon.devices import open_printer
+    return open_printer(config, url)
 
 
 def handle_status(args) -> int:
@@ -77,5 +71,5 @@ def handle_test(args) -> int:
             raise PrinterError(f"printer not ready: {status.detail}")
         outcome = printer.print_slip(slip)
     print(slip.to_text())
-    print(f"printer answered: {getattr(outcome, 'value', outcome)}")
-    return 0 if getattr(outcome, "value", "") == "printed" else 4
+    print(f"printer answered: {outcome.value}")
+    return 0 if outcome is PrintOutcome.PRINTED else 4

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
+from terminal.clock import SYSTEM
 from terminal.errors import TrustListError
 
 
@@ -16,13 +16,12 @@ def serial_from_text(text: str, directory: Path) -> bytes:
     The signature must verify against the folder's own trust list (so no one revokes by a typo or
     a forged code); an expired credential still yields its serial.
     """
-    from terminal import formats
     from terminal.issuer.directory import IssuerDir
     from terminal.lists.trust import TrustList
+    from terminal.verify.verifier import Verifier
     d = IssuerDir(directory)
     trust = TrustList.load(d.trust_list_path, d.root_public_key())
-    ctx = formats.VerifyContext(now=time.time(), skew=0.0, trust=trust)
-    result = formats.read(text, ctx)
+    result = Verifier(trust, skew=0.0).verify(text, SYSTEM.time())
     if result.credential is None or not result.credential.serial:
         raise TrustListError(f"no serial could be read from that code ({result.reason}: "
                              f"{result.reason.text})")

@@ -20,11 +20,10 @@ def register(commands, issuer) -> None:
 
 def handle(args) -> int:
     from terminal.daemon.compose import build_service
+    from terminal.daemon.devices import open_devices
 
     config = config_mod.load(args.config)
-    service = build_service(config)
-    log.info("starting terminal=%s hardware=%s", config.terminal.id, config.terminal.hardware)
-    try:
+    with open_devices(config) as devices:
+        service = build_service(config, devices=devices)
+        log.info("starting terminal=%s hardware=%s", config.terminal.id, config.terminal.hardware)
         return service.run()
-    finally:
-        service.pipeline.signals.close()

@@ -24,7 +24,7 @@ DEFAULT_CONFIG = "/etc/scanpoint/scanpoint.toml"
 #: (label, module) of the parts whose ``status_section(config) -> dict`` the report shows under
 #: the label (the dict is the section itself, not wrapped in the label); imported when the
 #: status is collected, so other commands do not load them
-SECTION_MODULES = (("sync", "terminal.lists.timeguard"), ("audit", "terminal.counter.audit"),
+SECTION_MODULES = (("sync", "terminal.lists.status"), ("audit", "terminal.counter.audit"),
                    ("printer", "terminal.counter.printqueue"))
 
 

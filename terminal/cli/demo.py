@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from terminal import config as config_mod
+from terminal.cli.exits import Exit
 from terminal.errors import SyncError
 from terminal.daemon.pipeline import DecisionEvent
 from terminal.reasons import Decision, Reason
@@ -166,10 +167,9 @@ def terminal_for(work: Path, home: Any, site: str = "checkpoint", extra: str = "
 
 def sync_lists(config: Any) -> str:
     """Fetch and apply the published lists once, as ``scanpoint sync --once`` does."""
-    from terminal.cli.commands.sync import settings_from
-    from terminal.lists.sync import SyncClient
+    from terminal.lists.sync import SyncClient, SyncSettings
 
-    result = SyncClient(settings_from(config)).run_once()
+    result = SyncClient(SyncSettings.for_terminal(config)).run_once()
     if not result.ok:
         raise SyncError(f"demo list sync failed: {result.line()}")
     return result.line()
@@ -304,7 +304,7 @@ def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = s
                   file=out)
         finally:
             result.devices.close()     # mock GPIO released even if printing the run fails
-        return 0 if failures == 0 else 4
+        return Exit.OK if failures == 0 else Exit.FAILURE
     finally:
         if not out_dir:
             shutil.rmtree(work, ignore_errors=True)

@@ -7,6 +7,7 @@ been refreshed for a while, or whose process is gone, means the daemon is not ru
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import logging
@@ -16,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from terminal import config as config_mod
+from terminal.cli import args as types
+from terminal.cli.args import DEFAULT_CONFIG, load_config
+from terminal.cli.exits import Exit
 from terminal.daemon.service import read_status
 
 log = logging.getLogger("scanpoint.status")
-
-DEFAULT_CONFIG = "/etc/scanpoint/scanpoint.toml"
 #: (label, module) of the parts whose ``status_section(config) -> dict`` the report shows under
 #: the label (the dict is the section itself, not wrapped in the label); imported when the
 #: status is collected, so other commands do not load them
@@ -28,24 +30,17 @@ SECTION_MODULES = (("sync", "terminal.lists.timeguard"), ("audit", "terminal.cou
                    ("printer", "terminal.counter.printqueue"))
 
 
-def register(commands, issuer) -> None:
+def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersAction) -> None:
+    """Add ``scanpoint status``."""
     parser = commands.add_parser(
         "status", help="show whether the scanner daemon runs, its camera and last decision",
-        description="Show the scanner daemon's state from its status file, plus list-sync and "
-                    "audit-log sections. Exit 0 when running and healthy, 4 otherwise.")
-    parser.add_argument("--config", default=None,
+        description="Show the scanner daemon's state from its status file, plus the list-sync, "
+                    "audit-log and printer sections. Exit 0 when running and healthy, 4 "
+                    "otherwise.")
+    parser.add_argument("--config", default=None, type=types.config_file, metavar="FILE",
                         help=f"terminal config file (default: {DEFAULT_CONFIG} if present)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(func=handle)
-
-
-def load_config(path: str | None) -> config_mod.Config:
-    """The named config, else the system one if present, else the defaults."""
-    if path is not None:
-        return config_mod.load(path)
-    if Path(DEFAULT_CONFIG).is_file():
-        return config_mod.load(DEFAULT_CONFIG)
-    return config_mod.Config()
 
 
 def daemon_state(document: dict[str, Any] | None, *, now: float | None = None) -> str:
@@ -137,11 +132,12 @@ def _flat(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def handle(args) -> int:
+def handle(args: argparse.Namespace) -> int:
+    """Print the status; 0 when the daemon runs and is healthy, 4 otherwise."""
     config = load_config(args.config)
     report = collect(config)
     if args.json:
         print(json.dumps(report, sort_keys=True, default=str))
     else:
         print(format_text(report))
-    return 0 if report["state"] == "running" else 4
+    return Exit.OK if report["state"] == "running" else Exit.FAILURE

@@ -13,12 +13,13 @@ typed. Each type carries ``kind`` (what the contract test feeds it) and a readab
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import re
 import stat
 import urllib.parse
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 #: a config file bigger than this is not a config file (the loader reads it whole)
 MAX_TEXT_BYTES = 1 << 20
@@ -63,7 +64,7 @@ def _os_problem(exc: OSError, path: str, what: str) -> str:
     return f"cannot use {what} {quoted(path)}: {exc.strerror or exc}"
 
 
-class _PathType:
+class PathType:
     """Base of the path types: checks the name, then :meth:`check` the object on disk."""
 
     kind = "path"
@@ -86,7 +87,7 @@ class _PathType:
         return f"{type(self).__name__}({self.what!r})"
 
 
-class InputFile(_PathType):
+class InputFile(PathType):
     """An existing regular file this user can read; with ``text=True`` also UTF-8 text."""
 
     kind = "input-file"
@@ -138,7 +139,7 @@ class InputPath(InputFile):
         super().check(path)
 
 
-class InputDir(_PathType):
+class InputDir(PathType):
     """An existing folder this user can list."""
 
     kind = "input-dir"
@@ -155,6 +156,13 @@ class InputDir(_PathType):
             raise argparse.ArgumentTypeError(_os_problem(exc, path, self.what)) from None
 
 
+def _may(path: str, mode: int) -> bool:
+    """``os.access`` for the effective user (the one the command's writes will run as)."""
+    if os.access in os.supports_effective_ids:
+        return os.access(path, mode, effective_ids=True)
+    return os.access(path, mode)
+
+
 def _check_parent(path: str, what: str) -> None:
     parent = os.path.dirname(os.path.abspath(path))
     st = _stat(parent, what)
@@ -164,12 +172,12 @@ def _check_parent(path: str, what: str) -> None:
     if not stat.S_ISDIR(st.st_mode):
         raise argparse.ArgumentTypeError(
             f"cannot create {what} {quoted(path)}: {quoted(parent)} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not _may(parent, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(
             f"cannot create {what} {quoted(path)}: folder {quoted(parent)} is not writable")
 
 
-class OutputFile(_PathType):
+class OutputFile(PathType):
     """A file to write: an existing file, or a new one in an existing folder; ``-`` (standard
     output) when ``dash`` is allowed."""
 
@@ -190,12 +198,12 @@ class OutputFile(_PathType):
             _check_parent(path, self.what)
         elif stat.S_ISDIR(st.st_mode):
             raise argparse.ArgumentTypeError(f"{self.what} {quoted(path)} is a folder, not a file")
-        elif not os.access(path, os.W_OK):
+        elif not _may(path, os.W_OK):
             raise argparse.ArgumentTypeError(f"cannot write {self.what} {quoted(path)}: "
                                              "permission denied")
 
 
-class OutputDir(_PathType):
+class OutputDir(PathType):
     """A folder to write into: an existing folder, or a new one in an existing folder."""
 
     kind = "output-dir"
@@ -206,7 +214,7 @@ class OutputDir(_PathType):
             _check_parent(path, self.what)
         elif not stat.S_ISDIR(st.st_mode):
             raise argparse.ArgumentTypeError(f"{self.what} {quoted(path)} is a file, not a folder")
-        elif not os.access(path, os.W_OK | os.X_OK):
+        elif not _may(path, os.W_OK | os.X_OK):
             raise argparse.ArgumentTypeError(f"cannot write into {self.what} {quoted(path)}: "
                                              "permission denied")
 
@@ -220,6 +228,18 @@ new_issuer_dir = OutputDir("issuer folder")
 work_dir = OutputDir("folder")
 png_file = OutputFile("PNG file")
 export_file = OutputFile("output file", dash=True)
+
+
+@contextlib.contextmanager
+def writing(path: str) -> Iterator[None]:
+    """Name ``path`` in an ``OSError`` raised without a file name (a failed write or close, such
+    as a full disk), so the one error line says which file."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = path
+        raise
 
 
 # -- the terminal config ----------------------------------------------------------------------
@@ -244,9 +264,13 @@ def load_config(path: str | None) -> Any:
 
 
 # -- checked values --------------------------------------------------------------------------
-def _value_type(name: str, parse: Callable[[str], object], kind: str,
+def _value_type(name: str, parse: Callable[[str], object], kind: str, good: str,
                 bad: tuple[str, ...]) -> Callable[[str], object]:
-    """An argparse type from ``parse``: its ``ValueError`` message becomes the usage error."""
+    """An argparse type from ``parse``: its ``ValueError`` message becomes the usage error.
+
+    ``good_example`` and ``bad_examples`` document the type; the CLI contract test feeds them
+    to every argument of that type.
+    """
 
     def convert(value: str) -> object:
         try:
@@ -256,6 +280,7 @@ def _value_type(name: str, parse: Callable[[str], object], kind: str,
 
     convert.__name__ = name
     convert.kind = kind                 # type: ignore[attr-defined]
+    convert.good_example = good         # type: ignore[attr-defined]
     convert.bad_examples = bad          # type: ignore[attr-defined]
     return convert
 
@@ -273,9 +298,9 @@ def _since(value: str) -> float:
 
 
 #: ``--at``: ISO-8601 or Unix seconds (see :func:`terminal.timefmt.parse_at`)
-at_time = _value_type("time", _at, "time", ("yesterday", "nan", "1e300"))
+at_time = _value_type("time", _at, "time", "2026-01-01T08:00:00Z", ("yesterday", "nan", "1e300"))
 #: ``--since``: ISO date/time or a span such as 7d (see :func:`terminal.counter.audit.parse_since`)
-since_time = _value_type("time", _since, "time", ("yesterday", "99999999999d"))
+since_time = _value_type("time", _since, "time", "7d", ("yesterday", "99999999999d"))
 
 
 def int_range(low: int, high: int, unit: str = "") -> Callable[[str], object]:
@@ -291,7 +316,7 @@ def int_range(low: int, high: int, unit: str = "") -> Callable[[str], object]:
             raise ValueError(f"{number} is out of range: give {low}-{high}{suffix}")
         return number
 
-    return _value_type("number", parse, "number", ("x", str(low - 1), str(high + 1)))
+    return _value_type("number", parse, "number", str(low), ("x", str(low - 1), str(high + 1)))
 
 
 def hours(high: float) -> Callable[[str], object]:
@@ -307,7 +332,7 @@ def hours(high: float) -> Callable[[str], object]:
                              f"{high:g} hours")
         return number
 
-    return _value_type("hours", parse, "number", ("x", "0", "-1", "nan", str(high * 2)))
+    return _value_type("hours", parse, "number", "1", ("x", "0", "-1", "nan", f"{high * 2:g}"))
 
 
 def _list_source(value: str) -> str:
@@ -325,7 +350,8 @@ def _list_source(value: str) -> str:
 
 
 #: ``issuer init --url``: where DIR/public is served (http, https, file) or a folder
-list_source = _value_type("URL", _list_source, "url", ("ftp://example.org/", "a\nb"))
+list_source = _value_type("URL", _list_source, "url", "https://lists.example/site/",
+                          ("ftp://example.org/", "a\nb", " "))
 
 _CODE = re.compile(r"[A-Z2-7]{8}")
 
@@ -339,7 +365,8 @@ def _code(value: str) -> str:
 
 
 #: ``audit find CODE``: the slip's verification code, dashes and case ignored; returns 8 chars
-verification_code = _value_type("code", _code, "code", ("x", "WQ2H-W7V0", "WQ2H-W7VO-XX"))
+verification_code = _value_type("code", _code, "code", "WQ2H-W7VO",
+                                ("x", "WQ2H-W7V0", "WQ2H-W7VO-XX"))
 
 
 def serial_hex(length: int) -> Callable[[str], object]:
@@ -356,10 +383,11 @@ def serial_hex(length: int) -> Callable[[str], object]:
                              f"digits, got {value!r}; nothing revoked")
         return serial
 
-    return _value_type("serial", parse, "serial", ("zz", "00" * (length - 1)))
+    return _value_type("serial", parse, "serial", "00" * length, ("zz", "00" * (length - 1)))
 
 
-__all__ = ["DEFAULT_CONFIG", "InputDir", "InputFile", "InputPath", "OutputDir", "OutputFile",
-           "at_time", "certificates", "config_file", "export_file", "hours", "image_file",
-           "int_range", "issuer_dir", "list_source", "load_config", "new_issuer_dir", "png_file", "serial_hex", "shown",
-           "quoted", "since_time", "verification_code", "work_dir"]
+__all__ = [
+    "DEFAULT_CONFIG", "InputDir", "InputFile", "InputPath", "OutputDir", "OutputFile",
+    "PathType", "at_time", "certificates", "config_file", "export_file", "hours", "image_file",
+    "int_range", "issuer_dir", "list_source", "load_config", "new_issuer_dir", "png_file",
+    "quoted", "serial_hex", "shown", "since_time", "verification_code", "work_dir", "writing"]

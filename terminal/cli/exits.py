@@ -17,8 +17,9 @@ code  name         meaning
 ====  ===========  ===========================================================================
 
 Every failure is reported as one line on standard error, ``scanpoint COMMAND: what went wrong``.
-A reader that closes the pipe early (``scanpoint audit export ... | head``) ends the command
-quietly, with the status it had already reached (0 if it had not finished).
+A reader that closes the pipe early (``scanpoint audit export ... | head -1``) is not a failure:
+the rest of the output is dropped quietly and the command ends with the status it would have had
+anyway (``scanpoint status --json | head -c1`` is still 4 when the daemon is not running).
 
 This module imports nothing of the command line, so commands can use it without a cycle.
 """

@@ -17,15 +17,17 @@ import logging
 import os
 import pkgutil
 import re
+import select
 import sqlite3
 import sys
 from typing import Any, Iterator, NoReturn, Sequence
 
 import terminal.cli.commands
 from terminal import __version__
+from terminal.cli.args import shown
 from terminal.cli.exits import HELP as EXIT_HELP
 from terminal.cli.exits import Exit
-from terminal.errors import (ConfigError, DeviceError, IssuerError, ScanpointError, UsageError)
+from terminal.errors import ConfigError, DeviceError, IssuerError, ScanpointError, UsageError
 
 log = logging.getLogger("scanpoint")
 
@@ -130,29 +132,76 @@ def walk(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.Argume
 def main(argv: list[str] | None = None) -> int:
     """Run one command and return its exit status; every expected failure is one line on
     stderr (see :mod:`terminal.cli.exits`)."""
+    real = sys.stdout
+    sys.stdout = quiet = QuietStdout(real)
+    try:
+        return _run(argv)
+    finally:
+        quiet.flush()
+        sys.stdout = real
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as done:          # --help, --version, or a usage error said in one line
-        return _stdout_done(_code(done.code))
-    except BrokenPipeError:             # --help | head
-        return _stdout_done(Exit.OK, broken=True)
+        return _code(done.code)
     logging.basicConfig(
         level=getattr(logging, args.log_level),
         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     prog = getattr(args, "command_prog", parser.prog)
     try:
-        status = int(args.func(args))
+        return int(args.func(args))
     except BrokenPipeError as exc:
-        if not _stdout_broken():
-            return _report(prog, exc)
-        return _stdout_done(Exit.OK, broken=True)
+        if _reader_gone(sys.stdout):    # written around QuietStdout (e.g. to .buffer)
+            _to_devnull(sys.stdout)
+            return Exit.OK
+        return _report(prog, exc)
     except KeyboardInterrupt:
         _say(prog, "interrupted")
         return Exit.INTERRUPTED
     except Exception as exc:
         return _report(prog, exc)
-    return _stdout_done(status)
+
+
+class QuietStdout:
+    """Standard output whose reader may stop reading (``scanpoint audit export | head -1``).
+
+    The first write that finds the pipe closed points the descriptor at /dev/null; the command
+    then runs on, quietly, to the exit status it would have had anyway — the same whether the
+    reader left before or after the last byte — instead of dying half-way with a traceback.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._drop()
+            return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._drop()
+        except (OSError, ValueError):   # closed or detached by the command: nothing to flush
+            pass
+
+    def _drop(self) -> None:
+        self.gone = True
+        _to_devnull(self._stream)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _code(code: Any) -> int:
@@ -161,28 +210,26 @@ def _code(code: Any) -> int:
     return code if isinstance(code, int) else Exit.USAGE
 
 
-def _stdout_broken() -> bool:
+def _reader_gone(stream: Any) -> bool:
+    """Whether ``stream`` is a pipe whose reader has closed it (poll reports POLLERR)."""
     try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        return True
-    except (OSError, ValueError):
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
         return False
-    return False
+    poller = select.poll()
+    poller.register(fd, 0)             # POLLERR and POLLHUP are always reported
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
-def _stdout_done(status: int, *, broken: bool = False) -> int:
-    """Flush standard output; a reader that has gone away (``| head``) ends the command quietly
-    with ``status``, and the interpreter's own final flush is pointed at /dev/null."""
-    if not broken and not _stdout_broken():
-        return int(status)
+def _to_devnull(stream: Any) -> None:
+    """Point ``stream``'s descriptor at /dev/null, so what is still buffered goes nowhere
+    quietly (also the interpreter's own flush at exit)."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
         os.close(devnull)
-    except (OSError, ValueError):       # no real file descriptor (e.g. captured in tests)
+    except (AttributeError, OSError, ValueError):   # no descriptor (captured in tests)
         pass
-    return int(status)
 
 
 def _report(prog: str, exc: BaseException) -> int:
@@ -218,8 +265,6 @@ def classify(exc: BaseException) -> tuple[Exit, str]:
 
 
 def _os_message(exc: OSError) -> str:
-    from terminal.cli.args import shown
-
     reason = exc.strerror or str(exc)
     if exc.filename is None:
         return reason

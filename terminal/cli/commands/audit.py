@@ -83,7 +83,8 @@ def handle_export(args: argparse.Namespace) -> int:
             count = audit.export(sys.stdout, args.since, args.format)
             sys.stdout.flush()
         else:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
+            with types.writing(args.output), \
+                    open(args.output, "w", encoding="utf-8", newline="") as out:
                 count = audit.export(out, args.since, args.format)
     print(f"exported {count} rows since {iso(args.since)}", file=sys.stderr)
     return Exit.OK

@@ -94,7 +94,8 @@ def run_issue(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     print(text)
     if args.png:
-        write_png(text, args.png)
+        with types.writing(args.png):
+            write_png(text, args.png)
         print(f"wrote {args.png} (valid until {iso(now + args.ttl)})", file=sys.stderr)
     return Exit.OK
 

@@ -110,13 +110,13 @@ def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersA
     from terminal.formats.native import SERIAL_LENGTH
 
     p = issuer.add_parser(
-        "revoke", help="revoke a credential (pending until `issuer publish`)",
+        "revoke", help="revoke a credential (pending until 'scanpoint issuer publish')",
         description="Add a credential's serial to DIR's pending revocations. A code given with "
                     "--text must verify against DIR's own trust list (an expired one still "
                     "yields its serial). Terminals learn of it after 'scanpoint issuer publish "
                     "DIR' and their next sync.")
     p.add_argument("dir", metavar="DIR", type=types.issuer_dir,
-                   help="issuer folder (from `scanpoint issuer init`)")
+                   help="issuer folder (from 'scanpoint issuer init')")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--serial", type=types.serial_hex(SERIAL_LENGTH), metavar="HEX",
                    help=f"the credential serial, {2 * SERIAL_LENGTH} hex digits")
@@ -131,10 +131,13 @@ def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersA
     p.add_argument("dir", metavar="DIR", type=types.issuer_dir,
                    help="issuer folder (serve DIR/public with any static HTTP server)")
     p.add_argument("--validity", type=types.hours(MAX_VALIDITY_HOURS), default=24.0,
-                   metavar="HOURS", help="revocation list validity in hours (default 24)")
+                   metavar="HOURS",
+                   help=f"revocation list validity in hours (default 24, at most {MAX_VALIDITY_HOURS})")
     p.add_argument("--trust-validity", type=types.hours(MAX_VALIDITY_HOURS), default=48.0,
-                   metavar="HOURS", help="trust list validity in hours (default 48)")
+                   metavar="HOURS",
+                   help=f"trust list validity in hours (default 48, at most {MAX_VALIDITY_HOURS})")
     p.add_argument("--keep-deltas", type=types.int_range(0, MAX_KEEP_DELTAS), default=8,
                    metavar="N",
-                   help="publish deltas from this many previous versions (default 8)")
+                   help=f"publish deltas from this many previous versions (default 8, at most "
+                        f"{MAX_KEEP_DELTAS})")
     p.set_defaults(func=publish)

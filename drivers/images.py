@@ -62,8 +62,7 @@ def load_gray(path: str | Path) -> np.ndarray:
         with Image.open(path) as image:
             image.load()
             if image.mode in ("RGBA", "LA", "P"):
-                image = image.convert("RGBA")
-                rgba = np.asarray(image)
+                rgba = np.asarray(image.convert("RGBA"))
                 return _to_gray(rgba[:, :, [2, 1, 0, 3]])
             return np.ascontiguousarray(np.asarray(image.convert("L")))
     except Exception as exc:  # Pillow raises many types for bad files

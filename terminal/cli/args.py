@@ -19,7 +19,8 @@ import os
 import re
 import stat
 import urllib.parse
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 #: a config file bigger than this is not a config file (the loader reads it whole)
 MAX_TEXT_BYTES = 1 << 20

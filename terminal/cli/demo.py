@@ -21,8 +21,8 @@ from typing import Any, TextIO
 
 from terminal import config as config_mod
 from terminal.cli.exits import Exit
-from terminal.errors import SyncError
 from terminal.daemon.pipeline import DecisionEvent
+from terminal.errors import SyncError
 from terminal.reasons import Decision, Reason
 
 SHOW_S = 0.5       # each code is held in front of the camera this long ...
@@ -85,9 +85,8 @@ print_on = ["pass", "deny", "check"]
 def make_steps(work: Path, site: str) -> tuple[list[Step], Any]:
     """Issue the scenario's credentials; returns the steps and the home issuer (an ``IssuerDir``)
     whose lists the terminal trusts."""
-    from terminal.issuer import directory as issuer
-
     from terminal.formats import cose
+    from terminal.issuer import directory as issuer
 
     now = int(time.time())
     # keys made an hour ago, so the expired code below was issued while its key was valid

@@ -40,7 +40,7 @@ class Exit(enum.IntEnum):
     INTERRUPTED = 130
 
 
-#: the table as ``--help`` shows it (argparse keeps the line breaks with RawDescriptionHelpFormatter)
+#: the table as ``scanpoint --help`` shows it (its RawDescriptionHelpFormatter keeps the lines)
 HELP = """exit status:
   0    success; verify: pass
   1    verify: deny; audit find: no such row

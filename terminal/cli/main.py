@@ -1,11 +1,11 @@
 """The ``scanpoint`` command line: the parser, and the one error policy of every command.
 
 Each module in :mod:`terminal.cli.commands` adds its own subcommands through
-``register(commands, issuer)``: ``commands`` is the top-level subparser set, ``issuer`` the one under
-``scanpoint issuer``. Handlers return an :class:`~terminal.cli.exits.Exit` and raise exceptions for
-failures; :func:`main` turns every expected failure into one line on standard error,
-``scanpoint COMMAND: what went wrong``, and the exit status of :mod:`terminal.cli.exits` — the
-same way in every command, never a traceback.
+``register(commands, issuer)``: ``commands`` is the top-level subparser set, ``issuer`` the one
+under ``scanpoint issuer``. Handlers return an :class:`~terminal.cli.exits.Exit` and raise
+exceptions for failures; :func:`main` turns every expected failure into one line on standard
+error, ``scanpoint COMMAND: what went wrong``, and the exit status of :mod:`terminal.cli.exits`
+— the same way in every command, never a traceback.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import re
 import select
 import sqlite3
 import sys
-from typing import Any, Iterator, NoReturn, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, NoReturn
 
 import terminal.cli.commands
 from terminal import __version__
@@ -47,10 +48,11 @@ class Parser(argparse.ArgumentParser):
     """
 
     #: the parsers that took part in this parse, root first (shared by one parser tree)
-    _chain: list["Parser"]
+    _chain: list[Parser]
 
     def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
-                         namespace: argparse.Namespace | None = None):
+                         namespace: argparse.Namespace | None = None,
+                         ) -> tuple[argparse.Namespace, list[str]]:
         chain = self.__dict__.setdefault("_chain", [])
         if not chain or chain[0] is self:
             chain.clear()
@@ -114,7 +116,8 @@ def build_parser() -> Parser:
     commands._choices_actions.sort(key=lambda choice: choice.dest)     # help lists A-Z
     chain: list[Parser] = []
     for prog, sub in walk(parser):
-        sub._chain = chain
+        if isinstance(sub, Parser):
+            sub._chain = chain
         if sub.get_default("func") is not None:
             sub.set_defaults(command_prog=prog)
     return parser

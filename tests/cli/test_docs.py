@@ -75,7 +75,7 @@ def test_every_command_is_in_the_readme():
 def test_readme_exit_table_is_the_implemented_one():
     """The README's exit-status table lists exactly the statuses of terminal/cli/exits.py."""
     section = README.split("## Exit status", 1)[1].split("\n## ", 1)[0]
-    rows = [int(m) for m in re.findall(r"^\| (\d+) \|", section, re.M)]
+    rows = [int(m) for m in re.findall(r"^\| (\d+) \|", section, re.MULTILINE)]
     assert rows == sorted(int(e) for e in Exit)
 
 
@@ -85,4 +85,4 @@ def test_top_level_help_shows_the_exit_table(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
     for status in Exit:
-        assert re.search(rf"^  {int(status)} ", out, re.M), (status, out)
+        assert re.search(rf"^  {int(status)} ", out, re.MULTILINE), (status, out)

@@ -16,8 +16,8 @@ from terminal.timefmt import iso, parse_at
 
 def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersAction) -> None:
     """Add ``scanpoint issuer init`` and ``scanpoint issuer issue``."""
-    from terminal.issuer import directory as iss
     from terminal.formats import native
+    from terminal.issuer import directory as iss
     from terminal.verify.policy import PRESETS
 
     p = issuer.add_parser(

@@ -11,16 +11,16 @@ import argparse
 import importlib
 import json
 import time
+from typing import Any
 
 from terminal.cli import args as types
 from terminal.cli.args import DEFAULT_CONFIG, load_config
 from terminal.cli.exits import Exit
-from terminal.errors import ConfigError, PrinterError
 from terminal.counter.printqueue import status_section
+from terminal.counter.slip import build_slip
+from terminal.errors import ConfigError, PrinterError
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential, Result
-from terminal.counter.slip import build_slip
-
 
 
 def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersAction) -> None:
@@ -52,7 +52,8 @@ def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersA
 
 
 
-def _printer(config, url: str | None):
+def _printer(config: Any, url: str | None) -> Any:
+    """The configured (or ``--url``) ESC/POS printer, opened by the driver."""
     url = url or config.printer.url
     if not url or url == "sim":
         raise ConfigError("no printer URL: set [printer] url or pass --url /dev/ttyUSB0")

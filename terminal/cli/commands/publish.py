@@ -6,10 +6,14 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from terminal.cli import args as types
 from terminal.cli.exits import Exit
 from terminal.errors import UsageError
+
+if TYPE_CHECKING:
+    from terminal.lists.publish import Published
 
 
 def serial_from_text(text: str, directory: Path) -> bytes:
@@ -32,7 +36,7 @@ def serial_from_text(text: str, directory: Path) -> bytes:
 
 
 def publish_dir(directory: Path, *, url: str | None = None, revocation_validity: int = 24 * 3600,
-                trust_validity: int = 48 * 3600, keep_deltas: int = 8):
+                trust_validity: int = 48 * 3600, keep_deltas: int = 8) -> Published:
     """Publish the lists of an issuer folder (``issuer init``'s layout) under DIR/public/lists.
 
     The trust list is republished from the folder's signed ``trust-list.cose`` with a higher
@@ -132,10 +136,12 @@ def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersA
                    help="issuer folder (serve DIR/public with any static HTTP server)")
     p.add_argument("--validity", type=types.hours(MAX_VALIDITY_HOURS), default=24.0,
                    metavar="HOURS",
-                   help=f"revocation list validity in hours (default 24, at most {MAX_VALIDITY_HOURS})")
+                   help=f"revocation list validity in hours (default 24, at most "
+                        f"{MAX_VALIDITY_HOURS})")
     p.add_argument("--trust-validity", type=types.hours(MAX_VALIDITY_HOURS), default=48.0,
                    metavar="HOURS",
-                   help=f"trust list validity in hours (default 48, at most {MAX_VALIDITY_HOURS})")
+                   help=f"trust list validity in hours (default 48, at most "
+                        f"{MAX_VALIDITY_HOURS})")
     p.add_argument("--keep-deltas", type=types.int_range(0, MAX_KEEP_DELTAS), default=8,
                    metavar="N",
                    help=f"publish deltas from this many previous versions (default 8, at most "

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 from terminal import config as config_mod

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from terminal.cli import args as types
 from terminal.cli.exits import Exit
@@ -112,7 +114,7 @@ def _texts_from_images(paths: list[str], decoder: str) -> list[tuple[str, str | 
     return out
 
 
-def _image_decoder(name: str):
+def _image_decoder(name: str) -> tuple[Callable[..., list[str]], Callable[[str], Any]]:
     """The project's QR decoder and image loader (drivers: the CLI is where devices are chosen)."""
     from drivers.decoder import open_decoder
     from drivers.images import load_gray

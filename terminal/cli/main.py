@@ -69,7 +69,7 @@ class Parser(argparse.ArgumentParser):
                 message = f"unrecognized arguments: {' '.join(unknown)}"
         elif message.startswith("unrecognized arguments"):
             prog = chain[-1].prog       # the root reports them; they belong to the command
-        self.exit(Exit.USAGE, f"{prog}: {message} (see '{prog} --help')\n")
+        self.exit(Exit.USAGE, f"{prog}: {one_line(message)} (see '{prog} --help')\n")
 
     def _unknown_options(self) -> list[str]:
         """Option-like words of this parse that no parser on the way knows."""
@@ -277,11 +277,15 @@ def _os_message(exc: OSError) -> str:
     return f"{where}: {reason}"
 
 
+def one_line(message: str) -> str:
+    """``message`` on one line: line breaks (also inside a quoted value) become spaces."""
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
 def _say(prog: str, message: str) -> None:
-    """One line on stderr, whatever the message held (line breaks become spaces)."""
-    line = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    """One line on stderr, whatever the message held."""
     try:
-        print(f"{prog}: {line}", file=sys.stderr, flush=True)
+        print(f"{prog}: {one_line(message)}", file=sys.stderr, flush=True)
     except (OSError, ValueError):       # stderr gone too: nothing left to tell
         pass
 

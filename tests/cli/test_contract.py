@@ -244,6 +244,11 @@ def test_bad_flag_is_named_even_with_required_arguments_missing(prog, capsys):
     one_line(capsys, argv_for(prog) + ["--bogus=1"], Exit.USAGE, "--bogus=1", prog=prog)
 
 
+def test_a_line_break_in_a_bad_word_stays_one_line(capsys):
+    one_line(capsys, ["sync", "--x\ny"], Exit.USAGE, "--x y", prog="scanpoint sync")
+    one_line(capsys, ["audit", "export", "--since", "a\nb"], Exit.USAGE, "'a\\nb'")
+
+
 def test_missing_command_is_one_line(capsys):
     one_line(capsys, [], Exit.USAGE, "COMMAND", prog="scanpoint")
     one_line(capsys, ["issuer"], Exit.USAGE, "ISSUER_COMMAND", prog="scanpoint issuer")

@@ -17,7 +17,6 @@ import logging
 import os
 import pkgutil
 import re
-import select
 import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
@@ -28,6 +27,7 @@ from terminal import __version__
 from terminal.cli.args import shown
 from terminal.cli.exits import HELP as EXIT_HELP
 from terminal.cli.exits import Exit
+from terminal.cli.output import QuietStdout, reader_gone, to_devnull
 from terminal.errors import ConfigError, DeviceError, IssuerError, ScanpointError, UsageError
 
 log = logging.getLogger("scanpoint")
@@ -157,8 +157,8 @@ def _run(argv: list[str] | None) -> int:
     try:
         return int(args.func(args))
     except BrokenPipeError as exc:
-        if _reader_gone(sys.stdout):    # written around QuietStdout (e.g. to .buffer)
-            _to_devnull(sys.stdout)
+        if reader_gone(sys.stdout):    # written around QuietStdout (e.g. to .buffer)
+            to_devnull(sys.stdout)
             return Exit.OK
         return _report(prog, exc)
     except KeyboardInterrupt:
@@ -168,71 +168,10 @@ def _run(argv: list[str] | None) -> int:
         return _report(prog, exc)
 
 
-class QuietStdout:
-    """Standard output whose reader may stop reading (``scanpoint audit export | head -1``).
-
-    The first write that finds the pipe closed points the descriptor at /dev/null; the command
-    then runs on, quietly, to the exit status it would have had anyway — the same whether the
-    reader left before or after the last byte — instead of dying half-way with a traceback.
-    """
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        self.gone = False
-
-    def write(self, text: str) -> int:
-        try:
-            return self._stream.write(text)
-        except BrokenPipeError:
-            self._drop()
-            return len(text)
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            self._drop()
-        except (OSError, ValueError):   # closed or detached by the command: nothing to flush
-            pass
-
-    def _drop(self) -> None:
-        self.gone = True
-        _to_devnull(self._stream)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
 def _code(code: Any) -> int:
     if code is None:
         return Exit.OK
     return code if isinstance(code, int) else Exit.USAGE
-
-
-def _reader_gone(stream: Any) -> bool:
-    """Whether ``stream`` is a pipe whose reader has closed it (poll reports POLLERR)."""
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, ValueError):
-        return False
-    poller = select.poll()
-    poller.register(fd, 0)             # POLLERR and POLLHUP are always reported
-    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
-
-
-def _to_devnull(stream: Any) -> None:
-    """Point ``stream``'s descriptor at /dev/null, so what is still buffered goes nowhere
-    quietly (also the interpreter's own flush at exit)."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stream.fileno())
-        os.close(devnull)
-    except (AttributeError, OSError, ValueError):   # no descriptor (captured in tests)
-        pass
 
 
 def _report(prog: str, exc: BaseException) -> int:

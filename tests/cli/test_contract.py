@@ -538,7 +538,7 @@ def test_reader_closed_before_output_as_a_process(site):
         proc.stdout.close()
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=120) == status, err
-        assert "Broken pipe" not in err and "Traceback" not in err and "Exception" not in err, err
+        assert err == "", err               # not even the export's summary: nobody read it
 
 
 # -- as a process: argv bytes, exit statuses ----------------------------------------------------

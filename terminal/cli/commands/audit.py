@@ -15,6 +15,7 @@ from pathlib import Path
 from terminal.cli import args as types
 from terminal.cli.args import DEFAULT_CONFIG, load_config
 from terminal.cli.exits import Exit
+from terminal.cli.output import stdout_gone
 from terminal.counter.audit import AUDIT_FILE, AuditLog
 from terminal.errors import ScanpointError
 from terminal.timefmt import iso
@@ -86,7 +87,8 @@ def handle_export(args: argparse.Namespace) -> int:
             with types.writing(args.output), \
                     open(args.output, "w", encoding="utf-8", newline="") as out:
                 count = audit.export(out, args.since, args.format)
-    print(f"exported {count} rows since {iso(args.since)}", file=sys.stderr)
+    if not stdout_gone():         # a reader that left early (| head) wants no summary
+        print(f"exported {count} rows since {iso(args.since)}", file=sys.stderr)
     return Exit.OK
 
 

@@ -298,7 +298,7 @@ def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = s
                       f"{not any(recorder.states().values())}", file=out)
             failures += len(result.stray) + (not result.completed)
             if site == "pharmacy":
-                failures += show_slips(result, out, keep=work if out_dir else None)
+                failures += not show_slips(result, out, keep=work if out_dir else None)
             print("demo passed" if failures == 0 else f"demo FAILED: {failures} step(s) wrong",
                   file=out)
         finally:
@@ -309,17 +309,17 @@ def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = s
             shutil.rmtree(work, ignore_errors=True)
 
 
-def show_slips(result: DemoRun, out: TextIO, keep: Path | None) -> int:
+def show_slips(result: DemoRun, out: TextIO, keep: Path | None) -> bool:
     """Print the slips the virtual printer cut, as text, and say where their PNGs are.
 
-    Without ``--out`` the PNGs are copied to a fresh folder that outlives the demo. Returns 1 if
-    a decision printed no slip, else 0.
+    Without ``--out`` the PNGs are copied to a fresh folder that outlives the demo. Returns
+    whether every decision printed a slip.
     """
     printers = [o for o in result.service.pipeline.observers
                 if getattr(o, "virtual_printer", None) is not None]
     if not printers:
         print("\n  no slip printer configured", file=out)
-        return 1
+        return False
     slips = printers[0].virtual_printer.slips
     decided = sum(len(step.events) for step in result.steps) + len(result.stray)
     print(f"\n  slips printed on the virtual printer: {len(slips)} of {decided} decisions", file=out)
@@ -336,7 +336,7 @@ def show_slips(result: DemoRun, out: TextIO, keep: Path | None) -> int:
     note = printers[0].virtual_printer.png_note
     if note:
         print(f"  note: {note}", file=out)
-    return 0 if len(slips) == decided else 1
+    return len(slips) == decided
 
 
 def _play(service: Any, sim: Any, steps: list[Step], collector: _Collector) -> bool:

@@ -86,3 +86,28 @@ def test_top_level_help_shows_the_exit_table(capsys):
     out = capsys.readouterr().out
     for status in Exit:
         assert re.search(rf"^  {int(status)} ", out, re.MULTILINE), (status, out)
+
+
+def test_commands_use_the_exit_table_and_do_not_import_main():
+    """Handlers return ``Exit`` members, never bare numbers, and no command imports
+    terminal.cli.main (main imports every command: that would be a cycle)."""
+    import ast
+
+    cli = Path(__file__).resolve().parents[2] / "terminal" / "cli"
+    problems = []
+    for path in sorted([*cli.glob("commands/*.py"), cli / "demo.py"]):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            imported = ([node.module or ""] if isinstance(node, ast.ImportFrom) else
+                        [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            if "terminal.cli.main" in imported:
+                problems.append(f"{path.name}:{node.lineno} imports terminal.cli.main")
+            if (isinstance(node, ast.Return) and isinstance(node.value, ast.Constant)
+                    and type(node.value.value) is int):
+                problems.append(f"{path.name}:{node.lineno} returns {node.value.value}")
+            if isinstance(node, ast.IfExp) and any(
+                    isinstance(v, ast.Constant) and type(v.value) is int
+                    for v in (node.body, node.orelse)):
+                problems.append(f"{path.name}:{node.lineno} picks a bare number")
+    assert not problems, problems
+

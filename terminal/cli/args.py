@@ -89,7 +89,8 @@ class PathType:
 
 
 class InputFile(PathType):
-    """An existing regular file this user can read; with ``text=True`` also UTF-8 text."""
+    """An existing file this user can read; with ``text=True`` a regular file must also be UTF-8
+    text of at most :data:`MAX_TEXT_BYTES` (a pipe or device is not read ahead)."""
 
     kind = "input-file"
 
@@ -103,6 +104,13 @@ class InputFile(PathType):
             raise argparse.ArgumentTypeError(f"{self.what} not found: {quoted(path)}")
         if stat.S_ISDIR(st.st_mode):
             raise argparse.ArgumentTypeError(f"{self.what} {quoted(path)} is a folder, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            # a pipe (--config <(...)) or a device: opening may block and reading would consume
+            # what the command itself must read, so only the permission is checked
+            if not _may(path, os.R_OK):
+                raise argparse.ArgumentTypeError(
+                    f"cannot use {self.what} {quoted(path)}: permission denied")
+            return
         try:
             with open(path, "rb") as fh:
                 head = fh.read(MAX_TEXT_BYTES + 1) if self.text else fh.read(0)

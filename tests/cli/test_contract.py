@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -382,6 +383,26 @@ def test_path_problem_is_one_line_naming_argument_and_path(prog, name, case, sha
         line = one_line(capsys, argv, Exit.USAGE, f"argument {shown_as(action)}:", says,
                         prog=prog)
     assert types.shown(path) in line
+
+
+def test_config_from_a_pipe_is_not_read_ahead(tmp_path, capsys):
+    """``--config <(...)``: the check must not consume what the command then reads."""
+    from terminal.counter.audit import AuditLog
+    from terminal.reasons import Decision, Reason
+    from terminal.result import Result
+
+    with AuditLog(tmp_path) as audit:
+        for _ in range(2):
+            audit.record(Result(Decision.DENY, Reason.FORMAT_UNKNOWN, None, None, "test"))
+    read, write = os.pipe()
+    os.write(write, f'[terminal]\nstate_dir = "{tmp_path}"\n'.encode())
+    os.close(write)
+    try:
+        code = main(["status", "--json", "--config", f"/dev/fd/{read}"])
+    finally:
+        os.close(read)
+    assert code == Exit.FAILURE                       # the daemon is not running
+    assert json.loads(capsys.readouterr().out)["audit"]["events"] == 2
 
 
 # -- the same image, the same answer ---------------------------------------------------------

@@ -256,6 +256,19 @@ def writing(path: str) -> Iterator[None]:
 DEFAULT_CONFIG = "/etc/scanpoint/scanpoint.toml"
 
 
+def read_config(path: str) -> Any:
+    """``terminal.config.load(path)``, with a config that is not UTF-8 (say, from a pipe the
+    parser could not check ahead) reported as a configuration error naming the file."""
+    from terminal import config as config_mod
+    from terminal.errors import ConfigError
+
+    try:
+        return config_mod.load(path)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {quoted(path)} is not UTF-8 text (byte {exc.start}): "
+                          "save it as UTF-8") from None
+
+
 def load_config(path: str | None) -> Any:
     """The named config (already checked by :data:`config_file`), else the system one at
     :data:`DEFAULT_CONFIG` if present (checked the same way), else the built-in defaults."""
@@ -269,7 +282,7 @@ def load_config(path: str | None) -> Any:
             path = config_file(DEFAULT_CONFIG)
         except argparse.ArgumentTypeError as exc:
             raise ConfigError(str(exc)) from None
-    return config_mod.load(path)
+    return read_config(path)
 
 
 # -- checked values --------------------------------------------------------------------------
@@ -399,4 +412,5 @@ __all__ = [
     "DEFAULT_CONFIG", "InputDir", "InputFile", "InputPath", "OutputDir", "OutputFile",
     "PathType", "at_time", "certificates", "config_file", "export_file", "hours", "image_file",
     "int_range", "issuer_dir", "list_source", "load_config", "new_issuer_dir", "png_file",
-    "quoted", "serial_hex", "shown", "since_time", "verification_code", "work_dir", "writing"]
+    "quoted", "read_config", "serial_hex", "shown", "since_time", "verification_code",
+    "work_dir", "writing"]

@@ -405,6 +405,23 @@ def test_config_from_a_pipe_is_not_read_ahead(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["audit"]["events"] == 2
 
 
+@pytest.mark.parametrize("prog", sorted(c for c in COMMANDS if any(
+    a.type is types.config_file for a in arguments(COMMANDS[c]))))
+def test_config_from_a_pipe_that_is_not_utf8_names_the_file(prog, site, tmp_path, capsys):
+    parser = COMMANDS[prog]
+    config = next(a for a in arguments(parser) if a.type is types.config_file)
+    read, write = os.pipe()
+    os.write(write, "[terminal]\nid = \"café\"\n".encode("latin-1"))
+    os.close(write)
+    path = f"/dev/fd/{read}"
+    argv = (argv_for(prog) + fill(parser, site, tmp_path, skip=config)
+            + NEEDS.get(prog, []) + given(config, path))
+    try:
+        one_line(capsys, argv, Exit.USAGE, "configuration error", path, "not UTF-8", prog=prog)
+    finally:
+        os.close(read)
+
+
 # -- the same image, the same answer ---------------------------------------------------------
 @pytest.mark.parametrize("kind", ["missing", "not-an-image", "folder"])
 def test_decode_and_verify_agree_on_an_unreadable_image(kind, site, tmp_path, capsys):

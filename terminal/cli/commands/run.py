@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 
-from terminal import config as config_mod
 from terminal.cli import args as types
 
 log = logging.getLogger("scanpoint.run")
@@ -26,7 +25,7 @@ def handle(args: argparse.Namespace) -> int:
     """Build the service from the config and run it; its exit status is the daemon's."""
     from terminal.daemon.compose import build_service
 
-    config = config_mod.load(args.config)
+    config = types.read_config(args.config)
     service = build_service(config)
     log.info("starting terminal=%s hardware=%s", config.terminal.id, config.terminal.hardware)
     try:

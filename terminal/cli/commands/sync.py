@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 
-from terminal import config as config_mod
 from terminal.cli import args as types
 from terminal.cli.exits import Exit
 
@@ -17,7 +16,7 @@ def run(args: argparse.Namespace) -> int:
     """Sync once (``--once``) or every ``[sync] interval`` until stopped."""
     from terminal.lists.sync import Progress, SyncClient, SyncSettings, run_forever
 
-    cfg = config_mod.load(args.config)
+    cfg = types.read_config(args.config)
     client = SyncClient(SyncSettings.for_terminal(cfg), progress=Progress(sys.stderr))
     if args.once:
         result = client.run_once()

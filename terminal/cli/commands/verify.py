@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if (args.text is None) == (not args.images):
         raise UsageError("give either --text QR or one or more IMAGE files")
     now = parse_at(None) if args.at is None else args.at
-    cfg = config_mod.load(args.config) if args.config else config_mod.Config()
+    cfg = types.read_config(args.config) if args.config else config_mod.Config()
     trust = None
     try:
         from terminal.lists.trust import load_configured

@@ -30,5 +30,5 @@ def test_parse_at_takes_iso_or_unix_seconds_and_defaults_to_now():
     assert parse_at("2027-01-15T08:00:00Z") == AT
     assert parse_at(str(AT)) == AT
     assert abs(parse_at(None) - time.time()) < 5
-    with pytest.raises(ValueError, match="--at 'soon' is not an ISO-8601 time"):
+    with pytest.raises(ValueError, match="'soon' is not an ISO-8601 time"):
         parse_at("soon")

@@ -7,6 +7,7 @@ raw gray channel would turn a transparent background black and hide a code drawn
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +39,21 @@ def _to_gray(array: np.ndarray) -> np.ndarray:
 
 
 def load_gray(path: str | Path) -> np.ndarray:
-    """The image at ``path`` as a 2-D uint8 array; raises :class:`ImageUnreadable`."""
+    """The image at ``path`` as a 2-D uint8 array; raises :class:`ImageUnreadable` (also for a
+    file name that is not UTF-8, which must never reach OpenCV)."""
     import cv2
 
     path = Path(path)
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        # OpenCV crashes the process (SIGSEGV) on a str it cannot encode as UTF-8
+        shown = os.fsencode(name).decode("utf-8", "backslashreplace")
+        raise ImageUnreadable(f"image file name is not valid UTF-8: '{shown}'") from None
     if not path.is_file():
         raise ImageUnreadable(f"image not found: {path}")
-    array = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    array = cv2.imread(name, cv2.IMREAD_UNCHANGED)
     if array is not None and array.size:
         return _to_gray(array)
     try:
@@ -53,8 +62,7 @@ def load_gray(path: str | Path) -> np.ndarray:
         with Image.open(path) as image:
             image.load()
             if image.mode in ("RGBA", "LA", "P"):
-                image = image.convert("RGBA")
-                rgba = np.asarray(image)
+                rgba = np.asarray(image.convert("RGBA"))
                 return _to_gray(rgba[:, :, [2, 1, 0, 3]])
             return np.ascontiguousarray(np.asarray(image.convert("L")))
     except Exception as exc:  # Pillow raises many types for bad files

@@ -13,6 +13,16 @@ class ScanpointError(Exception):
     """Root of every scanpoint exception."""
 
 
+class UsageError(ScanpointError, ValueError):
+    """The command line is wrong: an option missing, conflicting or out of range; the message
+    names the option and the value, and the command exits with the usage status (2)."""
+
+
+class TimeFormatError(ScanpointError, ValueError):
+    """A time given as text is not one of the accepted forms (or is out of range); the message
+    quotes it and shows a form that works."""
+
+
 class ConfigError(ScanpointError, ValueError):
     """The configuration file is missing, unreadable, or has an unknown or invalid setting."""
 

@@ -6,18 +6,39 @@ way (UTC, whole seconds, ``Z``), so a time printed by one command can be pasted 
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 
 from terminal.clock import SYSTEM
+from terminal.errors import TimeFormatError
 
 
 def parse_iso(text: str) -> float:
     """Unix seconds of an ISO-8601 date or date-time (``2026-11-24``, ``2026-11-24T08:00:00Z``,
-    ``...+08:00``); no zone means UTC. Raises ``ValueError`` for anything else."""
-    moment = datetime.fromisoformat(text.strip())   # Python 3.11+ reads a trailing Z
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+    ``...+08:00``); no zone means UTC. Raises :class:`TimeFormatError` (a ``ValueError``) for
+    anything else."""
+    try:
+        moment = datetime.fromisoformat(text.strip())   # Python 3.11+ reads a trailing Z
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        seconds = moment.timestamp()
+    except (ValueError, OverflowError):
+        raise TimeFormatError(f"{text!r} is not an ISO-8601 date or time such as "
+                              "2026-01-01T08:00:00Z") from None
+    return in_range(seconds, text)
+
+
+def in_range(seconds: float, text: str) -> float:
+    """``seconds`` if it is a time :func:`iso` can write (years 1-9999), else
+    :class:`TimeFormatError` quoting ``text`` — so a typo fails here, not in the output."""
+    try:
+        if not math.isfinite(seconds):
+            raise ValueError
+        datetime.fromtimestamp(seconds, timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise TimeFormatError(f"{text!r} is out of range: give a time between the years "
+                              "1 and 9999") from None
+    return seconds
 
 
 def iso(seconds: float) -> str:
@@ -32,10 +53,13 @@ def parse_at(value: str | None) -> float:
         return SYSTEM.time()
     text = value.strip()
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        return in_range(seconds, value)
     try:
         return parse_iso(text)
-    except ValueError:
-        raise ValueError(f"--at {value!r} is not an ISO-8601 time such as 2026-01-01T08:00:00Z") from None
+    except TimeFormatError:
+        raise TimeFormatError(f"{value!r} is not an ISO-8601 time such as 2026-01-01T08:00:00Z "
+                              "(no zone = UTC) nor Unix seconds") from None

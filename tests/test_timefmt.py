@@ -32,5 +32,5 @@ def test_parse_at_takes_iso_or_unix_seconds_and_defaults_to_now():
     before = time.time()
     now = parse_at(None)
     assert before <= now <= time.time()
-    with pytest.raises(ValueError, match="--at 'soon' is not an ISO-8601 time"):
+    with pytest.raises(ValueError, match="'soon' is not an ISO-8601 time"):
         parse_at("soon")

@@ -14,10 +14,9 @@ from pathlib import Path
 from terminal.clock import FixedClock
 
 from terminal.lists import listfiles
-from terminal.cli.commands.sync import settings_from
 from terminal.lists.publish import Publisher
 from terminal.reasons import Decision, Reason
-from terminal.lists.sync import SyncClient
+from terminal.lists.sync import SyncClient, SyncSettings
 from terminal.lists.trust import TrustListFile, list_path
 from terminal.verify.verifier import Verifier
 from tests.support import credentials as kit
@@ -52,7 +51,7 @@ def test_synced_trust_list_reaches_a_running_verifier(tmp_path):
     def publish_and_sync(entries):
         with Publisher(issuer) as pub:
             pub.publish(kit.ROOT, now=kit.NOW - kit.DAY, trust_body={"keys": entries})
-        result = SyncClient(settings_from(cfg)).run_once()
+        result = SyncClient(SyncSettings.for_terminal(cfg)).run_once()
         assert result.ok, result.line()
         time.sleep(1.05)                  # the verifier re-stats the file at most once a second
 

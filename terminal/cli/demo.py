@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from terminal import config as config_mod
+from terminal.cli.exits import Exit
 from terminal.clock import SYSTEM
 from terminal.errors import SyncError
 from terminal.interfaces import DecisionEvent
@@ -167,10 +168,9 @@ def terminal_for(work: Path, home: Any, site: str = "checkpoint", extra: str = "
 
 def sync_lists(config: Any) -> str:
     """Fetch and apply the published lists once, as ``scanpoint sync --once`` does."""
-    from terminal.cli.commands.sync import settings_from
-    from terminal.lists.sync import SyncClient
+    from terminal.lists.sync import SyncClient, SyncSettings
 
-    result = SyncClient(settings_from(config)).run_once()
+    result = SyncClient(SyncSettings.for_terminal(config)).run_once()
     if not result.ok:
         raise SyncError(f"demo list sync failed: {result.line()}")
     return result.line()
@@ -303,27 +303,27 @@ def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = s
                       f"{not any(recorder.states().values())}", file=out)
             failures += len(result.stray) + (not result.completed)
             if site == "pharmacy":
-                failures += show_slips(result, out, keep=work if out_dir else None)
+                failures += not show_slips(result, out, keep=work if out_dir else None)
             print("demo passed" if failures == 0 else f"demo FAILED: {failures} step(s) wrong",
                   file=out)
         finally:
             result.devices.close()     # mock GPIO released even if printing the run fails
-        return 0 if failures == 0 else 4
+        return Exit.OK if failures == 0 else Exit.FAILURE
     finally:
         if not out_dir:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def show_slips(result: DemoRun, out: TextIO, keep: Path | None) -> int:
+def show_slips(result: DemoRun, out: TextIO, keep: Path | None) -> bool:
     """Print the slips the virtual printer cut, as text, and say where their PNGs are.
 
-    Without ``--out`` the PNGs are copied to a fresh folder that outlives the demo. Returns 1 if
-    a decision printed no slip, else 0.
+    Without ``--out`` the PNGs are copied to a fresh folder that outlives the demo. Returns
+    whether every decision printed a slip.
     """
     printer = result.devices.sim.printer if result.devices.sim is not None else None
     if printer is None:
         print("\n  no slip printer configured", file=out)
-        return 1
+        return False
     slips = printer.slips
     decided = sum(len(step.events) for step in result.steps) + len(result.stray)
     print(f"\n  slips printed on the virtual printer: {len(slips)} of {decided} decisions", file=out)
@@ -340,7 +340,7 @@ def show_slips(result: DemoRun, out: TextIO, keep: Path | None) -> int:
     note = printer.png_note
     if note:
         print(f"  note: {note}", file=out)
-    return 0 if len(slips) == decided else 1
+    return len(slips) == decided
 
 
 def _play(service: Any, sim: Any, steps: list[Step], collector: _Collector) -> bool:

@@ -28,11 +28,12 @@ from terminal import storage
 from terminal.clock import SYSTEM, Clock
 from terminal.config import Config
 from terminal.counter.secret import keyed_serial_hash, load_or_create_secret, verification_code
+from terminal.errors import TimeFormatError
 from terminal.interfaces import DecisionEvent
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
 from terminal.storage import Schema
-from terminal.timefmt import iso, parse_iso
+from terminal.timefmt import in_range, iso, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -211,12 +212,12 @@ def parse_since(text: str, now: float | None = None) -> float:
     match = re.fullmatch(r"(\d+(?:\.\d+)?)([dhm])", text)
     if match:
         now = SYSTEM.time() if now is None else now
-        return now - float(match[1]) * {"d": DAY, "h": 3600.0, "m": 60.0}[match[2]]
+        return in_range(now - float(match[1]) * {"d": DAY, "h": 3600.0, "m": 60.0}[match[2]], text)
     try:
         return parse_iso(text)
-    except ValueError:
-        raise ValueError(f"--since {text!r} is not an ISO date/time (2026-11-24 or "
-                         "2026-11-24T08:00:00+08:00) nor a span like 7d, 12h, 30m") from None
+    except TimeFormatError:
+        raise TimeFormatError(f"{text!r} is not an ISO date/time (2026-11-24 or "
+                              "2026-11-24T08:00:00+08:00) nor a span like 7d, 12h, 30m") from None
 
 
 def status_section(config: Config) -> dict[str, Any]:

@@ -34,10 +34,10 @@ from terminal.lists import listfiles
 
 from terminal.lists import timeguard
 from terminal.clock import SYSTEM, Clock
-from terminal.errors import SyncError, TrustListError
+from terminal.errors import ConfigError, SyncError, TrustListError
 from terminal.lists.listfiles import FileRef, Index
 from terminal.lists.signedlist import MAX_LIST_BYTES
-from terminal.lists.trust import TrustStore
+from terminal.lists.trust import TrustStore, list_path
 from terminal.lists.revocation import (REVOCATION, TRUST, DeltaMismatch, ListRollback,
                                  RevocationStore, store_path)
 
@@ -96,6 +96,24 @@ class SyncSettings:
             max_index_bytes=config.sync.max_index_bytes,
             max_list_bytes=config.sync.max_list_bytes, max_entries=config.lists.max_entries,
             ca_file=config.sync.ca_file, max_clock_offset=config.lists.max_clock_offset)
+
+    @classmethod
+    def for_terminal(cls, config: Any) -> "SyncSettings":
+        """Settings for a terminal config as ``scanpoint sync`` runs it: lists from ``[sync]
+        source``, verified with the pinned ``[trust] root_key``, the trust list written where the
+        scanner reads it (:func:`terminal.lists.trust.list_path`).
+
+        Raises :class:`ConfigError` naming the key when the source or the root key is empty:
+        without them there is nothing to fetch, or nothing could be verified.
+        """
+        if not config.sync.source:
+            raise ConfigError("[sync] source is empty: set the URL or folder lists are "
+                              "published at")
+        root_key = config.trust.root_public_key
+        if not root_key:
+            raise ConfigError("[trust] root_key is empty: cannot verify any list, so sync "
+                              "refuses to run")
+        return cls.from_config(config, root_key, list_path(config))
 
 
 @dataclass

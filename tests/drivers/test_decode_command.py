@@ -40,11 +40,24 @@ def test_plain_output_with_each_decoder(images, capsys, decoder):
 
 def test_unreadable_image_is_reported_and_the_rest_still_decoded(images, tmp_path, capsys):
     one, _ = images
-    missing = tmp_path / "missing.png"
-    assert main(["decode", "--json", str(missing), str(one)]) == 4
-    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert out[0]["texts"] == [] and "not found" in out[0]["error"]
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    assert main(["decode", "--json", str(broken), str(one)]) == 4
+    captured = capsys.readouterr()
+    out = [json.loads(line) for line in captured.out.splitlines()]
+    assert out[0]["texts"] == [] and "cannot read image" in out[0]["error"]
     assert out[1]["texts"] == ["SP1:ONE"]
+    assert captured.err.count("\n") == 1 and str(broken) in captured.err
+
+
+def test_missing_image_is_a_usage_error_before_any_output(images, tmp_path, capsys):
+    # a file named on the command line that is not there: exit 2 like every command (was 4
+    # while the other images were still decoded; `verify` said 2 for the same file)
+    one, _ = images
+    missing = tmp_path / "missing.png"
+    assert main(["decode", "--json", str(one), str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "not found" in captured.err and str(missing) in captured.err
 
 
 def test_unknown_decoder_is_a_usage_error(images, capsys):

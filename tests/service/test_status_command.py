@@ -84,30 +84,16 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     assert json.loads((tmp_path / "status.json").read_text()) == {"i": 4}
 
 
-def test_part_sections_are_shown_and_a_broken_part_hides_nothing(tmp_path, monkeypatch, capsys):
-    import sys
-    import types
-
-    from terminal.cli.commands import status
-
-    good = types.ModuleType("scanpoint_test_part_ok")
-    good.status_section = lambda config: {"pending": 2}
-    bad = types.ModuleType("scanpoint_test_part_bad")
-
-    def broken(config):
-        raise OSError("database is locked")
-
-    bad.status_section = broken
-    monkeypatch.setitem(sys.modules, good.__name__, good)
-    monkeypatch.setitem(sys.modules, bad.__name__, bad)
-    monkeypatch.setattr(status, "SECTION_MODULES", (("printer", good.__name__),
-                                                    ("sync", bad.__name__)))
-    cfg = write_config(tmp_path)
+def test_part_sections_are_shown_and_a_broken_part_hides_nothing(tmp_path, capsys):
+    cfg = write_config(tmp_path, '[printer]\nenabled = true\nurl = "/dev/ttyUSB9"\n')
     write_status_file(tmp_path / "state", status_doc())
+    (tmp_path / "state" / "audit.db").write_bytes(b"not a database, but a damaged file" * 40)
     assert main(["status", "--config", str(cfg), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["printer"] == {"pending": 2}
-    assert report["sync"] == {"error": "OSError: database is locked"}
+    assert report["printer"] == {"enabled": True, "url": "/dev/ttyUSB9", "pending": 0, "printed": 0}
+    assert report["audit"]["error"].startswith("DatabaseError: ")
+    assert "no revocation store yet" in report["sync"]["error"]
+    assert report["state"] == "running"
 
 
 def test_revocation_store_that_cannot_be_opened_fails_closed(tmp_path):

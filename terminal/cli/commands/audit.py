@@ -7,42 +7,54 @@ applies the retention now (it also runs by itself).
 
 from __future__ import annotations
 
+import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from terminal.cli.commands.status import DEFAULT_CONFIG, load_config
-from terminal.counter.audit import AUDIT_FILE, AuditLog, parse_since
-from terminal.errors import ConfigError
+from terminal.cli import args as types
+from terminal.cli.args import DEFAULT_CONFIG, load_config
+from terminal.cli.exits import Exit
+from terminal.cli.output import stdout_gone
+from terminal.counter.audit import AUDIT_FILE, AuditLog
+from terminal.errors import ScanpointError
 from terminal.timefmt import iso
 
 
+class NoAuditLog(ScanpointError):
+    """STATE_DIR holds no audit log yet: nothing decided, or ``[audit]`` disabled."""
 
-def register(commands, issuer) -> None:
+
+def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersAction) -> None:
+    """Add ``scanpoint audit export``, ``audit find`` and ``audit purge``."""
     parser = commands.add_parser(
         "audit", help="export or search the decision audit log (hashes and reasons only)",
         description="Read the audit log in STATE_DIR/audit.db. It holds time, decision, reason, "
                     "format, type, key id and a keyed hash of the serial: never a payload, "
                     "name or ID.")
-    sub = parser.add_subparsers(dest="audit_command", metavar="AUDIT_COMMAND")
+    sub = parser.add_subparsers(dest="audit_command", metavar="AUDIT_COMMAND",
+                                title="audit commands")
     sub.required = True
 
     export = sub.add_parser("export", help="write rows since a time as CSV or JSON lines",
-                            description="Write audit rows at or after --since, oldest first.")
-    export.add_argument("--since", required=True,
+                            description="Write audit rows at or after --since, oldest first. "
+                                        "Exit 0 when written, 4 when there is no audit log.")
+    export.add_argument("--since", required=True, type=types.since_time, metavar="WHEN",
                         help="ISO date/time (naive = UTC), e.g. 2026-11-24 or "
                              "2026-11-24T08:00:00+08:00, or a span: 7d, 12h, 30m")
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv",
                         help="output format (default: csv)")
-    export.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
+    export.add_argument("--output", "-o", default="-", type=types.export_file, metavar="FILE",
+                        help="file to write (default: - for standard output)")
     _common(export)
     export.set_defaults(func=handle_export)
 
     find = sub.add_parser("find", help="find rows by the verification code printed on a slip",
                           description="Look up the 8-character code a clerk reads from a slip "
-                                      "(dashes and case ignored).")
-    find.add_argument("code", help="verification code, e.g. WQ2H-W7VO")
+                                      "(dashes and case ignored). Exit 0 when found, 1 when no "
+                                      "row has it, 4 when there is no audit log.")
+    find.add_argument("code", type=types.verification_code, metavar="CODE",
+                      help="verification code, e.g. WQ2H-W7VO")
     _common(find)
     find.set_defaults(func=handle_find)
 
@@ -52,65 +64,49 @@ def register(commands, issuer) -> None:
     purge.set_defaults(func=handle_purge)
 
 
-def _common(parser) -> None:
-    parser.add_argument("--config", default=None,
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=None, type=types.config_file, metavar="FILE",
                         help=f"terminal config file (default: {DEFAULT_CONFIG} if present)")
 
 
-
-def _open(args) -> AuditLog | None:
+def _open(args: argparse.Namespace) -> AuditLog:
     config = load_config(args.config)
     state = Path(config.terminal.state_dir)
     if not (state / AUDIT_FILE).exists():
-        print(f"scanpoint: no audit log in {state} (nothing decided yet, or [audit] disabled)",
-              file=sys.stderr)
-        return None
+        raise NoAuditLog(f"no audit log in {state} (nothing decided yet, or [audit] disabled)")
     return AuditLog(state, retention_days=config.audit.retention_days)
 
 
-def handle_export(args) -> int:
-    try:
-        since = parse_since(args.since)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    audit = _open(args)
-    if audit is None:
-        return 4
-    with audit:
+def handle_export(args: argparse.Namespace) -> int:
+    """Write the rows since ``--since``; a reader that stops early (``| head``) is fine."""
+    with _open(args) as audit:
         if args.output == "-":
-            try:
-                count = audit.export(sys.stdout, since, args.format)
-                sys.stdout.flush()
-            except BrokenPipeError:             # `... | head`: the reader has had enough
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-                return 0
+            count = audit.export(sys.stdout, args.since, args.format)
+            sys.stdout.flush()
         else:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
-                count = audit.export(out, since, args.format)
-    print(f"exported {count} rows since {iso(since)}", file=sys.stderr)
-    return 0
+            with types.writing(args.output), \
+                    open(args.output, "w", encoding="utf-8", newline="") as out:
+                count = audit.export(out, args.since, args.format)
+    if not stdout_gone():         # a reader that left early (| head) wants no summary
+        print(f"exported {count} rows since {iso(args.since)}", file=sys.stderr)
+    return Exit.OK
 
 
-def handle_find(args) -> int:
-    code = args.code.replace("-", "").replace(" ", "").upper()
-    audit = _open(args)
-    if audit is None:
-        return 4
-    with audit:
-        found = audit.find(code)
+def handle_find(args: argparse.Namespace) -> int:
+    """Print the rows with ``CODE`` as JSON lines; 1 when there is none."""
+    with _open(args) as audit:
+        found = audit.find(args.code)
     for row in found:
         print(json.dumps({"time": iso(row["at"]), **row}, ensure_ascii=False))
     if not found:
-        print(f"no audit row with code {code} within the retention period", file=sys.stderr)
-        return 1
-    return 0
+        print(f"no audit row with code {args.code} within the retention period", file=sys.stderr)
+        return Exit.DENY
+    return Exit.OK
 
 
-def handle_purge(args) -> int:
-    audit = _open(args)
-    if audit is None:
-        return 4
-    with audit:
+def handle_purge(args: argparse.Namespace) -> int:
+    """Delete rows past the retention."""
+    with _open(args) as audit:
         removed = audit.purge()
     print(f"purged {removed} rows")
-    return 0
+    return Exit.OK

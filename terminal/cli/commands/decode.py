@@ -11,8 +11,9 @@ import argparse
 import json
 import sys
 
-EXIT_OK = 0
-EXIT_FAILURE = 4
+from terminal.cli import args as types
+from terminal.cli.exits import Exit
+from terminal.errors import ConfigError, UsageError
 
 
 def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersAction) -> None:
@@ -20,8 +21,11 @@ def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersA
     parser = commands.add_parser(
         "decode", help="print the QR code texts found in image files",
         description="Decode QR codes in image files with the terminal's decoder. Exit status 0 "
-                    "when every image could be read (with or without codes), 4 when one could not.")
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, WebP, ...)")
+                    "when every image could be read (with or without codes), 4 when one could "
+                    "not be decoded as an image (the others are still decoded), 2 when a file is "
+                    "missing or not readable.")
+    parser.add_argument("images", nargs="+", metavar="IMAGE", type=types.image_file,
+                        help="image files (PNG, JPEG, WebP, ...)")
     parser.add_argument("--json", action="store_true",
                         help='one JSON line per image: {"image": ..., "texts": [...]}')
     parser.add_argument("--decoder", default="zxing", metavar="NAME",
@@ -30,26 +34,31 @@ def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersA
 
 
 def run(args: argparse.Namespace) -> int:
-    """Decode each image and print its texts; unreadable images are reported and skipped."""
+    """Decode each image and print its texts; images that cannot be decoded are reported (one
+    line each) and skipped."""
     from drivers.decoder import open_decoder
     from drivers.images import ImageUnreadable, load_gray
 
-    decoder = open_decoder(args.decoder)
-    status = EXIT_OK
+    try:
+        decoder = open_decoder(args.decoder)
+    except ConfigError as exc:
+        raise UsageError(f"argument --decoder: {exc}") from None
+    status = Exit.OK
     for image in args.images:
-        record: dict[str, object] = {"image": image, "texts": []}
+        texts: list[str] = []
+        error = None
         try:
-            record["texts"] = decoder.decode(load_gray(image))
+            texts = decoder.decode(load_gray(image))
         except ImageUnreadable as exc:
-            record["error"] = str(exc)
-            status = EXIT_FAILURE
+            error = str(exc)
+            status = Exit.FAILURE
+            print(f"scanpoint decode: {error}", file=sys.stderr, flush=True)
         if args.json:
+            record: dict[str, object] = {"image": image, "texts": texts}
+            if error is not None:
+                record["error"] = error
             print(json.dumps(record, ensure_ascii=False), flush=True)
-        elif "error" in record:
-            print(f"scanpoint: {record['error']}", file=sys.stderr)
-        elif not record["texts"]:
-            print(f"{image}: no QR code found")
-        else:
-            for text in record["texts"]:
-                print(f"{image}: {text}")
+        elif error is None:
+            for text in texts or ["no QR code found"]:
+                print(f"{image}: {text}", flush=True)
     return status

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from terminal.cli import args as types
 from terminal.clock import SYSTEM
-from terminal.errors import TrustListError
+from terminal.cli.exits import Exit
+from terminal.errors import UsageError
+
+if TYPE_CHECKING:
+    from terminal.lists.publish import Published
 
 
 def serial_from_text(text: str, directory: Path) -> bytes:
@@ -23,13 +29,13 @@ def serial_from_text(text: str, directory: Path) -> bytes:
     trust = TrustList.load(d.trust_list_path, d.root_public_key())
     result = Verifier(trust, skew=0.0).verify(text, SYSTEM.time())
     if result.credential is None or not result.credential.serial:
-        raise TrustListError(f"no serial could be read from that code ({result.reason}: "
-                             f"{result.reason.text})")
+        raise UsageError(f"argument --text: no serial could be read from that code "
+                         f"({result.reason}: {result.reason.text}); nothing revoked")
     return result.credential.serial
 
 
 def publish_dir(directory: Path, *, url: str | None = None, revocation_validity: int = 24 * 3600,
-                trust_validity: int = 48 * 3600, keep_deltas: int = 8):
+                trust_validity: int = 48 * 3600, keep_deltas: int = 8) -> Published:
     """Publish the lists of an issuer folder (``issuer init``'s layout) under DIR/public/lists.
 
     The trust list is republished from the folder's signed ``trust-list.cose`` with a higher
@@ -59,12 +65,12 @@ def after_init(directory: Path, url: str | None) -> str:
     cfg = IssuerDir(directory).config_path
     with open(cfg, "a", encoding="utf-8") as fh:
         fh.write("\n[sync]\n# where `scanpoint sync` fetches the signed lists: the URL DIR/public is"
-                 " served at (never DIR: it holds the private keys), or a folder\n" f'source = "{source}"\n')
+                 " served at (never DIR: it holds the private keys), or a folder\n"
+                 f"source = {json.dumps(source, ensure_ascii=False)}\n")
     # prime the terminal state beside the config from the folder, so the config works at once
     from terminal import config as config_mod
-    from terminal.cli.commands.sync import settings_from
-    from terminal.lists.sync import SyncClient
-    settings = settings_from(config_mod.load(cfg))
+    from terminal.lists.sync import SyncClient, SyncSettings
+    settings = SyncSettings.for_terminal(config_mod.load(cfg))
     settings.source = str(listfiles.public_root(directory).resolve())
     result = SyncClient(settings).run_once()
     return (f"published public/lists/ (index {res.index_version}); terminal.toml syncs from {source}; "
@@ -72,58 +78,71 @@ def after_init(directory: Path, url: str | None) -> str:
 
 
 def revoke(args: argparse.Namespace) -> int:
+    """Add a serial to the pending revocations (``--serial`` or read from ``--text``)."""
     from terminal.lists.publish import Publisher
     directory = Path(args.dir)
-    if args.serial:
-        from terminal.formats.native import SERIAL_LENGTH
-        try:
-            serial = bytes.fromhex(args.serial)
-        except ValueError:
-            serial = b""
-        if len(serial) != SERIAL_LENGTH:
-            # a typo must not print "revoked" while revoking a serial no credential has
-            print(f"scanpoint issuer revoke: --serial must be the credential's {SERIAL_LENGTH}-byte "
-                  f"serial as {2 * SERIAL_LENGTH} hex digits, got {args.serial!r}; nothing revoked",
-                  file=sys.stderr)
-            return 2
-    else:
-        serial = serial_from_text(args.text.strip(), directory)
+    serial = args.serial if args.serial is not None else serial_from_text(args.text.strip(),
+                                                                          directory)
     with Publisher(directory) as pub:
         new = pub.revoke_serial(serial)
         pending = pub.pending()
     print(f"{'revoked' if new else 'already revoked'}; {pending} pending until "
           f"`scanpoint issuer publish {directory}`")
-    return 0
+    return Exit.OK
 
 
 def publish(args: argparse.Namespace) -> int:
-    from terminal.errors import IssuerError
-    try:
-        res = publish_dir(Path(args.dir), revocation_validity=int(args.validity * 3600),
-                          trust_validity=int(args.trust_validity * 3600),
-                          keep_deltas=args.keep_deltas)
-    except (IssuerError, OSError) as exc:
-        print(f"scanpoint issuer publish: {exc}", file=sys.stderr)
-        return 2
+    """Sign and write the lists under DIR/public/lists."""
+    res = publish_dir(Path(args.dir), revocation_validity=int(args.validity * 3600),
+                      trust_validity=int(args.trust_validity * 3600),
+                      keep_deltas=args.keep_deltas)
     print(f"published index {res.index_version}: revocation list {res.revocation_version} "
           f"({res.entries} entries, {res.added} new, deltas from {res.deltas or 'none'})"
           + (f", trust list {res.trust_version}" if res.trust_version else ""))
-    return 0
+    return Exit.OK
 
 
-def register(commands, issuer) -> None:
-    p = issuer.add_parser("revoke", help="revoke a credential (pending until `issuer publish`)")
-    p.add_argument("dir", help="issuer folder (from `scanpoint issuer init`)")
+#: the longest list validity ``issuer publish`` signs: lists are meant to be refreshed daily
+MAX_VALIDITY_HOURS = 24 * 366
+#: deltas kept from older versions (each is a file under DIR/public/lists)
+MAX_KEEP_DELTAS = 1000
+
+
+def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersAction) -> None:
+    """Add ``scanpoint issuer revoke`` and ``scanpoint issuer publish``."""
+    from terminal.formats.native import SERIAL_LENGTH
+
+    p = issuer.add_parser(
+        "revoke", help="revoke a credential (pending until 'scanpoint issuer publish')",
+        description="Add a credential's serial to DIR's pending revocations. A code given with "
+                    "--text must verify against DIR's own trust list (an expired one still "
+                    "yields its serial). Terminals learn of it after 'scanpoint issuer publish "
+                    "DIR' and their next sync.")
+    p.add_argument("dir", metavar="DIR", type=types.issuer_dir,
+                   help="issuer folder (from 'scanpoint issuer init')")
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--serial", help="the credential serial, hex")
-    g.add_argument("--text", help="the credential's QR text (its serial is read from it)")
+    g.add_argument("--serial", type=types.serial_hex(SERIAL_LENGTH), metavar="HEX",
+                   help=f"the credential serial, {2 * SERIAL_LENGTH} hex digits")
+    g.add_argument("--text", metavar="QR",
+                   help="the credential's QR text (its serial is read from it)")
     p.set_defaults(func=revoke)
-    p = issuer.add_parser("publish", help="sign and write the lists as static files under DIR/public/lists")
-    p.add_argument("dir", help="issuer folder (serve it with any static HTTP server)")
-    p.add_argument("--validity", type=float, default=24.0,
-                   help="revocation list validity in hours (default 24)")
-    p.add_argument("--trust-validity", type=float, default=48.0,
-                   help="trust list validity in hours (default 48)")
-    p.add_argument("--keep-deltas", type=int, default=8,
-                   help="publish deltas from this many previous versions (default 8)")
+    p = issuer.add_parser(
+        "publish", help="sign and write the lists as static files under DIR/public/lists",
+        description="Sign DIR's trust list and revocation list (with the pending revocations) "
+                    "as a new version and write them, with an index and deltas, under "
+                    "DIR/public/lists. Serve DIR/public with any static HTTP server, never DIR.")
+    p.add_argument("dir", metavar="DIR", type=types.issuer_dir,
+                   help="issuer folder (serve DIR/public with any static HTTP server)")
+    p.add_argument("--validity", type=types.hours(MAX_VALIDITY_HOURS), default=24.0,
+                   metavar="HOURS",
+                   help=f"revocation list validity in hours (default 24, at most "
+                        f"{MAX_VALIDITY_HOURS})")
+    p.add_argument("--trust-validity", type=types.hours(MAX_VALIDITY_HOURS), default=48.0,
+                   metavar="HOURS",
+                   help=f"trust list validity in hours (default 48, at most "
+                        f"{MAX_VALIDITY_HOURS})")
+    p.add_argument("--keep-deltas", type=types.int_range(0, MAX_KEEP_DELTAS), default=8,
+                   metavar="N",
+                   help=f"publish deltas from this many previous versions (default 8, at most "
+                        f"{MAX_KEEP_DELTAS})")
     p.set_defaults(func=publish)

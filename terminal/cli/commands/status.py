@@ -7,45 +7,45 @@ been refreshed for a while, or whose process is gone, means the daemon is not ru
 
 from __future__ import annotations
 
-import importlib
+import argparse
 import json
 import logging
 import os
-import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from terminal import config as config_mod
+from terminal.cli import args as types
+from terminal.cli.args import DEFAULT_CONFIG, load_config
+from terminal.cli.exits import Exit
+from terminal.clock import SYSTEM
 from terminal.daemon.service import read_status
 
 log = logging.getLogger("scanpoint.status")
 
-DEFAULT_CONFIG = "/etc/scanpoint/scanpoint.toml"
-#: (label, module) of the parts whose ``status_section(config) -> dict`` the report shows under
-#: the label (the dict is the section itself, not wrapped in the label); imported when the
-#: status is collected, so other commands do not load them
-SECTION_MODULES = (("sync", "terminal.lists.status"), ("audit", "terminal.counter.audit"),
-                   ("printer", "terminal.counter.printqueue"))
+
+def sections() -> tuple[tuple[str, Callable[[config_mod.Config], dict[str, Any]]], ...]:
+    """(label, ``status_section``) of each part the report shows under the label (the dict is
+    the section itself, not wrapped in the label). Imported here, when the status is collected,
+    so other commands do not load them."""
+    from terminal.counter import audit, printqueue
+    from terminal.lists import status
+
+    return (("sync", status.status_section), ("audit", audit.status_section),
+            ("printer", printqueue.status_section))
 
 
-def register(commands, issuer) -> None:
+def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersAction) -> None:
+    """Add ``scanpoint status``."""
     parser = commands.add_parser(
         "status", help="show whether the scanner daemon runs, its camera and last decision",
-        description="Show the scanner daemon's state from its status file, plus list-sync and "
-                    "audit-log sections. Exit 0 when running and healthy, 4 otherwise.")
-    parser.add_argument("--config", default=None,
+        description="Show the scanner daemon's state from its status file, plus the list-sync, "
+                    "audit-log and printer sections. Exit 0 when running and healthy, 4 "
+                    "otherwise.")
+    parser.add_argument("--config", default=None, type=types.config_file, metavar="FILE",
                         help=f"terminal config file (default: {DEFAULT_CONFIG} if present)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(func=handle)
-
-
-def load_config(path: str | None) -> config_mod.Config:
-    """The named config, else the system one if present, else the defaults."""
-    if path is not None:
-        return config_mod.load(path)
-    if Path(DEFAULT_CONFIG).is_file():
-        return config_mod.load(DEFAULT_CONFIG)
-    return config_mod.Config()
 
 
 def daemon_state(document: dict[str, Any] | None, *, now: float | None = None) -> str:
@@ -56,7 +56,7 @@ def daemon_state(document: dict[str, Any] | None, *, now: float | None = None) -
     state = str(document.get("state", "unknown"))
     if state in ("stopped", "unreadable"):
         return state
-    now = time.time() if now is None else now
+    now = SYSTEM.time() if now is None else now
     interval = float(document.get("status_interval_s", 1.0) or 1.0)
     age = now - float(document.get("updated_unix", 0) or 0)
     if age > max(10.0, 5 * interval) or not _alive(document.get("pid")):
@@ -80,8 +80,7 @@ def collect(config: config_mod.Config) -> dict[str, Any]:
     """The whole status document: daemon plus any part's ``status_section(config)``."""
     document = read_status(config.terminal.state_dir)
     report: dict[str, Any] = {"daemon": document or {}, "state": daemon_state(document)}
-    for key, name in SECTION_MODULES:
-        section = importlib.import_module(name).status_section
+    for key, section in sections():
         try:
             value = section(config)
         except Exception as exc:   # one broken part must not hide the others
@@ -137,11 +136,12 @@ def _flat(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def handle(args) -> int:
+def handle(args: argparse.Namespace) -> int:
+    """Print the status; 0 when the daemon runs and is healthy, 4 otherwise."""
     config = load_config(args.config)
     report = collect(config)
     if args.json:
         print(json.dumps(report, sort_keys=True, default=str))
     else:
         print(format_text(report))
-    return 0 if report["state"] == "running" else 4
+    return Exit.OK if report["state"] == "running" else Exit.FAILURE

@@ -6,44 +6,36 @@ import argparse
 import logging
 import sys
 
-from terminal import config as config_mod
-from terminal.errors import ConfigError
+from terminal.cli import args as types
+from terminal.cli.exits import Exit
 
 log = logging.getLogger("scanpoint.sync")
 
 
-def root_public_key(cfg) -> bytes:
-    """The pinned root public key ([trust] root_key): every signed list must verify with it."""
-    key = cfg.trust.root_public_key
-    if not key:
-        raise ConfigError("[trust] root_key is empty: cannot verify any list, so sync refuses to run")
-    return key
-
-
-def settings_from(cfg):
-    from terminal.lists.sync import SyncSettings
-    if not cfg.sync.source:
-        raise ConfigError("[sync] source is empty: set the URL or folder lists are published at")
-    from terminal.lists.trust import list_path
-    # the file the scanner follows (trust.list_path); the sync replaces it atomically
-    return SyncSettings.from_config(cfg, root_public_key(cfg), list_path(cfg))
-
-
 def run(args: argparse.Namespace) -> int:
-    from terminal.lists.sync import Progress, SyncClient, run_forever
-    cfg = config_mod.load(args.config)
-    client = SyncClient(settings_from(cfg), progress=Progress(sys.stderr))
+    """Sync once (``--once``) or every ``[sync] interval`` until stopped."""
+    from terminal.lists.sync import Progress, SyncClient, SyncSettings, run_forever
+
+    cfg = types.read_config(args.config)
+    client = SyncClient(SyncSettings.for_terminal(cfg), progress=Progress(sys.stderr))
     if args.once:
         result = client.run_once()
         print(result.line(), file=sys.stdout if result.ok else sys.stderr)
-        return 0 if result.ok else 4
+        return Exit.OK if result.ok else Exit.FAILURE
     run_forever(client, cfg.sync.interval)
-    return 0
+    return Exit.OK
 
 
-def register(commands, issuer) -> None:
-    p = commands.add_parser("sync", help="fetch and apply signed trust and revocation lists")
-    p.add_argument("--config", required=True, help="terminal config file (TOML)")
+def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersAction) -> None:
+    """Add ``scanpoint sync``."""
+    p = commands.add_parser(
+        "sync", help="fetch and apply signed trust and revocation lists",
+        description="Fetch the signed lists from [sync] source (a URL or a folder), verify them "
+                    "with the pinned [trust] root_key and apply them. Without --once it runs "
+                    "every [sync] interval until stopped (scanpoint-sync.service uses --once "
+                    "from a timer).")
+    p.add_argument("--config", required=True, type=types.config_file, metavar="FILE",
+                   help="terminal config file (TOML)")
     p.add_argument("--once", action="store_true",
                    help="sync once and exit: 0 if applied or current, 4 if refused or failed")
     p.set_defaults(func=run)

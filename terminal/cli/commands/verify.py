@@ -1,7 +1,7 @@
 """``scanpoint verify``: decide one or more QR credentials from text or images, offline.
 
 Exit status: 0 pass, 1 deny, 3 check (with several codes: any deny → 1, else any check → 3),
-2 usage or configuration error, 4 an image held no readable QR code.
+2 usage or configuration error, 4 an image held no readable QR code (or was no readable image).
 """
 
 from __future__ import annotations
@@ -9,52 +9,52 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from typing import Any
 
-from terminal.cli.main import EXIT_CHECK, EXIT_DENY, EXIT_FAILURE, EXIT_OK, EXIT_USAGE
-from terminal.errors import ScanpointError, TrustListError
+from terminal.cli import args as types
+from terminal.cli.exits import Exit
+from terminal.errors import ScanpointError, TrustListError, UsageError
 from terminal.reasons import Decision
 from terminal.result import Result
 from terminal.timefmt import iso, parse_at
 
 
-def register(commands, issuer) -> None:
+def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersAction) -> None:
     """Add ``scanpoint verify``."""
     p = commands.add_parser(
         "verify", help="verify QR credentials (text or image files) offline",
         description="Verify QR credentials against the terminal's trust list and site policy. "
                     "Exit status: 0 pass, 1 deny, 3 check, 2 usage or configuration error, "
-                    "4 no QR code found in an image.")
-    p.add_argument("--config", metavar="FILE",
+                    "4 no QR code found in an image. With several codes: any deny gives 1, "
+                    "else any check 3.")
+    p.add_argument("--config", metavar="FILE", type=types.config_file,
                    help="terminal config (TOML); default: built-in defaults (checkpoint policy, "
                         "no trust list: only --dsc certificates can make a code pass)")
-    p.add_argument("--at", metavar="ISO-8601",
+    p.add_argument("--at", metavar="ISO-8601", type=types.at_time,
                    help="verify as if at this time (e.g. 2026-01-01T08:00:00Z; no zone = UTC; "
                         "or Unix seconds); default: now")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per code: decision, reason, format, type, masked name, expiry")
-    p.add_argument("--dsc", nargs="+", default=[], metavar="PATH",
+    p.add_argument("--dsc", nargs="+", default=[], metavar="PATH", type=types.certificates,
                    help="EU DCC signer certificates (PEM/DER files or folders)")
     p.add_argument("--decoder", default="zxing", choices=("zxing", "pyzbar", "zxing+pyzbar"),
                    help="QR decoder for IMAGE files (default: zxing)")
     p.add_argument("--text", metavar="QR", help="the QR code's text")
-    p.add_argument("images", nargs="*", metavar="IMAGE", help="image files holding QR codes")
+    p.add_argument("images", nargs="*", metavar="IMAGE", type=types.image_file,
+                   help="image files holding QR codes")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Decide each code (from ``--text`` or the images) and print the decisions."""
     from terminal import config as config_mod
     from terminal.verify.verifier import Verifier
 
     if (args.text is None) == (not args.images):
-        print("scanpoint verify: give either --text QR or one or more IMAGE files", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        now = parse_at(args.at)
-    except ValueError as exc:
-        print(f"scanpoint verify: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    # ConfigError → exit 2 in terminal.cli.main
-    cfg = config_mod.load(args.config) if args.config else config_mod.Config()
+        raise UsageError("give either --text QR or one or more IMAGE files")
+    now = parse_at(None) if args.at is None else args.at
+    cfg = types.read_config(args.config) if args.config else config_mod.Config()
     trust = None
     try:
         from terminal.lists.trust import load_configured
@@ -69,20 +69,15 @@ def run(args: argparse.Namespace) -> int:
         try:
             dsc = dsc_mod.load_certificates(dsc_paths)
         except (ScanpointError, ValueError, OSError) as exc:
-            print(f"scanpoint verify: signer certificates refused: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+            raise UsageError(f"signer certificates refused: {exc}") from None
     from terminal.lists.revocation import RevocationCheck
     verifier = Verifier(trust, cfg.policy.to_policy(), skew=cfg.policy.skew, dsc=dsc,
                         revocation=RevocationCheck.from_config(cfg))
 
     if args.text is not None:
-        texts = [("--text", args.text)]
+        texts: list[tuple[str, str | None]] = [("--text", args.text)]
     else:
-        try:
-            texts = _texts_from_images(args.images, args.decoder)
-        except (ScanpointError, ValueError, OSError) as exc:
-            print(f"scanpoint verify: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        texts = _texts_from_images(args.images, args.decoder)
     decisions: list[Decision | None] = []
     for source, text in texts:
         result = verifier.verify(text, now) if text is not None else None
@@ -94,25 +89,32 @@ def run(args: argparse.Namespace) -> int:
 def exit_status(decisions: list[Decision | None]) -> int:
     """Any deny → 1, else any check → 3, else any image without a code (None) → 4, else 0."""
     if Decision.DENY in decisions:
-        return EXIT_DENY
+        return Exit.DENY
     if Decision.CHECK in decisions:
-        return EXIT_CHECK
+        return Exit.CHECK
     if None in decisions:
-        return EXIT_FAILURE
-    return EXIT_OK
+        return Exit.FAILURE
+    return Exit.OK
 
 
 def _texts_from_images(paths: list[str], decoder: str) -> list[tuple[str, str | None]]:
-    """(source, text) for each QR code found; (source, None) for an image without one."""
+    """(source, text) for each QR code found; (source, None) for an image without one, or one
+    that cannot be decoded as an image (said on stderr, as ``decode`` does)."""
+    from drivers.images import ImageUnreadable
+
     decode, load = _image_decoder(decoder)
     out: list[tuple[str, str | None]] = []
     for path in paths:
-        texts = decode(load(path))
+        try:
+            texts = decode(load(path))
+        except ImageUnreadable as exc:
+            print(f"scanpoint verify: {exc}", file=sys.stderr, flush=True)
+            texts = []
         out += [(path, t) for t in texts] or [(path, None)]
     return out
 
 
-def _image_decoder(name: str):
+def _image_decoder(name: str) -> tuple[Callable[..., list[str]], Callable[[str], Any]]:
     """The project's QR decoder and image loader (drivers: the CLI is where devices are chosen)."""
     from drivers.decoder import open_decoder
     from drivers.images import load_gray

@@ -7,6 +7,8 @@
 - :mod:`~tests.support.observers`: a pipeline observer that records every decision
 - :mod:`~tests.support.pins`: pulses (on-periods) read from the hw-sim pin recorder
 - :mod:`~tests.support.waiting`: wait for a condition, with a generous deadline
+- :mod:`~tests.support.programs`: the repository path and a child's ``python -m terminal`` env
+- :mod:`~tests.support.cli`: the command-line kit (parser walk, one-line error check)
 - :mod:`~tests.support.notify`: a systemd notify socket (AF_UNIX datagrams) to listen on
 - :mod:`~tests.support.listserver`: a real HTTP list server on loopback, with faults
 - :mod:`~tests.support.systemd`: the one systemd unit-file parser

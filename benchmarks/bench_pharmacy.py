@@ -45,6 +45,7 @@ def gate_latency_printer_offline(work: Path, n: int) -> list[float]:
     from terminal.daemon.compose import build_service
     from terminal.daemon.devices import open_devices
     from tests.support.configs import demo_terminal
+    from tests.support.observers import Recorder
 
     with VirtualPrinter(work / "offline", png=False) as vp:
         vp.go_offline()
@@ -55,21 +56,16 @@ def gate_latency_printer_offline(work: Path, n: int) -> list[float]:
             script += [(home.issue("insurance", "测试", f"1101011990030{i:05d}", now=now), 0.5),
                        (None, 0.6)]
         devices = open_devices(config, scenario=script, scale=0.2)
-        events = []
-
-        class Collect:
-            def on_decision(self, event):
-                events.append(event)
-
+        seen = Recorder()
         service = build_service(config, devices=devices)
-        service.pipeline.add_observer(Collect())
+        service.pipeline.add_observer(seen)
         try:
             service.run(install_signal_handlers=False, until=devices.sim.finished)
         finally:
             devices.close()
-    if [e.result.decision.value for e in events] != ["pass"] * n:
-        raise SystemExit(f"expected {n} passes, got {[e.result.reason.value for e in events]}")
-    return [e.latency for e in events]
+    if [e.result.decision.value for e in seen.events] != ["pass"] * n:
+        raise SystemExit(f"expected {n} passes, got {seen.decisions()}")
+    return [e.latency for e in seen.events]
 
 
 def median_ms(samples: list[float]) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 
 from terminal.clock import FixedClock
@@ -45,7 +44,8 @@ def test_synced_trust_list_reaches_a_running_verifier(tmp_path):
     state = tmp_path / "state"
     cfg = load_config(state, f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\n'
                       f'[sync]\nsource = "{listfiles.public_root(issuer)}"\n')
-    verifier = Verifier.from_config(cfg)
+    clock = FixedClock(kit.NOW, mono=100.0)
+    verifier = Verifier.from_config(cfg, clock=clock)
     assert decide(verifier) == (Decision.CHECK, Reason.TRUST_LIST_MISSING)
 
     def publish_and_sync(entries):
@@ -53,7 +53,7 @@ def test_synced_trust_list_reaches_a_running_verifier(tmp_path):
             pub.publish(kit.ROOT, now=kit.NOW - kit.DAY, trust_body={"keys": entries})
         result = SyncClient(SyncSettings.for_terminal(cfg)).run_once()
         assert result.ok, result.line()
-        time.sleep(1.05)                  # the verifier re-stats the file at most once a second
+        clock.advance(1.1)                # the verifier re-stats the file at most once a second
 
     publish_and_sync(kit.default_entries())
     assert (state / "trust-list.cose").exists()          # where [trust] list = "" puts it
@@ -64,7 +64,7 @@ def test_synced_trust_list_reaches_a_running_verifier(tmp_path):
 
     # an older list (version 1, key still in it) written over the file is ignored
     (state / "trust-list.cose").write_bytes(kit.trust_bytes(version=1))
-    time.sleep(1.05)
+    clock.advance(1.1)
     assert decide(verifier) == (Decision.DENY, Reason.KEY_UNKNOWN)
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.listserver import ListServer
 from terminal.lists import listfiles
+from terminal.cli.exits import Exit
 from terminal.cli.main import main
 
 
@@ -74,7 +75,7 @@ def test_revoke_by_serial_and_refusals(served, capsys):
         code, out, err = run(capsys, "issuer", "revoke", str(d), "--serial", typo)
         assert code == 2 and "32 hex digits" in err and "revoked" not in out, (typo, out, err)
     code, out, err = run(capsys, "issuer", "revoke", str(d), "--text", "NT1:NOT-A-CODE")
-    assert code == 4 and "revoked" not in out          # 4: the documented "failed"
+    assert code == Exit.USAGE and "revoked" not in out        # a bad --text value
     assert "no serial could be read" in err and "FORMAT_UNKNOWN" in err and "Traceback" not in err
     assert run(capsys, "issuer", "revoke", str(d), "--serial", "00" * 16)[0] == 0
     assert run(capsys, "issuer", "publish", str(d))[0] == 0

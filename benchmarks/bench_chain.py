@@ -2,7 +2,7 @@
 
 Run from the repository root: ``python benchmarks/bench_chain.py [--rounds N]``. Prints medians in
 milliseconds. Targets (issue 2): QR text → decision ≤ 1 ms; a QR-sized zlib bomb (≈2.9 MB
-inflated) refused in < 10 ms. Keys are the fixed test keys of ``tests/nativekit.py``.
+inflated) refused in < 10 ms. Keys are the fixed test keys of ``tests/support/credentials.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from terminal.formats import base45, cose, inflate, native  # noqa: E402
 from terminal.reasons import Decision, Reason  # noqa: E402
 from terminal.verify.verifier import Verifier  # noqa: E402
-from tests import nativekit as kit  # noqa: E402
+from tests.support import credentials as kit  # noqa: E402
 from timing import median_ms  # noqa: E402  (benchmarks/ is on sys.path)
 
 

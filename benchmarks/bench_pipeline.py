@@ -116,6 +116,9 @@ def bench_loop_latency(work: Path, home, n: int) -> dict[str, float]:
         def on_decision(self, event):
             events.append(event)
 
+        def close(self):          # observers are closed when the daemon stops
+            pass
+
     service = build_service(config, devices=devices, observers=[Collect()])
     service.run(install_signal_handlers=False, until=devices.sim.finished)
     recorder = devices.sim.recorder

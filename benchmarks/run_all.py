@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 QUICK = {
     "bench_chain.py": ["--rounds", "100"],
     "bench_dcc.py": ["--rounds", "100"],
-    "bench_pharmacy.py": ["--n", "100", "--print-n", "10"],
+    "bench_pharmacy.py": ["--n", "100", "--print-n", "10", "--gate-n", "4"],
 }
 
 

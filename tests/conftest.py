@@ -1,4 +1,7 @@
-"""Shared fixtures: where the shared test data lives."""
+"""Shared fixtures: the shared test data, a virtual printer, sample results, a notify socket.
+
+The helpers they are built on live in ``tests/support`` (one module per kind of thing).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,33 @@ def testdata() -> Path:
     if path is None:
         pytest.skip("shared test data not found: set SCANPOINT_TESTDATA or place it at ../shared/testdata")
     return path
+
+
+@pytest.fixture
+def results():
+    """One pass, one deny and one check result (``tests.support.results.sample_results``)."""
+    from tests.support.results import sample_results
+
+    return sample_results()
+
+
+@pytest.fixture
+def vprinter(tmp_path):
+    """A virtual ESC/POS printer on a real pty, writing its slips to ``tmp_path/slips``."""
+    from hw_sim.printer import VirtualPrinter
+
+    with VirtualPrinter(tmp_path / "slips") as printer:
+        yield printer
+
+
+@pytest.fixture
+def notify_socket(tmp_path):
+    """A listening systemd notify socket (``NOTIFY_SOCKET``) in ``tmp_path``."""
+    from tests.support.notify import NotifyListener
+
+    listener = NotifyListener(tmp_path / "notify.sock")
+    yield listener
+    listener.close()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 
 import pytest
@@ -17,6 +18,25 @@ def test_defaults_document_every_setting_and_parse_back():
     for name, section in config.Config().sections().items():
         assert f"[{name}]" in text
         assert getattr(parsed, name) == section
+
+
+def test_every_section_and_setting_has_a_non_empty_description():
+    """A setting added with a bare ``field()`` (or ``setting(x, "")``) has no doc: it would
+    print as an empty ``#`` line above the key."""
+    text = config.defaults_toml()
+    sections = config.Config().sections()
+    assert len(sections) >= 10
+    settings = 0
+    for name, section in sections.items():
+        summary = (type(section).__doc__ or "").strip()
+        assert summary, f"[{name}] has no docstring"
+        assert f"# {summary.splitlines()[0]}\n[{name}]\n" in text
+        for f in dataclasses.fields(section):
+            doc = f.metadata.get("doc", "")
+            assert isinstance(doc, str) and doc.strip(), f"[{name}] {f.name} has no description"
+            assert f"\n# {doc}\n{f.name} = " in text, f"[{name}] {f.name}"
+            settings += 1
+    assert settings >= 40
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path):

@@ -8,7 +8,7 @@ from terminal.crypto import sm2
 from terminal.errors import TrustListError
 from terminal.formats import cbor
 from terminal.lists.signedlist import ALG_SM2_SM3, key_id, sign_list, verify_list
-from tests.nativekit import DAY, NOW, ROOT, ROOT_PUB, STRANGER, raw_sign1, signed_list
+from tests.support.credentials import DAY, NOW, ROOT, ROOT_PUB, STRANGER, raw_sign1, signed_list
 
 
 def test_round_trip_gives_every_field():

@@ -10,7 +10,7 @@ from terminal.crypto import sm2
 from terminal.errors import TrustListError
 from terminal.lists.signedlist import key_id
 from terminal.lists.trust import TrustList, TrustStore
-from tests.nativekit import (DAY, ISSUER, ISSUER_KID, ISSUER_NAME, ISSUER_PUB, NOW, ROOT_PUB, STRANGER,
+from tests.support.credentials import (DAY, ISSUER, ISSUER_KID, ISSUER_NAME, ISSUER_PUB, NOW, ROOT_PUB, STRANGER,
                              default_entries, signed_list, trust_bytes, trust_list)
 
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 
-from terminal import config
 from terminal.clock import FixedClock
 
 from terminal.lists import listfiles
@@ -20,7 +18,8 @@ from terminal.reasons import Decision, Reason
 from terminal.lists.sync import SyncClient, SyncSettings
 from terminal.lists.trust import TrustListFile, list_path
 from terminal.verify.verifier import Verifier
-from tests import nativekit as kit
+from tests.support import credentials as kit
+from tests.support.configs import load_config
 
 GREEN = kit.credential()                 # signed by kit.ISSUER, verified at kit.NOW
 WITHOUT_ISSUER = [e for e in kit.default_entries() if e["kid"] != kit.ISSUER_KID]
@@ -32,9 +31,9 @@ def decide(verifier):
 
 
 def test_list_path_is_the_configured_file_else_the_state_dir(tmp_path):
-    cfg = config.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n')
+    cfg = load_config(tmp_path)
     assert list_path(cfg) == tmp_path / "trust-list.cose"
-    cfg = config.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n[trust]\nlist = "/x/t.cose"\n')
+    cfg = load_config(tmp_path, '[trust]\nlist = "/x/t.cose"\n')
     assert list_path(cfg) == Path("/x/t.cose")
 
 
@@ -43,10 +42,10 @@ def test_synced_trust_list_reaches_a_running_verifier(tmp_path):
     issuer = tmp_path / "issuer"
     issuer.mkdir()
     state = tmp_path / "state"
-    cfg = config.loads(f'[terminal]\nstate_dir = "{state}"\n'
-                       f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\n'
-                       f'[sync]\nsource = "{listfiles.public_root(issuer)}"\n')
-    verifier = Verifier.from_config(cfg)
+    cfg = load_config(state, f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\n'
+                      f'[sync]\nsource = "{listfiles.public_root(issuer)}"\n')
+    clock = FixedClock(kit.NOW, mono=100.0)
+    verifier = Verifier.from_config(cfg, clock=clock)
     assert decide(verifier) == (Decision.CHECK, Reason.TRUST_LIST_MISSING)
 
     def publish_and_sync(entries):
@@ -54,7 +53,7 @@ def test_synced_trust_list_reaches_a_running_verifier(tmp_path):
             pub.publish(kit.ROOT, now=kit.NOW - kit.DAY, trust_body={"keys": entries})
         result = SyncClient(SyncSettings.for_terminal(cfg)).run_once()
         assert result.ok, result.line()
-        time.sleep(1.05)                  # the verifier re-stats the file at most once a second
+        clock.advance(1.1)                # the verifier re-stats the file at most once a second
 
     publish_and_sync(kit.default_entries())
     assert (state / "trust-list.cose").exists()          # where [trust] list = "" puts it
@@ -65,7 +64,7 @@ def test_synced_trust_list_reaches_a_running_verifier(tmp_path):
 
     # an older list (version 1, key still in it) written over the file is ignored
     (state / "trust-list.cose").write_bytes(kit.trust_bytes(version=1))
-    time.sleep(1.05)
+    clock.advance(1.1)
     assert decide(verifier) == (Decision.DENY, Reason.KEY_UNKNOWN)
 
 

@@ -51,7 +51,8 @@ def test_every_vector_expectation_is_a_known_decision_and_reason():
 
 def test_vector_texts_stay_in_qr_alphanumeric_mode_when_valid():
     alphabet = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
-    for c in CASES:
-        if c["decision"] == "pass":
-            assert set(c["text"]) <= alphabet, c["name"]
-            assert len(c["text"]) < 400, c["name"]
+    passing = [c for c in CASES if c["decision"] == "pass"]
+    assert len(passing) >= 3
+    for c in passing:
+        assert set(c["text"]) <= alphabet, c["name"]
+        assert len(c["text"]) < 400, c["name"]

@@ -11,10 +11,11 @@ from terminal.errors import ConfigError
 from terminal.verify.policy import Policy
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential
+from terminal.lists.revocation import RevocationCheck, RevocationStore, serial_hash
 from terminal.lists.trust import TrustStore
 from terminal.verify.verifier import Verifier
-from tests import nativekit as kit
-from tests.nativekit import NOW
+from tests.support import credentials as kit
+from tests.support.credentials import NOW
 
 GREEN = kit.credential()
 YELLOW = kit.credential(kit.claims(status="yellow"))
@@ -22,21 +23,33 @@ RED = kit.credential(kit.claims(status="red"))
 INSURANCE = kit.credential(kit.claims(type="insurance"))
 
 
-class SerialList:
-    """A minimal revocation hook (the protocol the sync part implements) answering from a set."""
+def revocation(tmp_path, revoked=(), *, listed=True, clock_off=False, deny=()):
+    """The real revocation hook on a real store file: ``revoked`` serials listed, or no list at
+    all (``listed=False``: LIST_STALE), or a recorded clock far off the sync server's
+    (CLOCK_UNTRUSTED); ``deny`` is the site's [lists] ... = "deny" set."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    db = tmp_path / "revocation.db"
+    if listed:
+        with RevocationStore(db) as store:
+            store.apply_snapshot(1, NOW - 60, NOW + 3600,
+                                 b"".join(sorted(serial_hash(s) for s in revoked)))
+            if clock_off:
+                store.set_state("clock", {"server_date": NOW, "local_time": NOW - 3 * 86400,
+                                          "offset": 3 * 86400.0, "monotonic": 0.0,
+                                          "boot_id": None})
+    return RevocationCheck(db, deny_reasons=frozenset(deny))
 
-    deny_reasons: frozenset[Reason] = frozenset()
 
-    def __init__(self, revoked=(), answer: Reason | None = None) -> None:
-        self.revoked = set(revoked)
-        self.answer = answer
+class Watched(RevocationCheck):
+    """The real hook, noting each credential it is asked about."""
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
         self.seen: list[Credential] = []
 
-    def check(self, credential: Credential, now: float) -> Reason | None:
+    def check(self, credential, now):
         self.seen.append(credential)
-        if credential.serial in self.revoked:
-            return Reason.REVOKED
-        return self.answer
+        return super().check(credential, now)
 
 
 def decide(text, *, trust=None, policy=None, revocation=None, now=NOW, skew=30):
@@ -46,35 +59,41 @@ def decide(text, *, trust=None, policy=None, revocation=None, now=NOW, skew=30):
     return r.decision, r.reason
 
 
-def test_green_passes_and_hook_sees_the_credential():
-    hook = SerialList()
+SERIAL = bytes(range(16))          # the serial of kit.claims()
+
+
+def test_green_passes_and_hook_sees_the_credential(tmp_path):
+    revocation(tmp_path, [b"\x09" * 16])
+    hook = Watched(tmp_path / "revocation.db")
     assert decide(GREEN, revocation=hook) == (Decision.PASS, Reason.OK)
-    assert hook.seen[0].serial == bytes(range(16))
+    assert [c.serial for c in hook.seen] == [SERIAL]
 
 
-def test_revoked_is_denied():
-    assert decide(GREEN, revocation=SerialList({bytes(range(16))})) == (Decision.DENY, Reason.REVOKED)
+def test_revoked_is_denied(tmp_path):
+    assert decide(GREEN, revocation=revocation(tmp_path, [SERIAL])) == (Decision.DENY,
+                                                                       Reason.REVOKED)
 
 
 @pytest.mark.parametrize("answer", [Reason.LIST_STALE, Reason.CLOCK_UNTRUSTED])
-def test_revocation_doubt_is_check(answer):
-    assert decide(GREEN, revocation=SerialList(answer=answer)) == (Decision.CHECK, answer)
+def test_revocation_doubt_is_check(tmp_path, answer):
+    hook = (revocation(tmp_path, listed=False) if answer is Reason.LIST_STALE
+            else revocation(tmp_path, clock_off=True))
+    assert decide(GREEN, revocation=hook) == (Decision.CHECK, answer)
 
 
-def test_hook_deny_reasons_are_denied():
+def test_hook_deny_reasons_are_denied(tmp_path):
     """LIST_STALE denies where the hook lists it in deny_reasons (a site's [lists] stale = "deny")."""
-    hook = SerialList(answer=Reason.LIST_STALE)
-    hook.deny_reasons = frozenset({Reason.LIST_STALE})
+    hook = revocation(tmp_path, listed=False, deny={Reason.LIST_STALE})
     assert decide(GREEN, revocation=hook) == (Decision.DENY, Reason.LIST_STALE)
 
 
-def test_deny_wins_over_earlier_check():
+def test_deny_wins_over_earlier_check(tmp_path):
     stale = kit.trust_list(valid_until=NOW - 1)
     assert decide(RED, trust=stale) == (Decision.DENY, Reason.STATUS_RED)
-    assert decide(GREEN, trust=stale, revocation=SerialList({bytes(range(16))})) == (
+    assert decide(GREEN, trust=stale, revocation=revocation(tmp_path / "a", [SERIAL])) == (
         Decision.DENY, Reason.REVOKED)
-    assert decide(RED, revocation=SerialList(answer=Reason.LIST_STALE)) == (Decision.DENY,
-                                                                          Reason.STATUS_RED)
+    assert decide(RED, revocation=revocation(tmp_path / "b", listed=False)) == (
+        Decision.DENY, Reason.STATUS_RED)
 
 
 def test_stale_trust_list_is_check():
@@ -87,8 +106,9 @@ def test_first_check_wins():
     assert decide(YELLOW, trust=stale) == (Decision.CHECK, Reason.LIST_STALE)
 
 
-def test_revocation_not_asked_for_refused_credentials():
-    hook = SerialList()
+def test_revocation_not_asked_for_refused_credentials(tmp_path):
+    revocation(tmp_path)
+    hook = Watched(tmp_path / "revocation.db")
     assert decide(GREEN, revocation=hook, now=NOW + 3600)[1] is Reason.EXPIRED
     assert hook.seen == []
 
@@ -118,13 +138,16 @@ def test_never_raises_on_odd_input(thing):
     assert r.decision is Decision.DENY
 
 
-def test_hook_failure_is_internal_error_not_crash(caplog):
-    class Broken(SerialList):
+def test_hook_failure_is_internal_error_not_crash(tmp_path, caplog):
+    class Broken(RevocationCheck):
+        """The real hook never raises; a failure is injected to test the verifier's guard."""
+
         def check(self, credential, now):
             raise OSError("database is locked")
 
     with caplog.at_level(logging.ERROR):
-        assert decide(GREEN, revocation=Broken()) == (Decision.CHECK, Reason.INTERNAL_ERROR)
+        assert decide(GREEN, revocation=Broken(tmp_path / "r.db")) == (Decision.CHECK,
+                                                                      Reason.INTERNAL_ERROR)
     assert "OSError" in caplog.text and GREEN[4:30] not in caplog.text
 
 
@@ -177,15 +200,15 @@ def test_policy_defaults_are_the_checkpoint_preset():
     assert p.accept == {"health", "dcc-vaccination", "dcc-test", "dcc-recovery"}
 
 
-def test_hook_deny_reasons_turn_doubt_into_deny():
-    hook = SerialList(answer=Reason.LIST_STALE)
-    hook.deny_reasons = frozenset({Reason.LIST_STALE})  # a site's [lists] stale = "deny"
-    assert decide(GREEN, revocation=hook) == (Decision.DENY, Reason.LIST_STALE)
+def test_hook_deny_reasons_turn_an_untrusted_clock_into_deny(tmp_path):
+    hook = revocation(tmp_path, clock_off=True, deny={Reason.CLOCK_UNTRUSTED})
+    assert decide(GREEN, revocation=hook) == (Decision.DENY, Reason.CLOCK_UNTRUSTED)
+    # a site that denies stale lists still only checks an untrusted clock
+    lenient = revocation(tmp_path / "other", clock_off=True, deny={Reason.LIST_STALE})
+    assert decide(GREEN, revocation=lenient) == (Decision.CHECK, Reason.CLOCK_UNTRUSTED)
 
 
 def test_real_revocation_store_hook(tmp_path):
-    from terminal.lists.revocation import RevocationCheck, RevocationStore, serial_hash
-
     db = tmp_path / "revocation.db"
     with RevocationStore(db) as store:
         store.apply_snapshot(1, NOW - 60, NOW + 3600, serial_hash(bytes(range(16))))

@@ -7,9 +7,10 @@ DLE EOT and GS r status requests) and renders each cut slip as text and, with Pi
 
 Faults on command: :meth:`run_out_of_paper` (after N more whole slips, the paper ends inside the
 next one, which is torn and not counted), :meth:`refill`, :meth:`go_offline` (stops answering and
-drops what it receives, like a printer switched off), :meth:`come_online`, and ``delay`` seconds of
-printing time per slip (a slow printer), and ``confirms=False`` for a model that prints but
-ignores the in-order status request (GS r).
+drops what it receives, like a printer switched off), :meth:`come_online`, :meth:`hold` (after N
+more slips, jammed at the next cut: its bytes are in, nothing is printed or answered until
+:meth:`release`), and ``delay`` seconds of printing time per slip (a slow printer), and
+``confirms=False`` for a model that prints but ignores the in-order status request (GS r).
 
 PNG text uses a CJK font if one is installed (Droid Sans Fallback, Noto CJK, WenQuanYi); without
 one, Chinese characters are drawn as ``?`` in the PNG (the .txt always has them) and
@@ -246,6 +247,10 @@ class VirtualPrinter:
         self._current = PrintedLine()
         self._torn = False
         self._cond = threading.Condition()
+        self._hold_after: int | None = None      # slips still cut before jamming (None: no jam)
+        self._released = threading.Event()
+        self._released.set()
+        self._held = threading.Event()           # set while a slip is stuck at the cut
         self._font_path = font if font is not None else next(
             (f for f in CJK_FONTS if os.path.exists(f)), None)
         self.png_note = "" if self._font_path else \
@@ -272,6 +277,24 @@ class VirtualPrinter:
         with self._cond:
             self.paper_left = None
             self.out_of_paper = False
+
+    def hold(self, after: int = 0) -> None:
+        """Cut ``after`` more slips, then jam at the next cut: that slip's bytes are received but
+        it is neither printed nor confirmed, and nothing else is answered, until :meth:`release`.
+        For tests that need the printer (and so the driver waiting on it) stuck for certain."""
+        with self._cond:
+            self._hold_after = after
+            self._released.clear()
+
+    def release(self) -> None:
+        """Clear the jam: the stuck slip is printed and confirmed, and printing goes on."""
+        with self._cond:
+            self._hold_after = None
+            self._released.set()
+
+    def wait_held(self, timeout: float = 10.0) -> bool:
+        """Wait until a slip is stuck at the cut because of :meth:`hold` (True if it is)."""
+        return self._held.wait(timeout)
 
     def go_offline(self) -> None:
         """Stop answering and drop everything received (switched off, cable pulled)."""
@@ -316,6 +339,14 @@ class VirtualPrinter:
             self._lines.append(PrintedLine(align=how, qr=data))
 
     def _cut(self) -> None:
+        with self._cond:
+            jam = self._hold_after == 0
+            if self._hold_after:
+                self._hold_after -= 1
+        if jam:
+            self._held.set()
+            self._released.wait()
+            self._held.clear()
         if self.delay:
             threading.Event().wait(self.delay)
         raw = bytes(self.received)        # everything since the previous cut
@@ -399,6 +430,7 @@ class VirtualPrinter:
 
     def close(self) -> None:
         """Stop the thread and close the pty."""
+        self.release()                   # a jammed slip must not keep the thread from stopping
         os.write(self._stop_w, b"x")
         self._thread.join(timeout=5)
         for fd in (self._master, self._slave, self._stop_r, self._stop_w):

@@ -8,12 +8,12 @@ import json
 import logging
 import os
 import stat
-import time
 
 import pytest
 
-from printer.samples import AT, credential, sample_results
-from terminal import config as config_mod
+from tests.support.results import AT, credential, decision_event, sample_results
+from tests.support.waiting import wait_until
+from tests.support.configs import load_config, write_config
 from terminal.counter.audit import AuditLog, parse_since, status_section
 from terminal.daemon.redaction import install_redaction, redact
 from terminal.cli.main import main
@@ -87,10 +87,7 @@ def test_background_purge_runs_while_idle(tmp_path):
         audit.record(sample_results()["pass"], at=AT - 86400)
         audit.start()
         clock.set(AT + 7 * 86400)
-        deadline = time.monotonic() + 5
-        while list(audit.rows()) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert list(audit.rows()) == []
+        assert wait_until(lambda: list(audit.rows()) == [])
 
 
 def test_purged_rows_do_not_linger_in_the_file(tmp_path):
@@ -123,7 +120,7 @@ def test_counters_and_status_section(tmp_path):
         counters = audit.counters()
     assert counters["by_decision"] == {"pass": 1, "deny": 2, "check": 1}
     assert counters["by_reason"] == {"REVOKED": 2, "OK": 1, "STATUS_YELLOW": 1}
-    config = config_mod.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n[audit]\nretention_days = 3\n')
+    config = load_config(tmp_path, "[audit]\nretention_days = 3\n")
     section = status_section(config)
     assert section["events"] == 4 and section["retention_days"] == 3
     assert section["by_decision"]["deny"] == 2 and section["by_reason"]["OK"] == 1
@@ -134,8 +131,7 @@ def test_cli_export_and_find(tmp_path, capsys):
         audit.record(sample_results()["pass"], at=AT)
         audit.record(sample_results()["deny"], at=AT + 3600)
         code = list(audit.rows())[1]["code"]
-    cfg = tmp_path / "scanpoint.toml"
-    cfg.write_text(f'[terminal]\nstate_dir = "{tmp_path}"\n[audit]\nretention_days = 100000\n')
+    cfg = write_config(tmp_path, "[audit]\nretention_days = 100000\n", state_dir=str(tmp_path))
     assert main(["audit", "export", "--config", str(cfg), "--since", "2027-01-15T08:30:00Z",
                  "--format", "jsonl"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -228,16 +224,14 @@ def test_concurrent_starters_all_get_the_one_key(tmp_path):
     assert [p.name for p in (tmp_path / "state").iterdir()] == ["terminal.key"]
 
 
-def test_observer_never_raises(tmp_path):
+def test_observer_records_the_pipelines_event_and_never_raises(tmp_path):
     audit = AuditLog(tmp_path)
+    audit.on_decision(decision_event(sample_results()["deny"], wall=AT, latency=0.0123))
+    (row,) = list(audit.rows())
+    assert (row["at"], row["decision"], row["reason"], row["latency_ms"]) == (
+        AT, "deny", "REVOKED", 12.3)
     audit.close()
-
-    class Event:
-        result = sample_results()["pass"]
-        wall = AT
-        latency = 0.01
-
-    audit.on_decision(Event())                           # closed database: counted, not raised
+    audit.on_decision(decision_event(sample_results()["pass"]))   # closed: counted, not raised
     assert audit.errors == 1
 
 

@@ -12,13 +12,14 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 
 from drivers.printer import EscPosPrinter
 from hw_sim.printer import VirtualPrinter
-from printer.samples import AT, CST
+from tests.support.configs import demo_terminal
+from tests.support.observers import Recorder
+from tests.support.results import AT, CST, decision_event
 from terminal.counter.audit import AuditLog
 from terminal.daemon.redaction import install_redaction
 from terminal.formats import base45
@@ -30,15 +31,6 @@ from terminal.formats.names import mask_name
 
 PEOPLE = [("张小三", "110101199003071234"), ("欧阳明月", "44030519851212567X"),
           ("Wei Li", "E12345678")]
-
-
-@dataclass(frozen=True)
-class Event:
-    result: Result
-    wall: float
-    latency: float = 0.02
-    site: str = "Renhe Pharmacy"
-    terminal_id: str = "T01"
 
 
 def encodings(text: str) -> list[bytes]:
@@ -95,7 +87,8 @@ def test_no_name_id_or_payload_on_disk_or_in_logs(tmp_path):
                 # what a careless pipeline might log, and what ours does log
                 log.debug("decoded text=%s", qr_text)
                 log.info("decision seq=%d decision=%s reason=%s", i, decision.value, reason.value)
-                event = Event(result, AT + i)
+                event = decision_event(result, wall=AT + i, sequence=i + 1,
+                                       site="Renhe Pharmacy")
                 audit.on_decision(event)
                 slip_observer.on_decision(event)
             assert vp.wait_for(len(PEOPLE) * 2, 20)
@@ -128,23 +121,19 @@ def test_real_daemon_scenario_leaves_no_name_id_or_payload(tmp_path):
     """The real daemon (sim camera, zxing-cpp, SM2 verifier, pipeline, audit log, slip printer on
     the virtual printer) scans codes issued for known people; then every file under the state
     directory and the captured DEBUG log is searched for their names, IDs and QR texts."""
-    from terminal.cli import demo
-    from terminal.issuer import directory as issuer
     from terminal.daemon.compose import build_service
     from terminal.daemon.devices import open_devices
 
+    # as the demo does: an issuer, its lists published and synced into the terminal (a terminal
+    # with no revocation list answers check LIST_STALE, rightly)
+    config, home = demo_terminal(tmp_path, "pharmacy")
     now = int(time.time())
-    home = issuer.init(tmp_path / "issuer", site="pharmacy", now=now - 3600)
     people = [("张小三", "110101199003071234", "insurance"),
               ("欧阳明月", "44030519851212567X", "social-security"),
               ("王小明", "110101198805051111", "health")]           # a health code: denied here
     texts = [home.issue(kind, name, holder_id, now=now,
                         status="green" if kind == "health" else None)
              for name, holder_id, kind in people]
-    work = tmp_path  # the demo layout: work/issuer (published lists), work/state
-    # as the demo does: publish the issuer's lists, write the config, sync once (a terminal with
-    # no revocation list answers check LIST_STALE, rightly)
-    config = demo.terminal_for(work, home, "pharmacy")
     assert config.printer.enabled and config.printer.url == "sim" and config.audit.enabled
 
     log_file = tmp_path / "daemon.log"
@@ -160,16 +149,8 @@ def test_real_daemon_scenario_leaves_no_name_id_or_payload(tmp_path):
             script += [(text, 0.5), (None, 0.6)]
         devices = open_devices(config, scenario=script, scale=0.2)
         service = build_service(config, devices=devices)
-        decided = []
-
-        class Collect:
-            def on_decision(self, event):
-                decided.append(event.result)
-
-            def close(self):
-                pass
-
-        service.pipeline.add_observer(Collect())
+        seen = Recorder()
+        service.pipeline.add_observer(seen)
         # a careless line of the kind redaction exists for, through the daemon's own logger
         logging.getLogger("scanpoint.pipeline").debug("decoded text=%s", texts[0])
         service.run(install_signal_handlers=False, until=devices.sim.finished)
@@ -179,7 +160,7 @@ def test_real_daemon_scenario_leaves_no_name_id_or_payload(tmp_path):
         handler.close()
         root.setLevel(old_level)
 
-    assert [(r.decision.value, r.reason.value) for r in decided] == [
+    assert seen.decisions() == [
         ("pass", "OK"), ("pass", "OK"), ("deny", "TYPE_NOT_ACCEPTED")]
     state = Path(config.terminal.state_dir)
     stored = every_file(state)

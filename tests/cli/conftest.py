@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from terminal.cli.main import main
-from tests.cli.clikit import REPO
+from tests.support.programs import REPO
 
 
 @pytest.fixture

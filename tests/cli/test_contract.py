@@ -23,7 +23,7 @@ import pytest
 from terminal.cli import args as types
 from terminal.cli.exits import Exit
 from terminal.cli.main import main
-from tests.cli.clikit import (
+from tests.support.cli import (
     COMMANDS,
     PARSERS,
     arguments,

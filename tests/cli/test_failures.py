@@ -19,7 +19,8 @@ import pytest
 
 from terminal.cli.exits import Exit
 from terminal.cli.main import main
-from tests.cli.clikit import PARSERS, REPO, argv_for, one_line, run_cli
+from tests.support.cli import PARSERS, argv_for, one_line, run_cli
+from tests.support.programs import REPO, python_env
 
 
 # -- the same image, the same answer ---------------------------------------------------------
@@ -151,9 +152,8 @@ def test_real_pipe_to_head(site):
                              Exit.FAILURE)):
         script = (f"{sys.executable} -m terminal {command}; "
                   "echo \"status=${PIPESTATUS[0]}\" >&2")
-        env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'hw-sim'}"}
         result = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
-                                env=env, cwd=REPO, timeout=120)
+                                env=python_env(), cwd=REPO, timeout=120)
         assert result.stderr.splitlines()[-1] == f"status={int(status)}", result.stderr
         assert "Traceback" not in result.stderr and "Broken pipe" not in result.stderr, \
             result.stderr
@@ -161,7 +161,7 @@ def test_real_pipe_to_head(site):
 
 def test_reader_closed_before_output_as_a_process(site):
     """The reader is gone before the first byte: every write fails with EPIPE."""
-    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'hw-sim'}"}
+    env = python_env()
     for argv, status in ((["audit", "export", "--config", site["audit_config"], "--since", "7d"],
                           Exit.OK),
                          (["status", "--json", "--config", site["config"]], Exit.FAILURE)):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -13,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from terminal.cli.main import main
+from tests.support.programs import python_env
 
 def iso(t: int) -> str:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-REPO = Path(__file__).resolve().parents[2]
 # "now" for issuing and verifying: set when a terminal is made (its issuer key is valid from
 # then), not at import, which may be minutes earlier in a long test run
 AT_TS = int(time.time())
@@ -159,7 +158,7 @@ def test_issue_refuses_bad_type_for_status(demo, capsys):
 
 
 def test_python_dash_m_terminal_end_to_end(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = python_env(hw_sim=False)
     run = lambda *a: subprocess.run([sys.executable, "-m", "terminal", *a], capture_output=True,
                                     text=True, env=env, cwd=tmp_path, timeout=60)
     assert run("issuer", "init", "demo").returncode == 0

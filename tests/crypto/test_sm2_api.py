@@ -11,7 +11,7 @@ from terminal.crypto import sm2
 from terminal.crypto import curve
 from terminal.errors import KeyFormatError, ScanpointError
 
-import sm2_reference as ref
+from tests.support import sm2_reference as ref
 
 N, P = sm2.N, sm2.P
 RNG_SEED = 20261124

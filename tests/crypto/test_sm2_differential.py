@@ -16,7 +16,7 @@ import pytest
 
 from terminal.crypto import sm2
 
-import sm2_reference as ref
+from tests.support import sm2_reference as ref
 
 from gmssl import sm2 as gm  # noqa: E402  (a declared dependency: missing means a broken install)
 

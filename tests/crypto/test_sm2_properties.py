@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings, strategies as st
 
 from terminal.crypto import sm2
+from tests.support import sm2_reference as ref
 
 D = 0x1F2E3D4C5B6A7988
 PUB = sm2.public_key_of(D)
@@ -12,15 +13,37 @@ MSG = b"property"
 SIG = sm2.sign(D, MSG, deterministic=True)
 
 
+def _on_curve(data: bytes) -> bool:
+    """Independent of the code under test: the reference's affine curve equation."""
+    if len(data) == 65 and data[0] == 4:
+        data = data[1:]
+    if len(data) != 64:
+        return False
+    x, y = int.from_bytes(data[:32], "big"), int.from_bytes(data[32:], "big")
+    return ref.on_curve(x, y) and (x, y) != (0, 0)
+
+
+# random bytes are almost never a curve point, so real keys (with and without the 04 prefix, and
+# with one bit flipped) are mixed in: both the "parses" and the "refused" branch must be taken
+KEYS = st.integers(min_value=1, max_value=sm2.N - 2).map(sm2.public_key_of)
+KEY_BYTES = st.one_of(
+    st.binary(max_size=130), KEYS, KEYS.map(lambda k: b"\x04" + k),
+    st.tuples(KEYS, st.integers(0, 511)).map(
+        lambda t: t[0][:t[1] // 8] + bytes([t[0][t[1] // 8] ^ (1 << t[1] % 8)]) + t[0][t[1] // 8 + 1:]))
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=130))
+@given(KEY_BYTES)
 def test_any_bytes_as_key_either_parse_to_a_curve_point_or_raise_invalid_public_key(data):
+    expected = _on_curve(data)
     try:
         x, y = sm2.parse_public_key(data)
     except sm2.InvalidPublicKey:
+        assert not expected, data.hex()
         return
+    assert expected, data.hex()
     assert len(data) in (64, 65)
-    assert (y * y - x ** 3 - sm2.A * x - sm2.B) % sm2.P == 0
+    assert (x, y) == (int.from_bytes(data[-64:-32], "big"), int.from_bytes(data[-32:], "big"))
 
 
 @settings(max_examples=300, deadline=None)

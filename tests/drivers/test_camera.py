@@ -18,6 +18,7 @@ from hw_sim.render import CRISP, draw
 from terminal.clock import SystemClock
 from terminal.errors import CameraBusy, CameraError, CameraMissing, ConfigError
 from terminal.interfaces import Camera
+from tests.support.waiting import wait_until
 
 HAVE_PICAMERA2 = importlib.util.find_spec("picamera2") is not None
 
@@ -75,15 +76,26 @@ def test_open_camera_unknown_kind():
 
 
 class Feed:
-    """A live frame feed for the grabber: a real thread pulls numbered frames as fast as it can."""
+    """A live frame feed for the grabber: a real thread pulls numbered frames as fast as it can.
+
+    ``pause()`` stops production at the next grab and returns once the grabber thread is waiting
+    there, so no frame is in flight; ``resume()`` lets it go on.
+    """
 
     def __init__(self, fail_after: int | None = None, error: Exception | None = None):
         self.count = 0
         self.fail_after = fail_after
         self.error = error
         self.lock = threading.Lock()
+        self.go = threading.Event()
+        self.go.set()
+        self.waiting = threading.Event()
 
     def grab(self):
+        if not self.go.is_set():
+            self.waiting.set()
+            self.go.wait()
+            self.waiting.clear()
         time.sleep(0.002)
         with self.lock:
             if self.fail_after is not None and self.count >= self.fail_after:
@@ -91,32 +103,49 @@ class Feed:
                     raise self.error
                 return None
             self.count += 1
-            return np.full((4, 4), self.count % 256, np.uint8)
+            return np.frombuffer(self.count.to_bytes(8, "big"), np.uint8).reshape(2, 4).copy()
+
+    def pause(self) -> bool:
+        self.go.clear()
+        return self.waiting.wait(20)
+
+    def resume(self) -> None:
+        self.go.set()
+
+
+def number(frame) -> int:
+    """Which grab of the feed a frame came from."""
+    return int.from_bytes(frame.image.tobytes(), "big")
 
 
 def test_grabber_hands_out_only_the_newest_frame():
     feed = Feed()
     grabber = LatestFrame(feed.grab, SystemClock(), "test")
     try:
-        first = grabber.read(timeout=1.0)
+        first = grabber.read(timeout=20)
         assert first is not None
-        time.sleep(0.1)                       # ~50 frames arrive meanwhile
+        n = number(first)
+        assert wait_until(lambda: feed.count >= n + 10)     # ten more were grabbed meanwhile
         newest = grabber.read()
-        assert int(newest.image[0, 0]) - int(first.image[0, 0]) > 5   # skipped, not queued
-        assert newest.arrived > first.arrived
-        seen = grabber.read(timeout=1.0)
-        assert seen is not None and grabber.read() is None      # each frame handed out once
+        # frame n + 10 was being grabbed, so n + 9 was already kept: skipped, not queued
+        assert number(newest) >= n + 9 and newest.arrived > first.arrived
+        assert feed.pause()                                  # nothing in flight any more
+        last = grabber.read()
+        assert last is None or number(last) > number(newest)
+        assert grabber.read() is None                        # each frame handed out once
+        feed.resume()
+        assert grabber.read(timeout=20) is not None
     finally:
+        feed.resume()
         grabber.stop()
 
 
 def test_grabber_reports_a_dead_camera():
     grabber = LatestFrame(Feed(fail_after=3).grab, SystemClock(), "dying")
     try:
-        deadline = time.monotonic() + 2.0
         with pytest.raises(CameraError, match=f"{MAX_READ_FAILURES} failed reads"):
-            while time.monotonic() < deadline:
-                grabber.read(timeout=0.05)
+            for _ in range(5):           # at most 3 frames, then the error (each read waits)
+                grabber.read(timeout=20)
     finally:
         grabber.stop()
 
@@ -125,9 +154,8 @@ def test_grabber_passes_on_the_drivers_error():
     grabber = LatestFrame(Feed(fail_after=0, error=CameraMissing("unplugged")).grab,
                           SystemClock(), "gone")
     try:
-        time.sleep(0.05)
         with pytest.raises(CameraMissing, match="unplugged"):
-            grabber.read()
+            grabber.read(timeout=20)     # waits for the thread's first grab, which fails
     finally:
         grabber.stop()
 

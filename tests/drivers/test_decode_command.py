@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,14 +12,13 @@ import pytest
 
 from hw_sim.render import CRISP, draw
 from terminal.cli.main import main
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.programs import REPO, python_env
 
 
 @pytest.fixture
 def images(tmp_path):
     one = tmp_path / "one.png"
-    cv2.imwrite(str(one), draw("NC1:ONE", look=CRISP))
+    cv2.imwrite(str(one), draw("SP1:ONE", look=CRISP))
     empty = tmp_path / "empty.jpg"
     cv2.imwrite(str(empty), np.full((480, 640), 120, np.uint8))
     return one, empty
@@ -30,14 +28,14 @@ def test_json_lines(images, capsys):
     one, empty = images
     assert main(["decode", "--json", str(one), str(empty)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert lines == [{"image": str(one), "texts": ["NC1:ONE"]}, {"image": str(empty), "texts": []}]
+    assert lines == [{"image": str(one), "texts": ["SP1:ONE"]}, {"image": str(empty), "texts": []}]
 
 
 @pytest.mark.parametrize("decoder", ["zxing", "pyzbar", "zxing+pyzbar"])
 def test_plain_output_with_each_decoder(images, capsys, decoder):
     one, empty = images
     assert main(["decode", "--decoder", decoder, str(one), str(empty)]) == 0
-    assert capsys.readouterr().out.splitlines() == [f"{one}: NC1:ONE", f"{empty}: no QR code found"]
+    assert capsys.readouterr().out.splitlines() == [f"{one}: SP1:ONE", f"{empty}: no QR code found"]
 
 
 def test_unreadable_image_is_reported_and_the_rest_still_decoded(images, tmp_path, capsys):
@@ -48,7 +46,7 @@ def test_unreadable_image_is_reported_and_the_rest_still_decoded(images, tmp_pat
     captured = capsys.readouterr()
     out = [json.loads(line) for line in captured.out.splitlines()]
     assert out[0]["texts"] == [] and "cannot read image" in out[0]["error"]
-    assert out[1]["texts"] == ["NC1:ONE"]
+    assert out[1]["texts"] == ["SP1:ONE"]
     assert captured.err.count("\n") == 1 and str(broken) in captured.err
 
 
@@ -79,6 +77,6 @@ def test_runs_as_a_program(images):
     one, _ = images
     result = subprocess.run([sys.executable, "-m", "terminal", "decode", "--json", str(one)],
                             cwd=REPO, capture_output=True, text=True, timeout=60,
-                            env={"PYTHONPATH": f"{REPO}:{REPO / 'hw-sim'}", "PATH": "/usr/bin:/bin"})
+                            env=python_env({"PATH": "/usr/bin:/bin"}))   # nothing else inherited
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["texts"] == ["NC1:ONE"]
+    assert json.loads(result.stdout)["texts"] == ["SP1:ONE"]

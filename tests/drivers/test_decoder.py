@@ -14,6 +14,7 @@ from drivers.decoder import (DECODER_NAMES, FallbackDecoder, PyzbarDecoder, Zxin
 from drivers.images import ImageUnreadable, load_gray
 from hw_sim.render import CRISP, Look, blank, draw
 from terminal.errors import ConfigError, DecoderUnavailable
+from terminal.formats import native
 
 REAL_FOLDERS = [f"qrcode-{i}" for i in range(1, 7)]
 MIN_REAL_READS = 124        # issue 3: at least 124 of the 137 photos
@@ -25,7 +26,7 @@ ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 def credential_like(seed: int, length: int = 300) -> str:
     """A text shaped like a native credential (prefix + Base45 alphabet), ~version 10 QR."""
     rng = np.random.default_rng(seed)
-    return "NC1:" + "".join(rng.choice(list(ALNUM), length))
+    return native.PREFIX + "".join(rng.choice(list(ALNUM), length))
 
 
 def real_images(root):

@@ -1,4 +1,11 @@
-"""Signal patterns on gpiozero's MockFactory pins: states, timings, cutting, fault, configuration."""
+"""Signal patterns on gpiozero's MockFactory pins: states, order, cutting, fault, configuration.
+
+No test here measures speed. A pattern's first state is set in the caller's thread, so it is
+checked the moment ``show()`` returns; gpiozero's blink threads carry it on, so their lengths are
+checked as lower bounds (a thread waits *at least* its on-time) once every output is off, and
+"cut" means the old output went off between the moments just before and just after the new
+``show()`` call. Patterns that must be cut are made long, so only the cut can have ended them.
+"""
 
 from __future__ import annotations
 
@@ -13,26 +20,9 @@ from hw_sim.pins import mock_signals
 from terminal.errors import ConfigError, DeviceError
 from terminal.interfaces import Signals
 from terminal.reasons import Decision
+from tests.support.pins import EPS, pulses, wait_all_off, wait_pulses
 
-TOL = 0.06  # thread timing on a loaded 2-core machine
-
-
-def near(a: float, b: float, tol: float = TOL) -> bool:
-    return abs(a - b) <= tol
-
-
-def on_spans(history):
-    """[(start, end)] of each 'on' period from a recorder history."""
-    spans, start = [], None
-    for t, on in history:
-        if on and start is None:
-            start = t
-        elif not on and start is not None:
-            spans.append((start, t))
-            start = None
-    if start is not None:
-        spans.append((start, None))
-    return spans
+ALL_OFF = {"green": False, "red": False, "buzzer": False, "relay": False}
 
 
 @pytest.fixture
@@ -40,6 +30,24 @@ def scaled():
     signals, recorder = mock_signals(scale=0.25)
     yield signals, recorder
     signals.close()
+
+
+@pytest.fixture
+def long_running():
+    """Pass and check patterns far longer than any test waits (only a cut can end them); deny
+    short, so waiting for it to finish is quick."""
+    patterns = patterns_from_mapping({
+        "pass": {"green": [60.0], "relay": [60.0], "buzzer": [0.05]},
+        "check": {"amber": [1.0, 1.0, 30], "buzzer": [0.05]},
+        "deny": {"red": [0.2], "buzzer": [0.1]},
+    })
+    signals, recorder = mock_signals(patterns=patterns)
+    yield signals, recorder
+    signals.close()
+
+
+def states_sequence(recorder, output):
+    return [on for _, on in recorder.history(output)]
 
 
 def test_implements_the_signals_protocol(scaled):
@@ -52,14 +60,15 @@ def test_default_pass_pattern_full_length():
     try:
         signals.show(Decision.PASS)
         assert signals.last == "pass" and signals.last_pattern is DEFAULT_PATTERNS["pass"]
-        time.sleep(2.15)
-        # gpiozero's own check: (seconds since previous change, state)
-        rec.assert_states_and_times("green", [(0.0, False), (0.0, True), (2.0, False)])
-        rec.assert_states_and_times("relay", [(0.0, False), (0.0, True), (0.5, False)])
-        rec.assert_states_and_times("buzzer", [(0.0, False), (0.0, True), (0.1, False)])
+        assert wait_all_off(rec)
+        # one pulse each, at least as long as the pattern says: green 2 s, relay 0.5 s, beep 0.1 s
+        for output, seconds in (("green", 2.0), ("relay", 0.5), ("buzzer", 0.1)):
+            assert states_sequence(rec, output) == [False, True, False], output
+            (pulse,) = pulses(rec, output)
+            assert pulse.lasted_at_least(seconds), (output, pulse)
         assert len(rec.pin("green").states) == 3
-        assert rec.history("red") == [(rec.history("red")[0][0], False)]
-        assert rec.states() == {"green": False, "red": False, "buzzer": False, "relay": False}
+        assert states_sequence(rec, "red") == [False]
+        assert rec.states() == ALL_OFF
     finally:
         signals.close()
 
@@ -67,84 +76,85 @@ def test_default_pass_pattern_full_length():
 def test_deny_pattern(scaled):
     signals, rec = scaled
     signals.show("deny")
-    time.sleep(0.65)
-    assert [(round(b - a, 2)) for a, b in on_spans(rec.history("red"))] == pytest.approx([0.5], abs=TOL)
-    (start, end), = on_spans(rec.history("buzzer"))
-    assert near(end - start, 0.2)
-    assert on_spans(rec.history("green")) == [] and on_spans(rec.history("relay")) == []
+    assert rec.states() == {"green": False, "red": True, "buzzer": True, "relay": False}
+    assert wait_all_off(rec)
+    (red,) = pulses(rec, "red")
+    (beep,) = pulses(rec, "buzzer")
+    assert red.lasted_at_least(0.5) and beep.lasted_at_least(0.2)
+    assert pulses(rec, "green") == [] and pulses(rec, "relay") == []
 
 
 def test_check_pattern_blinks_red_and_green_together(scaled):
     signals, rec = scaled
     signals.show(Decision.CHECK)
-    time.sleep(0.9)
-    green, red = on_spans(rec.history("green")), on_spans(rec.history("red"))
+    assert wait_pulses(rec, "green", 6) and wait_pulses(rec, "buzzer", 2) and wait_all_off(rec)
+    green, red = pulses(rec, "green"), pulses(rec, "red")
     assert len(green) == len(red) == 6
-    for (g0, g1), (r0, r1) in zip(green, red):
-        assert abs(g0 - r0) < 0.005 and abs(g1 - r1) < 0.005  # one thread drives both
-        assert near(g1 - g0, 0.0625, 0.04)
-    assert len(on_spans(rec.history("buzzer"))) == 2
-    assert on_spans(rec.history("relay")) == []
-    assert rec.states() == {"green": False, "red": False, "buzzer": False, "relay": False}
+    for g, r in zip(green, red):
+        assert max(g.on, r.on) < min(g.off, r.off)      # lit together: amber
+        assert g.lasted_at_least(0.0625) and r.lasted_at_least(0.0625)
+    for earlier, later in zip(green, green[1:]):
+        assert later.on - earlier.off >= 0.0625 - EPS   # dark in between: a blink, not steady
+    assert len(pulses(rec, "buzzer")) == 2
+    assert pulses(rec, "relay") == []
+    assert rec.states() == ALL_OFF
 
 
-def test_new_decision_cuts_the_running_one(scaled):
-    signals, rec = scaled
+def test_new_decision_cuts_the_running_one(long_running):
+    signals, rec = long_running
     signals.show(Decision.PASS)
-    time.sleep(0.1)
-    cut = time.monotonic() - rec.start
+    before = time.monotonic()
     signals.show(Decision.DENY)
-    time.sleep(0.05)
+    after = time.monotonic()
     assert rec.states() == {"green": False, "red": True, "buzzer": True, "relay": False}
-    (g0, g1), = on_spans(rec.history("green"))
-    assert near(g1, cut, 0.02)              # green cut at the new decision, not after 0.5 s
-    (r0, r1), = on_spans(rec.history("relay"))
-    assert near(r1, cut, 0.02)              # gate relay released too
-    time.sleep(0.6)
-    assert rec.states()["red"] is False
-    assert len(on_spans(rec.history("green"))) == 1   # the old pattern never came back
+    (green,) = pulses(rec, "green")
+    (relay,) = pulses(rec, "relay")
+    assert before - EPS <= green.off <= after + EPS     # green cut by the new decision ...
+    assert before - EPS <= relay.off <= after + EPS     # ... and the gate relay released with it
+    assert wait_all_off(rec)                            # the short deny pattern ran its course
+    assert len(pulses(rec, "green")) == 1 and len(pulses(rec, "relay")) == 1   # never came back
 
 
-def test_check_then_pass_stops_the_amber_blink(scaled):
-    signals, rec = scaled
+def test_check_then_pass_stops_the_amber_blink(long_running):
+    signals, rec = long_running
     signals.show(Decision.CHECK)
-    time.sleep(0.1)
+    before = time.monotonic()
     signals.show(Decision.PASS)
-    time.sleep(0.05)
+    after = time.monotonic()
     assert rec.states()["green"] is True and rec.states()["red"] is False
-    time.sleep(0.6)
-    red_after = [s for s in on_spans(rec.history("red")) if s[0] > 0.12]
-    assert red_after == []
-    assert rec.states() == {"green": False, "red": False, "buzzer": False, "relay": False}
+    (red,) = pulses(rec, "red")
+    assert before - EPS <= red.off <= after + EPS       # the amber blink was cut, not finished
+    signals.off()
+    assert pulses(rec, "red", start=before) == []      # and red never blinked again
+    assert rec.states() == ALL_OFF
 
 
 def test_repeated_same_decision_restarts_the_pattern(scaled):
     signals, rec = scaled
     signals.show(Decision.DENY)
-    time.sleep(0.3)
+    time.sleep(0.25)                                    # part-way through the 0.5 s red
+    again = time.monotonic()
     signals.show(Decision.DENY)
-    time.sleep(0.3)
-    assert rec.states()["red"] is True      # 0.6 s after the first, 0.3 s into the second
-    time.sleep(0.3)
-    assert rec.states()["red"] is False
+    assert wait_all_off(rec)
+    (red,) = pulses(rec, "red")                        # one unbroken red light ...
+    assert red.off >= again + 0.5 - EPS                # ... lasting a full 0.5 s from the repeat
 
 
 def test_fault_pattern_is_distinct_and_clears(scaled):
     signals, rec = scaled
     signals.fault(True)
     signals.fault(True)                     # idempotent: does not restart the pattern
-    time.sleep(0.8)
-    flashes = on_spans(rec.history("red"))
-    assert len(flashes) >= 3
-    assert all(end is None or near(end - start, 0.025, 0.03) for start, end in flashes)
-    assert on_spans(rec.history("green")) == [] and on_spans(rec.history("buzzer")) == []
+    assert wait_pulses(rec, "red", 3)
+    flashes = [p for p in pulses(rec, "red") if p.off is not None]
+    assert all(p.lasted_at_least(0.025) for p in flashes)
+    for earlier, later in zip(flashes, flashes[1:]):
+        assert later.on - earlier.off >= 0.225 - EPS    # short flashes, long dark: not a deny
+    assert pulses(rec, "green") == [] and pulses(rec, "buzzer") == []
     assert signals.last == "fault" and signals.fault_active
     signals.fault(False)
-    assert signals.last == "off"
-    time.sleep(0.3)
-    assert rec.states()["red"] is False
+    assert signals.last == "off" and rec.states()["red"] is False
     count = len(rec.history("red"))
-    time.sleep(0.3)
+    time.sleep(0.3)                          # longer than a whole fault period
     assert len(rec.history("red")) == count  # the blinking really stopped
 
 
@@ -153,16 +163,14 @@ def test_decision_during_fault_cuts_it(scaled):
     signals.fault(True)
     signals.show(Decision.PASS)
     assert signals.last == "pass" and not signals.fault_active
-    time.sleep(0.05)
     assert rec.states()["green"] is True and rec.states()["red"] is False
 
 
 def test_off_and_close(scaled):
     signals, rec = scaled
     signals.show(Decision.PASS)
-    time.sleep(0.02)
     signals.off()
-    assert rec.states() == {"green": False, "red": False, "buzzer": False, "relay": False}
+    assert rec.states() == ALL_OFF
     assert signals.last == "off" and signals.last_pattern is None
     signals.close()
     signals.close()
@@ -186,10 +194,11 @@ def test_active_low_relay_and_missing_outputs():
         assert rec.states()["relay"] is False
         assert "buzzer" not in rec.states()
         signals.show(Decision.PASS)
-        time.sleep(0.02)
         assert rec.pin("relay").state is False and rec.states()["relay"] is True
-        time.sleep(0.2)
-        assert rec.states()["relay"] is False
+        assert rec.wait_for(lambda s: not s["relay"], timeout=20)
+        assert rec.pin("relay").state is True
+        (relay,) = pulses(rec, "relay")
+        assert relay.lasted_at_least(0.125)
     finally:
         signals.close()
 
@@ -215,7 +224,6 @@ def test_patterns_from_mapping():
     signals, rec = mock_signals(patterns=patterns, scale=0.1)
     try:
         signals.show(Decision.PASS)
-        time.sleep(0.02)
         assert rec.states() == {"green": True, "red": False, "buzzer": False, "relay": True}
     finally:
         signals.close()

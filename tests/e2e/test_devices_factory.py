@@ -9,17 +9,12 @@ import pytest
 
 from terminal import config as config_mod
 from terminal.clock import SystemClock
+from terminal.daemon.compose import build_verifier
 from terminal.daemon.devices import open_devices
 from terminal.errors import ConfigError
+from tests.support.configs import load_config
 from terminal.daemon.pipeline import Pipeline
-from terminal.reasons import Decision, Reason
-from terminal.result import Result
 from terminal.daemon.service import Service, read_status
-
-
-class Refuse:
-    def verify(self, text, now):
-        return Result(Decision.DENY, Reason.SIGNATURE_INVALID)
 
 
 def test_terminal_imports_no_hardware_library_until_devices_are_opened():
@@ -32,12 +27,12 @@ def test_terminal_imports_no_hardware_library_until_devices_are_opened():
 
 
 def test_pi_hardware_with_missing_usb_camera_backs_off_and_reports(tmp_path):
-    config = config_mod.loads(
-        f'[terminal]\nhardware = "pi"\nstate_dir = "{tmp_path}"\n'
-        '[camera]\nsource = "opencv"\ndevice = 97\nretry_initial_s = 0.1\nretry_max_s = 0.2\n'
-        '[signals]\npin_factory = "mock"\n')
+    config = load_config(
+        tmp_path, '[camera]\nsource = "opencv"\ndevice = 97\nretry_initial_s = 0.1\n'
+        'retry_max_s = 0.2\n[signals]\npin_factory = "mock"\n', hardware="pi")
     devices = open_devices(config)
-    pipeline = Pipeline(devices.decoder, Refuse(), devices.signals, clock=SystemClock())
+    pipeline = Pipeline(devices.decoder, build_verifier(config), devices.signals,
+                        clock=SystemClock())
     service = Service(pipeline, devices.open_camera, devices.signals, clock=SystemClock(),
                       state_dir=tmp_path)
     try:

@@ -13,8 +13,8 @@ from terminal.formats.chain import VerifyContext
 from terminal.reasons import Decision, Reason
 from terminal.lists.trust import TrustList
 from terminal.verify.verifier import Verifier
-from tests import nativekit as kit
-from tests.nativekit import ISSUER_KID, NOW
+from tests.support import credentials as kit
+from tests.support.credentials import ISSUER_KID, NOW
 
 TRUST = kit.trust_list()
 CTX = VerifyContext(now=NOW, skew=30, trust=TRUST)

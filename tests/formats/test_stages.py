@@ -101,7 +101,10 @@ def test_cbor_rejects(data, why):
 
 
 def test_cbor_depth_16_is_allowed_and_indefinite_only_on_request():
-    assert cbor.loads(b"\x81" * 16 + b"\x01") is not None
+    nested = 1
+    for _ in range(16):
+        nested = [nested]
+    assert cbor.loads(b"\x81" * 16 + b"\x01") == nested
     assert cbor.loads(b"\x9f\x01\x5f\x41a\x41b\xff\xff", allow_indefinite=True) == [1, b"ab"]
 
 

@@ -56,25 +56,25 @@ def test_sim_clock_is_a_clock_and_only_moves_when_told():
 
 def test_scenario_steps_give_the_expected_frames(decoder):
     clock = SimClock()
-    scenario = Scenario([Show("NC1:FIRST", 500), Nothing(300), Stall(200), Show("NC1:SECOND", 400),
-                         Disappear(200), Garbage(100, "torn"), Show("NC1:THIRD", 300)])
+    scenario = Scenario([Show("SP1:FIRST", 500), Nothing(300), Stall(200), Show("SP1:SECOND", 400),
+                         Disappear(200), Garbage(100, "torn"), Show("SP1:THIRD", 300)])
     assert scenario.duration == pytest.approx(2.0)
     camera = SimCamera(scenario, clock=clock, fps=FPS)
     assert isinstance(camera, Camera)
     out = play(camera, clock, 2.1, decoder)
-    assert out[:15] == [("NC1:FIRST",)] * 15                 # 0-500 ms
+    assert out[:15] == [("SP1:FIRST",)] * 15                 # 0-500 ms
     assert out[15:24] == [()] * 9                            # nothing in view
     assert out[24:30] == [None] * 6                          # stall: no frames arrive
-    assert out[30:42] == [("NC1:SECOND",)] * 12
+    assert out[30:42] == [("SP1:SECOND",)] * 12
     assert out[42:48] == ["CameraMissing"] * 6               # unplugged
     assert out[48:51] == [()] * 3                            # garbage decodes to nothing
-    assert out[51:60] == [("NC1:THIRD",)] * 9
+    assert out[51:60] == [("SP1:THIRD",)] * 9
     assert out[60:] == [()] * 3 and camera.finished
 
 
 def test_frames_are_realistic_and_vary_like_a_live_camera():
     clock = SimClock()
-    camera = SimCamera(Scenario([Show("NC1:LOOK", 1000)]), clock=clock, fps=FPS)
+    camera = SimCamera(Scenario([Show("SP1:LOOK", 1000)]), clock=clock, fps=FPS)
     frames = []
     for _ in range(4):
         frames.append(camera.read())
@@ -100,24 +100,27 @@ def test_read_never_queues_it_returns_the_newest_frame():
     assert camera.read() is None
 
 
-def test_scenario_is_deterministic(decoder):
+def test_scenario_is_deterministic():
     def frames():
         clock = SimClock()
-        camera = SimCamera(Scenario([Show("NC1:SEED", 200)], seed=4), clock=clock)
+        camera = SimCamera(Scenario([Show("SP1:SEED", 200)], seed=4), clock=clock)
         result = []
         for _ in range(5):
             result.append(camera.read().image)
             clock.advance(1 / 30)
         return result
-    assert all(np.array_equal(a, b) for a, b in zip(frames(), frames()))
+    first, second = frames(), frames()
+    assert len(first) == len(second) == 5
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    assert not np.array_equal(first[0], first[1])        # deterministic, yet not one frozen frame
 
 
 def test_glare_can_wash_a_code_out(decoder):
     clock = SimClock()
-    scenario = Scenario([Glare("NC1:GLARE", 200, strength=1.0, look=Look(fill=0.3)),
+    scenario = Scenario([Glare("SP1:GLARE", 200, strength=1.0, look=Look(fill=0.3)),
                          Glare(None, 100)])
     out = play(SimCamera(scenario, clock=clock), clock, 0.3, decoder)
-    assert out[:6].count(("NC1:GLARE",)) < 6
+    assert out[:6].count(("SP1:GLARE",)) < 6
     assert out[6:] == [()] * 3
 
 
@@ -129,7 +132,7 @@ def test_closed_camera_refuses_reads():
 
 
 def test_scenario_from_data_and_files(tmp_path, decoder):
-    data = [{"show": "NC1:DATA", "ms": 300, "look": {"fill": 0.3, "angle": 10}},
+    data = [{"show": "SP1:DATA", "ms": 300, "look": {"fill": 0.3, "angle": 10}},
             {"nothing": 200}, {"stall": 100}, {"glare": None, "ms": 100, "strength": 0.5},
             {"garbage": 100, "kind": "stripes"}, {"disappear": 100}]
     scenario = Scenario.from_list(data)
@@ -140,11 +143,11 @@ def test_scenario_from_data_and_files(tmp_path, decoder):
     path.write_text(json.dumps({"steps": data, "seed": 3}))
     assert Scenario.load(path).seed == 3
     toml = tmp_path / "s.toml"
-    toml.write_text('loop = true\n[[steps]]\nshow = "NC1:TOML"\nms = 100\n[[steps]]\nnothing = 100\n')
+    toml.write_text('loop = true\n[[steps]]\nshow = "SP1:TOML"\nms = 100\n[[steps]]\nnothing = 100\n')
     clock = SimClock()
     camera = open_sim_camera(toml, clock=clock)
     out = play(camera, clock, 0.4, decoder)
-    assert out.count(("NC1:TOML",)) == 6 and not camera.finished   # looped twice
+    assert out.count(("SP1:TOML",)) == 6 and not camera.finished   # looped twice
 
 
 @pytest.mark.parametrize("data,message", [
@@ -227,22 +230,22 @@ def test_garbage_frames(kind, decoder):
 
 def test_faulty_camera_scheduled_faults(decoder):
     clock = SimClock(mono=0.0)
-    base = SimCamera(Scenario([Show("NC1:FAULTS", 5000)]), clock=clock)
+    base = SimCamera(Scenario([Show("SP1:FAULTS", 5000)]), clock=clock)
     camera = FaultyCamera(base, clock, [Fault("stall", 0.49, 0.5), Fault("disappear", 0.99, 0.5),
                                         Fault("garbage", 1.49, 0.5, "noise")])
     out = play(camera, clock, 2.5, decoder)
-    assert out[:15] == [("NC1:FAULTS",)] * 15
+    assert out[:15] == [("SP1:FAULTS",)] * 15
     assert out[15:30] == [None] * 15
     assert out[30:45] == ["CameraMissing"] * 15
     assert out[45:60] == [()] * 15
-    assert out[60:] == [("NC1:FAULTS",)] * 15            # recovered
+    assert out[60:] == [("SP1:FAULTS",)] * 15            # recovered
     assert camera.injected == {"stall": 15, "disappear": 15, "garbage": 15}
 
 
 def test_faulty_camera_manual_faults(decoder):
     clock = SimClock()
-    camera = FaultyCamera(SimCamera(Scenario([Show("NC1:MANUAL", 5000)]), clock=clock), clock)
-    assert play(camera, clock, 0.1, decoder) == [("NC1:MANUAL",)] * 3
+    camera = FaultyCamera(SimCamera(Scenario([Show("SP1:MANUAL", 5000)]), clock=clock), clock)
+    assert play(camera, clock, 0.1, decoder) == [("SP1:MANUAL",)] * 3
     camera.disappear()
     assert play(camera, clock, 0.1, decoder) == ["CameraMissing"] * 3
     camera.garbage("tiny")
@@ -251,7 +254,7 @@ def test_faulty_camera_manual_faults(decoder):
     camera.stall()
     assert play(camera, clock, 0.1, decoder) == [None] * 3
     camera.heal()
-    assert play(camera, clock, 0.1, decoder) == [("NC1:MANUAL",)] * 3
+    assert play(camera, clock, 0.1, decoder) == [("SP1:MANUAL",)] * 3
     assert not camera.finished                          # wrapped camera's attributes show through
     with pytest.raises(ValueError, match="unknown garbage kind"):
         camera.garbage("smoke")

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from hw_sim.clock import SimClock
@@ -15,6 +13,7 @@ from terminal.daemon.devices import open_devices
 from terminal.errors import CameraMissing
 from terminal.interfaces import Camera, Decoder, Signals
 from terminal.reasons import Decision
+from tests.support.pins import pulses
 
 
 def config(source="auto", fps=30, signals=""):
@@ -25,7 +24,7 @@ def config(source="auto", fps=30, signals=""):
 
 def test_script_of_codes_plays_on_the_sim_clock():
     clock = SimClock()
-    devices = open_devices(config(), scenario=[("NC1:ONE", 0.5), (None, 0.3), ("NC1:TWO", 0.5)],
+    devices = open_devices(config(), scenario=[("SP1:ONE", 0.5), (None, 0.3), ("SP1:TWO", 0.5)],
                            clock=clock, scale=0.1)
     assert isinstance(devices.decoder, Decoder) and isinstance(devices.signals, Signals)
     assert devices.clock is clock
@@ -39,7 +38,7 @@ def test_script_of_codes_plays_on_the_sim_clock():
         if frame is not None:
             seen.append((sim.step_index(), tuple(devices.decoder.decode(frame.image))))
         devices.clock.sleep(1 / 30)
-    assert seen[0] == (0, ("NC1:ONE",)) and seen[-1] == (2, ("NC1:TWO",))
+    assert seen[0] == (0, ("SP1:ONE",)) and seen[-1] == (2, ("SP1:TWO",))
     assert {texts for pos, texts in seen if pos == 1} == {()}
     assert len(seen) == 39                      # 1.3 s at 30 fps, one read per frame
     devices.close()
@@ -52,18 +51,18 @@ def test_signals_use_the_config_pins_and_patterns():
         recorder = devices.sim.recorder
         assert recorder.pin("relay").state is True          # active-low relay board, released
         devices.signals.show(Decision.PASS)
-        time.sleep(0.02)
         assert recorder.states() == {"green": True, "red": False, "buzzer": False, "relay": True}
         assert recorder.pin("relay").state is False
-        time.sleep(0.15)
-        assert recorder.states()["green"] is False          # 1.0 s scaled to 0.1 s
+        assert recorder.wait_for(lambda s: not s["green"], timeout=20)
+        (green,) = pulses(recorder, "green")
+        assert green.lasted_at_least(0.1)                  # 1.0 s scaled to 0.1 s
     finally:
         devices.close()
 
 
 def test_camera_faults_and_reopening_keep_the_timeline():
     clock = SimClock(mono=0.0)
-    devices = open_devices(config(), scenario=Scenario([Show("NC1:HELD", 5000)]), clock=clock,
+    devices = open_devices(config(), scenario=Scenario([Show("SP1:HELD", 5000)]), clock=clock,
                            faults=[Fault("disappear", 1.0, 1.0)])
     camera = devices.open_camera()
     assert camera.read() is not None
@@ -76,7 +75,7 @@ def test_camera_faults_and_reopening_keep_the_timeline():
     clock.advance(1.0)
     camera = devices.open_camera()
     frame = camera.read()
-    assert devices.decoder.decode(frame.image) == ["NC1:HELD"]
+    assert devices.decoder.decode(frame.image) == ["SP1:HELD"]
     assert frame.arrived == pytest.approx(2.2, abs=1 / 30)   # same timeline as before
     assert devices.sim.cameras_opened == 2
     devices.sim.faults.stall()                   # manual fault switches on the handle
@@ -114,11 +113,11 @@ def test_default_source_is_an_empty_scene_and_a_file_source_replays(tmp_path):
     assert sim.step_index() == 0 and not sim.finished()   # the empty scene loops: never finished
     devices.close()
     scenario = tmp_path / "s.json"
-    scenario.write_text('[{"show": "NC1:FILE", "ms": 100}, {"stall": 100}]')
+    scenario.write_text('[{"show": "SP1:FILE", "ms": 100}, {"stall": 100}]')
     clock = SimClock()
     devices = open_devices(config(source=str(scenario)), clock=clock)
     camera = devices.open_camera()
-    assert devices.decoder.decode(camera.read().image) == ["NC1:FILE"]
+    assert devices.decoder.decode(camera.read().image) == ["SP1:FILE"]
     clock.advance(0.15)
     assert camera.read() is None and devices.sim.step_index() == 1
     clock.advance(0.1)

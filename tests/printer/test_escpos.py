@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import serial
@@ -12,7 +12,7 @@ from drivers.printer import (CHINESE_OFF, CHINESE_ON, CUT, INIT, STATUS_IN_ORDER
                              parse_paper_status, parse_printer_status, qr)
 from terminal.counter.printqueue import PrintOutcome
 from terminal.counter.slip import Line, Slip, build_slip
-from printer.samples import AT, CST, SECRET
+from tests.support.results import AT, CST, SECRET
 
 
 def test_chinese_text_is_gb18030_inside_chinese_mode():
@@ -117,9 +117,23 @@ def test_virtual_printer_answers_status_over_the_pty(vprinter):
         vprinter.run_out_of_paper(after=2)
         assert printer.status().near_end
         vprinter.go_offline()
-        started = time.monotonic()
-        status = printer.status()
-        assert not status.online and "no answer" in status.detail
-        assert time.monotonic() - started < 3.0
+        asked = ThreadPoolExecutor(1).submit(printer.status)
+        status = asked.result(timeout=30)    # it gives up on its own (reply_timeout) ...
+        assert not status.online and "no answer" in status.detail   # ... and says why
         vprinter.come_online()
         assert printer.status().online
+
+
+def test_jammed_printer_confirms_nothing_until_released(vprinter, results):
+    """The simulator's jam (hold) that the queue and gate tests rely on: the slip's bytes are in,
+    but it is neither printed nor confirmed until released."""
+    slip = build_slip(results["pass"], site="Renhe", terminal_id="T01", secret=SECRET, at=AT,
+                      tz=CST)
+    vprinter.hold(after=1)
+    with EscPosPrinter.from_url(vprinter.port, reply_timeout=0.3, print_timeout=1.0) as printer:
+        assert printer.print_slip(slip) is PrintOutcome.PRINTED        # the one before the jam
+        assert printer.print_slip(slip) is PrintOutcome.UNCONFIRMED    # stuck at the cut
+        assert vprinter.wait_held(0) and len(vprinter.slips) == 1
+        vprinter.release()
+        assert vprinter.wait_for(2, 30)                                # the stuck one, finished
+    assert [s.text for s in vprinter.slips] == [slip.to_text()] * 2

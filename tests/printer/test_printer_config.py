@@ -5,18 +5,17 @@ from __future__ import annotations
 import pytest
 
 from hw_sim.printer import VirtualPrinter
-from printer.samples import AT, sample_results
+from tests.support.results import decision_event, sample_results
 from terminal import config as config_mod
 from terminal.counter import audit, printqueue
 from terminal.daemon.compose import audit_observer, slip_observer
 from terminal.daemon.devices import open_devices
 from terminal.errors import ConfigError
-from terminal.interfaces import DecisionEvent
+from tests.support.configs import load_config, write_config
 
 
 def load(tmp_path, extra: str):
-    return config_mod.loads(f'[terminal]\nstate_dir = "{tmp_path}"\nsite_name = "Renhe"\n'
-                            f'id = "T09"\n{extra}')
+    return load_config(tmp_path, extra, site_name="Renhe", id="T09")
 
 
 def test_defaults_and_width():
@@ -47,13 +46,6 @@ def test_disabled_parts_build_no_observer(tmp_path):
         open_devices(load(tmp_path, "[printer]\nenabled = true\n"))
 
 
-def Event(result) -> DecisionEvent:
-    """A decision as the pipeline hands it to observers (site and id come from the config)."""
-    return DecisionEvent(sequence=1, result=result, terminal_id="ignored", site="ignored",
-                         wall=AT, frame_arrived=0.0, decided=0.0, signalled=0.0, latency=0.01,
-                         code_hash="")
-
-
 def test_sim_url_prints_through_the_virtual_printer(tmp_path):
     config = load(tmp_path, '[printer]\nenabled = true\nurl = "sim"\npaper_mm = 80\n'
                             'print_on = ["deny", "check"]\ntimezone = "Asia/Shanghai"\n')
@@ -63,7 +55,7 @@ def test_sim_url_prints_through_the_virtual_printer(tmp_path):
         virtual = devices.sim.printer
         assert isinstance(virtual, VirtualPrinter)
         for result in sample_results().values():
-            observer.on_decision(Event(result))
+            observer.on_decision(decision_event(result, site="ignored", terminal_id="ignored"))
         assert virtual.wait_for(2, 10)
         texts = [s.text for s in virtual.slips]
         assert "D E N Y" in texts[0] and "C H E C K" in texts[1]
@@ -84,7 +76,7 @@ def test_real_url_opens_the_driver_on_that_port(tmp_path):
             observer = slip_observer(config, devices.printer)
             try:
                 assert devices.sim.printer is None and devices.printer is not None
-                observer.on_decision(Event(sample_results()["pass"]))
+                observer.on_decision(decision_event(sample_results()["pass"]))
                 assert vp.wait_for(1, 10)
             finally:
                 observer.close()
@@ -94,7 +86,7 @@ def test_audit_hook_records_and_reports(tmp_path):
     config = load(tmp_path, "[audit]\nretention_days = 30\n")
     log = audit_observer(config)
     try:
-        log.on_decision(Event(sample_results()["deny"]))
+        log.on_decision(decision_event(sample_results()["deny"]))
     finally:
         log.close()
     section = audit.status_section(config)
@@ -105,9 +97,8 @@ def test_cli_printer_test_and_status(tmp_path, capsys):
     from terminal.cli.main import main
 
     with VirtualPrinter(tmp_path / "paper") as vp:
-        cfg = tmp_path / "scanpoint.toml"
-        cfg.write_text(f'[terminal]\nstate_dir = "{tmp_path}"\n'
-                       f'[printer]\nenabled = true\nurl = "{vp.port}"\n')
+        cfg = write_config(tmp_path, f'[printer]\nenabled = true\nurl = "{vp.port}"\n',
+                           state_dir=str(tmp_path))
         assert main(["printer", "test", "--config", str(cfg)]) == 0
         assert vp.wait_for(1, 5) and "测*试" in vp.slips[0].text
         assert "printed" in capsys.readouterr().out

@@ -15,7 +15,7 @@ from terminal.counter.paper import Slip, text_width, wrap
 from terminal.counter.slip import REASON_ZH, build_slip
 from terminal.formats.names import shown_name
 
-from printer.samples import AT, CST, SECRET
+from tests.support.results import AT, CST, SECRET
 
 #: the codes, computed independently below: Base32(HMAC-SM3(SECRET, "scanpoint-serial\\0" + serial))[:8]
 CODES = {"pass": "NNSW2K7N", "deny": "GAWCBKC4", "check": "QDTCRVLN"}

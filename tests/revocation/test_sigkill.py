@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from cutrun import digest
+from tests.support.cutrun import digest
 from terminal.lists.revocation import RevocationStore
 
-WORKER = Path(__file__).with_name("killworker.py")
+WORKER = Path(__file__).resolve().parents[1] / "support" / "killworker.py"
 N = 60_000
 
 

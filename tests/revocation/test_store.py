@@ -13,6 +13,8 @@ from terminal.result import Credential
 from terminal.lists.revocation import (DeltaMismatch, ListRollback, RevocationCheck, RevocationStore,
                                  serial_hash, split_hashes)
 from terminal.lists.timeguard import TimeGuard
+from tests.support.configs import config_text, load_config
+from tests.support.results import credential
 
 NOW = int(time.time())
 
@@ -22,7 +24,7 @@ def body(*hashes: bytes) -> bytes:
 
 
 def cred(serial: bytes) -> Credential:
-    return Credential("native", "health", "i", "00", serial, 0, 0, 0)
+    return credential(serial)
 
 
 @pytest.fixture
@@ -150,9 +152,9 @@ def test_bytes_per_entry_is_small(tmp_path):
 
 def test_from_config(tmp_path):
     from terminal import config
-    from tests.nativekit import ROOT_PUB
-    cfg = config.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n[sync]\nsource = "http://x/"\n'
-                       f'[trust]\nroot_key = "{ROOT_PUB.hex()}"\n[lists]\nstale = "deny"\n')
+    from tests.support.credentials import ROOT_PUB
+    cfg = load_config(tmp_path, f'[sync]\nsource = "http://x/"\n'
+                      f'[trust]\nroot_key = "{ROOT_PUB.hex()}"\n[lists]\nstale = "deny"\n')
     chk = RevocationCheck.from_config(cfg)
     assert chk.path == tmp_path / "revocation.db"
     assert chk.deny_reasons == {Reason.LIST_STALE}
@@ -165,11 +167,10 @@ def test_pinned_root_without_list_source_fails_closed(tmp_path, caplog):
     STATE_DIR/revocation.db, and answers LIST_STALE (deny where the site says so), with a warning."""
     from terminal import config
     from terminal.verify.verifier import Verifier
-    from tests import nativekit as kit
+    from tests.support import credentials as kit
     trust = tmp_path / "trust.list"
     trust.write_bytes(kit.trust_bytes())
-    text = (f'[terminal]\nstate_dir = "{tmp_path}"\n'
-            f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\nlist = "{trust}"\n')
+    text = config_text(tmp_path, f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\nlist = "{trust}"\n')
     cfg = config.loads(text)
     with caplog.at_level("WARNING", logger="scanpoint.revocation"):
         chk = RevocationCheck.from_config(cfg)

@@ -5,45 +5,32 @@ from __future__ import annotations
 import os
 import socket
 
-import pytest
-
 from terminal.daemon.sdnotify import Notifier
 
 
-@pytest.fixture()
-def listener(tmp_path):
-    path = str(tmp_path / "notify.sock")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(2)
-    yield path, sock
-    sock.close()
-
-
 def received(sock) -> dict[str, str]:
+    sock.settimeout(20)
     data = sock.recv(4096).decode()
     return dict(line.split("=", 1) for line in data.split("\n"))
 
 
-def test_ready_status_watchdog_stopping_arrive_as_datagrams(listener):
-    path, sock = listener
-    with Notifier({"NOTIFY_SOCKET": path}) as notifier:
+def test_ready_status_watchdog_stopping_arrive_as_datagrams(notify_socket):
+    with Notifier({"NOTIFY_SOCKET": notify_socket.path}) as notifier:
         assert notifier.enabled
         assert notifier.ready("scanning")
-        assert received(sock) == {"READY": "1", "STATUS": "scanning"}
+        assert notify_socket.fields() == {"READY": "1", "STATUS": "scanning"}
         assert notifier.watchdog()
-        assert received(sock) == {"WATCHDOG": "1"}
+        assert notify_socket.fields() == {"WATCHDOG": "1"}
         assert notifier.status("camera fault")
-        assert received(sock) == {"STATUS": "camera fault"}
+        assert notify_socket.fields() == {"STATUS": "camera fault"}
         assert notifier.stopping()
-        assert received(sock) == {"STOPPING": "1"}
+        assert notify_socket.fields() == {"STOPPING": "1"}
 
 
-def test_newline_in_a_value_cannot_forge_a_field(listener):
-    path, sock = listener
-    notifier = Notifier({"NOTIFY_SOCKET": path})
+def test_newline_in_a_value_cannot_forge_a_field(notify_socket):
+    notifier = Notifier({"NOTIFY_SOCKET": notify_socket.path})
     notifier.status("bad\nREADY=1")
-    assert received(sock) == {"STATUS": "bad READY=1"}
+    assert notify_socket.fields() == {"STATUS": "bad READY=1"}
     notifier.close()
 
 
@@ -51,7 +38,6 @@ def test_abstract_namespace_socket():
     name = f"scanpoint-test-{os.getpid()}"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(b"\0" + name.encode())
-    sock.settimeout(2)
     try:
         notifier = Notifier({"NOTIFY_SOCKET": "@" + name})
         assert notifier.watchdog()

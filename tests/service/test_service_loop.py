@@ -1,233 +1,201 @@
 """The daemon loop: camera backoff and recovery, status file, watchdog pings, clean SIGTERM stop.
 
-Devices are protocol-level stand-ins driven by a fixed clock so each backoff step is exact; the
-systemd side is a real AF_UNIX datagram socket. The full device stack runs in ``tests/e2e``.
+The devices are the simulator's own (``open_devices`` with ``hardware = "sim"``): a scripted
+camera behind ``hw_sim.faults.FaultyCamera``, whose switches unplug and stall it, the real
+zxing-cpp decoder, and gpiozero signals on mock pins. Time is a ``hw_sim`` SimClock whose sleep
+the loop calls (it advances instead of waiting), so each backoff step is exact; the systemd side is a real AF_UNIX datagram
+socket. The full daemon on the real clock runs in ``tests/e2e``.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 
 import pytest
 
-from terminal.clock import FixedClock
-from terminal.errors import CameraMissing
-from terminal.interfaces import Frame
+from hw_sim.clock import SimClock
+from hw_sim.scenario import Nothing, Scenario, Show
+from terminal.daemon.compose import build_verifier
+from terminal.daemon.devices import open_devices
 from terminal.daemon.pipeline import Pipeline
-from terminal.reasons import Decision, Reason
-from terminal.result import Result
 from terminal.daemon.sdnotify import Notifier
 from terminal.daemon.service import Service, ServiceSettings, read_status
+from tests.support.configs import load_config
+from tests.support.observers import Recorder
+from tests.support.pins import all_off
+
+START = 50.0          # the sim clock's monotonic time at the start of each test
+LONG_MS = 600_000     # scenes last far longer than any test runs
 
 
-class Scene:
-    """What the camera sees and whether it is plugged in; shared by every camera it opens."""
+class Rig:
+    """Simulated devices on a sim clock, and a Service over them made by :meth:`make`."""
 
-    def __init__(self, clock):
-        self.clock, self.texts, self.plugged, self.stalled, self.opened = clock, (), True, False, 0
-        self.on_read = None
+    def __init__(self, state, scene):
+        self.state = state
+        self.clock = SimClock(wall=1_700_000_000.0, mono=START)
+        # a small frame keeps the real decoder quick; no trust list: every code is denied
+        self.config = load_config(state, '[camera]\nfps = 30\n')
+        self.devices = open_devices(self.config, clock=self.clock,
+                                    scenario=Scenario([scene], width=320, height=240))
+        self.signals = self.devices.signals
+        self.faults = self.devices.sim.faults          # hw_sim.faults.FaultyCamera switches
+        self.seen = Recorder()
 
+    def make(self, notifier=None, **settings):
+        pipeline = Pipeline(self.devices.decoder, build_verifier(self.config), self.signals,
+                            clock=self.clock, terminal_id="t1", observers=[self.seen])
+        return Service(pipeline, self.devices.open_camera, self.signals, clock=self.clock,
+                       settings=ServiceSettings(**settings), state_dir=self.state,
+                       notifier=notifier)
 
-class SceneCamera:
-    def __init__(self, scene):
-        if not scene.plugged:
-            raise CameraMissing("no camera at /dev/video0")
-        scene.opened += 1
-        self.scene = scene
-
-    def read(self):
-        if self.scene.on_read:
-            self.scene.on_read()
-        if not self.scene.plugged:
-            raise CameraMissing("camera unplugged")
-        if self.scene.stalled:
-            return None
-        return Frame(self.scene.texts, self.scene.clock.monotonic())
-
-    def close(self):
-        pass
-
-
-class TextsDecoder:
-    def decode(self, image):
-        return list(image)
-
-
-class DenyAll:
-    def verify(self, text, now):
-        return Result(Decision.DENY, Reason.SIGNATURE_INVALID, "native")
-
-
-class StateSignals:
-    def __init__(self):
-        self.shown, self.faults, self.offs, self.fault_on = [], [], 0, False
-
-    def show(self, decision):
-        self.shown.append(decision)
-
-    def fault(self, active):
-        self.faults.append(active)
-        self.fault_on = active
-
-    def off(self):
-        self.offs += 1
-        self.fault_on = False
-
-    def close(self):
-        pass
+    def run_for(self, service, seconds):
+        end = self.clock.monotonic() + seconds
+        while self.clock.monotonic() < end:
+            service.iterate()
+            self.clock.advance(0.01)
 
 
 @pytest.fixture()
-def rig(tmp_path):
-    clock = FixedClock(1_700_000_000.0, 50.0)
-    scene, signals = Scene(clock), StateSignals()
-
-    def make(notifier=None, **settings):
-        pipeline = Pipeline(TextsDecoder(), DenyAll(), signals, clock=clock, terminal_id="t1")
-        return Service(pipeline, lambda: SceneCamera(scene), signals, clock=clock,
-                       settings=ServiceSettings(**settings), state_dir=tmp_path,
-                       notifier=notifier)
-
-    return clock, scene, signals, make, tmp_path
+def empty_scene(tmp_path):
+    rig = Rig(tmp_path, Nothing(LONG_MS))
+    yield rig
+    rig.devices.close()
 
 
-def run_for(service, clock, seconds):
-    end = clock.monotonic() + seconds
-    while clock.monotonic() < end:
-        service.iterate()
-        clock.advance(0.01)
+@pytest.fixture()
+def code_scene(tmp_path):
+    rig = Rig(tmp_path, Show("forged", LONG_MS))
+    yield rig
+    rig.devices.close()
 
 
-def test_camera_missing_at_start_backs_off_exponentially_then_recovers(rig):
-    clock, scene, signals, make, state = rig
-    scene.plugged = False
-    service = make(retry_initial_s=0.5, retry_max_s=4.0)
+def test_camera_missing_at_start_backs_off_exponentially_then_recovers(code_scene):
+    rig = code_scene
+    rig.faults.disappear()                       # unplugged before the daemon starts
+    service = rig.make(retry_initial_s=0.5, retry_max_s=4.0)
     attempts = []
     original = service.open_camera
 
     def counting():
-        attempts.append(round(clock.monotonic() - 50.0, 2))
+        attempts.append(round(rig.clock.monotonic() - START, 2))
         return original()
 
     service.open_camera = counting
     service.start()
-    assert signals.fault_on and service.camera_state == "backoff"
-    status = read_status(state)
-    assert status["state"] == "camera-fault" and "unplugged" not in status["camera"]["error"]
+    assert rig.signals.fault_active and rig.signals.last == "fault"
+    assert service.camera_state == "backoff"
+    status = read_status(rig.state)
+    assert status["state"] == "camera-fault" and "camera not found" in status["camera"]["error"]
     assert "CameraMissing" in status["camera"]["error"]
-    run_for(service, clock, 20)
+    rig.run_for(service, 20)
     gaps = [round(b - a, 1) for a, b in zip(attempts, attempts[1:])]
-    assert gaps[:4] == pytest.approx([0.5, 1.0, 2.0, 4.0], abs=0.07)
+    assert gaps[:4] == pytest.approx([0.5, 1.0, 2.0, 4.0], abs=0.07)   # on the sim clock
     assert max(gaps) <= 4.1               # capped at retry_max_s
-    scene.plugged = True
-    scene.texts = ("forged",)
-    run_for(service, clock, 5)
-    assert service.camera_state == "ok" and not signals.fault_on
-    assert signals.shown == [Decision.DENY]          # scanning resumed
+    assert rig.seen.events == []
+    rig.faults.heal()                     # plugged in: the code in view is scanned
+    rig.run_for(service, 5)
+    assert service.camera_state == "ok" and not rig.signals.fault_active
+    assert rig.seen.decisions() == [("deny", "FORMAT_UNKNOWN")]   # scanning resumed
+    assert rig.signals.last == "deny"
     service.write_status(force=True)
-    assert read_status(state)["state"] == "running"
+    assert read_status(rig.state)["state"] == "running"
     assert service.backoff.failures == 0
 
 
-def test_unplugged_then_back_shows_fault_and_resumes(rig):
-    clock, scene, signals, make, state = rig
-    service = make(retry_initial_s=0.5)
+def test_unplugged_then_back_shows_fault_and_resumes(empty_scene):
+    rig = empty_scene
+    service = rig.make(retry_initial_s=0.5)
     service.start()
-    run_for(service, clock, 1)
-    assert service.camera_state == "ok"
-    scene.plugged = False
-    run_for(service, clock, 2)
-    assert signals.faults == [True] and service.camera_failures >= 2
-    scene.plugged = True
-    run_for(service, clock, 3)
-    assert signals.faults == [True, False]
-    assert service.camera_state == "ok" and scene.opened >= 2
+    rig.run_for(service, 1)
+    assert service.camera_state == "ok" and not rig.signals.fault_active
+    rig.faults.disappear()
+    rig.run_for(service, 2)
+    assert rig.signals.fault_active and rig.signals.last == "fault"
+    assert service.camera_failures >= 2
+    shown_at = rig.signals.shown_at
+    rig.run_for(service, 1)               # failed re-opens keep the one fault pattern running
+    assert rig.signals.shown_at == shown_at and rig.signals.last == "fault"
+    rig.faults.heal()
+    rig.run_for(service, 3)
+    assert not rig.signals.fault_active and rig.signals.last == "off" and all_off(
+        rig.devices.sim.recorder)
+    assert service.camera_state == "ok" and rig.devices.sim.cameras_opened >= 2
 
 
-def test_stalled_camera_counts_as_failure_and_is_reopened(rig):
-    clock, scene, signals, make, state = rig
-    service = make(stall_s=1.0, retry_initial_s=0.5)
+def test_stalled_camera_counts_as_failure_and_is_reopened(empty_scene):
+    rig = empty_scene
+    service = rig.make(stall_s=1.0, retry_initial_s=0.5)
     service.start()
-    run_for(service, clock, 0.5)
-    scene.stalled = True
-    run_for(service, clock, 1.3)
+    rig.run_for(service, 0.5)
+    rig.faults.stall()
+    rig.run_for(service, 1.3)
     assert service.camera_state == "backoff" and "stalled" in service.camera_error
-    scene.stalled = False
-    run_for(service, clock, 1.0)
-    assert service.camera_state == "ok" and scene.opened == 2
+    rig.faults.heal()
+    rig.run_for(service, 1.0)
+    assert service.camera_state == "ok" and rig.devices.sim.cameras_opened == 2
 
 
-@pytest.fixture()
-def listener(tmp_path):
-    path = str(tmp_path / "notify.sock")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.setblocking(False)
-    yield path, sock
-    sock.close()
-
-
-def drain(sock):
-    messages = []
-    while True:
-        try:
-            messages.append(sock.recv(4096).decode())
-        except BlockingIOError:
-            return messages
-
-
-def test_ready_then_watchdog_pings_from_a_healthy_loop_only(rig, listener):
-    clock, scene, signals, make, state = rig
-    path, sock = listener
-    notifier = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "3000000"})
-    service = make(notifier=notifier)
+def test_ready_then_watchdog_pings_from_a_healthy_loop_only(empty_scene, notify_socket):
+    rig = empty_scene
+    notifier = Notifier({"NOTIFY_SOCKET": notify_socket.path, "WATCHDOG_USEC": "3000000"})
+    service = rig.make(notifier=notifier)
     service.start()
-    run_for(service, clock, 6)
-    messages = drain(sock)
+    rig.run_for(service, 6)
+    messages = notify_socket.drain()
     assert messages[0].startswith("READY=1")
     pings = messages.count("WATCHDOG=1")
-    assert 5 <= pings <= 7            # every interval/3 = 1 s over 6 s
+    assert 5 <= pings <= 7            # every interval/3 = 1 s of sim time over 6 s
     # the loop stalls for 2 s (> half the 3 s watchdog): the next turn must not ping
     service.iterate()
-    drain(sock)
-    clock.advance(2.0)
+    notify_socket.drain()
+    rig.clock.advance(2.0)
     service.iterate()
-    assert "WATCHDOG=1" not in drain(sock)
+    assert "WATCHDOG=1" not in notify_socket.drain()
     assert service.health_reason.startswith("loop stalled")
     notifier.close()
 
 
-def test_watchdog_keeps_pinging_during_managed_backoff(rig, listener):
-    clock, scene, signals, make, state = rig
-    path, sock = listener
-    scene.plugged = False
-    notifier = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "3000000"})
-    service = make(notifier=notifier, retry_max_s=8.0)
+def test_watchdog_keeps_pinging_during_managed_backoff(empty_scene, notify_socket):
+    rig = empty_scene
+    rig.faults.disappear()
+    notifier = Notifier({"NOTIFY_SOCKET": notify_socket.path, "WATCHDOG_USEC": "3000000"})
+    service = rig.make(notifier=notifier, retry_max_s=8.0)
     service.start()
-    run_for(service, clock, 6)
-    messages = drain(sock)
+    rig.run_for(service, 6)
+    messages = notify_socket.drain()
     assert messages.count("WATCHDOG=1") >= 5
     assert any("camera fault" in m for m in messages)
     notifier.close()
 
 
-def test_sigterm_stops_cleanly_with_outputs_off(rig):
-    clock, scene, signals, make, state = rig
-    service = make()
-    reads = []
+class SigtermOnRead:
+    """The real camera, sending this process SIGTERM from inside its 20th read."""
 
-    def on_read():
-        reads.append(1)
-        if len(reads) == 20:
+    def __init__(self, camera, reads):
+        self.camera, self.reads = camera, reads
+
+    def read(self):
+        self.reads.append(1)
+        if len(self.reads) == 20:
             os.kill(os.getpid(), signal.SIGTERM)
+        return self.camera.read()
 
-    scene.on_read = on_read
-    scene.texts = ("forged",)
+    def close(self):
+        self.camera.close()
+
+
+def test_sigterm_stops_cleanly_with_outputs_off(code_scene):
+    rig = code_scene
+    reads = []
+    open_camera = rig.devices.open_camera
+    rig.devices.open_camera = lambda: SigtermOnRead(open_camera(), reads)
+    service = rig.make()
     before = signal.getsignal(signal.SIGTERM)
     assert service.run() == 0
     assert signal.getsignal(signal.SIGTERM) is before      # handler restored
-    assert 20 <= len(reads) <= 22
-    assert signals.offs == 1
-    assert read_status(state)["state"] == "stopped"
+    assert 20 <= len(reads) <= 22                          # stopped after the current frame
+    assert rig.seen.decisions() == [("deny", "FORMAT_UNKNOWN")]
+    assert rig.signals.last == "off" and all_off(rig.devices.sim.recorder)
+    assert read_status(rig.state)["state"] == "stopped"

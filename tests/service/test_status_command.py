@@ -9,13 +9,12 @@ import time
 from terminal.cli.main import main
 from terminal.cli.commands.status import daemon_state
 from terminal.daemon.service import write_status_file
+from tests.support import configs
 
 
 def write_config(tmp_path, extra=""):
-    path = tmp_path / "scanpoint.toml"
-    path.write_text(f'[terminal]\nid = "gate-7"\nstate_dir = "state"\n{extra}', encoding="utf-8")
     (tmp_path / "state").mkdir(exist_ok=True)
-    return path
+    return configs.write_config(tmp_path, extra, id="gate-7")
 
 
 def status_doc(**over):
@@ -104,7 +103,7 @@ def test_revocation_store_that_cannot_be_opened_fails_closed(tmp_path):
     from terminal.lists.revocation import RevocationCheck
     from terminal.reasons import Reason
     from terminal.result import Credential
-    from tests import nativekit as kit
+    from tests.support import credentials as kit
 
     (tmp_path / "not-a-db").mkdir()                         # a folder where the store should be
     cfg = config.loads(f'[trust]\nroot_key = "{kit.ROOT_PUB.hex()}"\n'

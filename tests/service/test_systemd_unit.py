@@ -5,28 +5,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-UNIT = Path(__file__).resolve().parents[2] / "systemd" / "scanpoint.service"
+from tests.support.systemd import UNITS, last, parse_unit
 
-
-def parse_unit(path: Path) -> dict[str, dict[str, list[str]]]:
-    """Sections -> key -> every value in order (systemd allows a key to repeat)."""
-    sections: dict[str, dict[str, list[str]]] = {}
-    current = None
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(line[1:-1], {})
-            continue
-        key, _, value = line.partition("=")
-        assert current is not None, f"setting outside a section: {raw!r}"
-        current.setdefault(key.strip(), []).append(value.strip())
-    return sections
+UNIT = UNITS / "scanpoint.service"
 
 
 @pytest.fixture(scope="module")
@@ -34,33 +18,28 @@ def service() -> dict[str, list[str]]:
     return parse_unit(UNIT)["Service"]
 
 
-def one(service, key):
-    assert key in service, f"{key}= missing from {UNIT.name}"
-    return service[key][-1]
-
-
 def test_notify_watchdog_and_restart(service):
-    assert one(service, "Type") == "notify"
-    assert one(service, "NotifyAccess") == "main"
-    assert 5 <= int(one(service, "WatchdogSec")) <= 60
-    assert one(service, "Restart") == "on-failure"
-    assert "scanpoint run --config" in one(service, "ExecStart")
+    assert last(service, "Type") == "notify"
+    assert last(service, "NotifyAccess") == "main"
+    assert 5 <= int(last(service, "WatchdogSec")) <= 60
+    assert last(service, "Restart") == "on-failure"
+    assert "scanpoint run --config" in last(service, "ExecStart")
 
 
 def test_no_network_at_all(service):
-    assert one(service, "PrivateNetwork") == "yes"
-    assert one(service, "IPAddressDeny") == "any"
+    assert last(service, "PrivateNetwork") == "yes"
+    assert last(service, "IPAddressDeny") == "any"
     # AF_UNIX only: needed for sd_notify, nothing that reaches a network
-    assert one(service, "RestrictAddressFamilies").split() == ["AF_UNIX"]
+    assert last(service, "RestrictAddressFamilies").split() == ["AF_UNIX"]
 
 
 def test_devices_closed_list_with_camera_gpio_serial(service):
-    assert one(service, "DevicePolicy") == "closed"
+    assert last(service, "DevicePolicy") == "closed"
     allowed = " ".join(service["DeviceAllow"])
     for device in ("char-video4linux", "char-media", "/dev/dma_heap", "char-gpiochip",
                    "char-ttyUSB", "char-ttyAMA"):
         assert device in allowed, f"DeviceAllow lacks {device}"
-    assert set(one(service, "SupplementaryGroups").split()) >= {"video", "gpio", "dialout"}
+    assert set(last(service, "SupplementaryGroups").split()) >= {"video", "gpio", "dialout"}
     # both would cut access to the very devices the scanner needs
     assert service.get("PrivateDevices", ["no"])[-1] == "no"
     assert service.get("PrivateUsers", ["no"])[-1] == "no"
@@ -71,9 +50,9 @@ def test_hardening(service):
                        "PrivateTmp": "yes", "MemoryDenyWriteExecute": "yes",
                        "RestrictNamespaces": "yes", "CapabilityBoundingSet": "",
                        "SystemCallArchitectures": "native"}.items():
-        assert one(service, key) == value, key
-    assert one(service, "User") != "root"
-    assert one(service, "StateDirectory") == "scanpoint"
+        assert last(service, key) == value, key
+    assert last(service, "User") != "root"
+    assert last(service, "StateDirectory") == "scanpoint"
 
 
 def test_systemd_analyze_security_exposure_at_most_1():

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from listserver import ListServer
+from tests.support.listserver import ListServer
+from tests.support.configs import load_config
+from tests.support.results import credential
 from terminal.lists import listfiles
 from terminal.crypto import sm2
 from terminal.lists.publish import Publisher
@@ -40,7 +42,7 @@ class NoWaitClock(SystemClock):
 
 
 def cred(serial: bytes) -> Credential:
-    return Credential("native", "health", "issuer", "00", serial, 0, 0, 0)
+    return credential(serial)
 
 
 class Rig:
@@ -318,11 +320,9 @@ def test_clock_offset_warning_uses_the_configured_limit(rig, caplog):
 
 
 def test_settings_and_guard_take_max_clock_offset_from_config(tmp_path):
-    from terminal import config as config_mod
     from terminal.lists.timeguard import TimeGuard
-    cfg = config_mod.loads('[lists]\nmax_clock_offset = 120.0\nissued_tolerance = 30.0\n'
-                           f'[terminal]\nstate_dir = "{tmp_path}"\n[sync]\nsource = "{tmp_path}"\n'
-                           f'[trust]\nroot_key = "{ROOT_PUB.hex()}"\n')
+    cfg = load_config(tmp_path, '[lists]\nmax_clock_offset = 120.0\nissued_tolerance = 30.0\n'
+                      f'[sync]\nsource = "{tmp_path}"\n[trust]\nroot_key = "{ROOT_PUB.hex()}"\n')
     assert SyncSettings.from_config(cfg, ROOT_PUB).max_clock_offset == 120.0
     guard = TimeGuard.from_config(cfg)
     assert (guard.max_offset, guard.issued_tolerance) == (120.0, 30.0)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 from terminal.clock import FixedClock
 from terminal.lists.revocation import ListMeta, RevocationStore
 from terminal.lists.status import status_section
 from terminal.lists.timeguard import TimeGuard, boot_id, clock_observation, parse_http_date
 from terminal.reasons import Reason
+from tests.support.configs import load_config
 
 NOW = 1_760_000_000.0
 
@@ -58,17 +57,16 @@ def test_stale_and_missing():
 
 def test_status_section(tmp_path):
     db = tmp_path / "revocation.db"
-    from terminal import config
-    cfg = config.loads(f'[terminal]\nstate_dir = "{tmp_path}"\n')
+    cfg = load_config(tmp_path)
     assert "no revocation store" in status_section(cfg)["error"]
-    now = int(time.time())
+    issued = int(NOW)
     with RevocationStore(db) as st:
-        st.apply_snapshot(4, now - 50, now + 100, b"\x01" * 16)
-        st.set_state("last_sync", {"ok": False, "code": "rollback", "at": now})
-    out = status_section(cfg)
+        st.apply_snapshot(4, issued, issued + 3600, b"\x01" * 16)
+        st.set_state("last_sync", {"ok": False, "code": "rollback", "at": issued + 50})
+    out = status_section(cfg, clock=FixedClock(issued + 50))
     rev = out["lists"]["revocation"]
     assert rev["version"] == 4 and rev["entries"] == 1 and not rev["stale"]
-    assert 49 <= rev["age_s"] <= 60
+    assert rev["age_s"] == 50                             # on the injected clock: exact
     assert out["last_sync"]["code"] == "rollback"
     assert out["clock"]["trusted"] is True
     assert out["summary"].startswith("revocation v4, 1 entries")

@@ -19,8 +19,8 @@ sys.path.insert(0, str(REPO))
 from terminal.crypto import sm2  # noqa: E402
 from terminal.formats import base45, cbor, native  # noqa: E402
 from terminal.lists.signedlist import ALG_SM2_SM3, key_id  # noqa: E402
-from tests import nativekit as kit  # noqa: E402
-from tests.nativekit import ISSUER_KID, NOW, OLD, OTHER, STRANGER  # noqa: E402
+from tests.support import credentials as kit  # noqa: E402
+from tests.support.credentials import ISSUER_KID, NOW, OLD, OTHER, STRANGER  # noqa: E402
 
 SKEW = 30
 OUT = Path(__file__).with_name("native.json")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import apsw
 
-from powercut import CutVFS, Disk, PowerCut, materialize
+from tests.support.powercut import CutVFS, Disk, PowerCut, materialize
 from terminal.lists.revocation import RevocationStore
 from terminal.storage import configure
 

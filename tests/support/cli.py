@@ -1,4 +1,5 @@
-"""Helpers for the command-line tests: the real parser walked, and the one-line error check."""
+"""The command-line test kit: the real parser walked, the one-line error check, running the
+command as a process, and dropping root's file-mode override for a call."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 from terminal.cli.main import build_parser, main, walk
+from tests.support.programs import REPO, python_env
 
-REPO = Path(__file__).resolve().parents[2]
 PARSERS = dict(walk(build_parser()))
 COMMANDS = {prog: p for prog, p in PARSERS.items() if p.get_default("func") is not None}
 NOBODY = 65534
@@ -83,6 +83,5 @@ def as_nobody() -> Iterator[None]:
 
 
 def run_cli(*argv: str | bytes, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'hw-sim'}"}
     return subprocess.run([sys.executable, "-m", "terminal", *argv], capture_output=True,
-                          env=env, cwd=REPO, timeout=120, **kwargs)
+                          env=python_env(), cwd=REPO, timeout=120, **kwargs)

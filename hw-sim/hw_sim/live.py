@@ -137,11 +137,16 @@ class SimView:
         """Pins now, their changes after ``since`` (seconds on the recorder's clock), the scene
         and the number of slips printed."""
         recorder = self.handle.recorder
-        changes = [{"t": round(c.t, 4), "output": c.output, "on": c.on}
-                   for c in recorder.events() if c.t > since][-100:]
+        changes, last = [], dict.fromkeys(recorder.states(), False)
+        for change in recorder.events():       # a pin set to the state it has is no change
+            if change.on != last.get(change.output):
+                last[change.output] = change.on
+                if change.t > since:
+                    changes.append({"t": round(change.t, 4), "output": change.output,
+                                    "on": change.on})
         printer = self.handle.printer
         return {"now": round(time.monotonic() - recorder.start, 4), "pins": recorder.states(),
-                "changes": changes, "scene": self.scene(),
+                "changes": changes[-100:], "scene": self.scene(),
                 "slips": len(printer.slips) if printer is not None else 0,
                 "paper": None if printer is None else not printer.out_of_paper}
 

@@ -5,6 +5,7 @@
   let since = -1;
   let slipCount = 0;
   const lit = {};
+  const stats = window.__sim = {frames: 0};
 
   function el(tag, text, cls) {
     const e = document.createElement(tag);
@@ -14,6 +15,7 @@
   }
 
   frame.addEventListener("load", function () {
+    stats.frames += 1;
     setTimeout(function () { frame.src = "/sim/frame.jpg?t=" + Date.now(); }, 150);
   });
   frame.addEventListener("error", function () {

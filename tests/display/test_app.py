@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -195,3 +196,22 @@ def test_scanpoint_display_refuses_an_open_lan_address(terminal):
     assert out.returncode == 2
     assert "listening on the LAN is opt-in" in out.stderr
 
+
+
+def test_alert_rules_and_scrape_config_name_only_metrics_the_display_exposes(terminal):
+    """Every ``scanpoint_*`` name in the shipped alert rules is one /metrics serves (the printer
+    ones through a feed that has heard from a printer)."""
+    from terminal.display.feed import Feed
+    from terminal.display.metrics import exposition
+
+    rules = (ROOT / "docs" / "prometheus" / "scanpoint-alerts.yml").read_text()
+    used = {re.sub(r"_(bucket|total|count|sum)$", "", name)
+            for name in re.findall(r"\bscanpoint_[a-z_]+", rules)}
+    feed = Feed("/nonexistent")
+    feed.printer = {"known": True, "online": True, "paper": False}
+    printer_text = exposition(feed, {"printer": {"enabled": True, "pending": 3, "failed": 0}})
+    served = {family.name for family in text_string_to_metric_families(printer_text.decode())}
+    served |= set(metrics(terminal))
+    assert used - served == set()
+    assert "scanpoint_printer_paper" in served and "scanpoint_print_queue_depth" in served
+    assert 'job_name: scanpoint' in (ROOT / "docs" / "prometheus" / "prometheus.yml").read_text()

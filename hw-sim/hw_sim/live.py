@@ -141,9 +141,9 @@ class SimView:
         for change in recorder.events():       # a pin set to the state it has is no change
             if change.on != last.get(change.output):
                 last[change.output] = change.on
-                if change.t > since:
-                    changes.append({"t": round(change.t, 4), "output": change.output,
-                                    "on": change.on})
+                t = round(change.t, 4)          # the page sends back the rounded time
+                if t > since:
+                    changes.append({"t": t, "output": change.output, "on": change.on})
         printer = self.handle.printer
         return {"now": round(time.monotonic() - recorder.start, 4), "pins": recorder.states(),
                 "changes": changes[-100:], "scene": self.scene(),

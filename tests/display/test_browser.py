@@ -215,7 +215,12 @@ def test_simulator_view_buttons_frame_pins_and_decision(terminal, browser, scree
     browser.driver.find_element("id", "act-forged").click()
     browser.wait(lambda d: len(terminal.events) > before, timeout=15)
     frames = browser.js("return window.__sim.frames")
-    browser.wait(lambda d: d.execute_script("return window.__sim.frames") >= frames + 2)
+    try:       # two fresh frames: the screenshot shows the code in view, outlined
+        browser.wait(lambda d: d.execute_script("return window.__sim.frames") >= frames + 2,
+                     timeout=30)
+    except Exception as exc:
+        raise AssertionError(f"the camera frame stopped refreshing: "
+                             f"{browser.js('return window.__sim')}") from exc
     assert terminal.events[before].result.reason is Reason.SIGNATURE_INVALID
     browser.wait(lambda d: d.execute_script("return document.getElementById('last').className")
                  == "deny")

@@ -5,7 +5,7 @@
   let since = -1;
   let slipCount = 0;
   const lit = {};
-  const stats = window.__sim = {frames: 0};
+  const stats = window.__sim = {frames: 0, errors: 0};
 
   function el(tag, text, cls) {
     const e = document.createElement(tag);
@@ -19,6 +19,7 @@
     setTimeout(function () { frame.src = "/sim/frame.jpg?t=" + Date.now(); }, 150);
   });
   frame.addEventListener("error", function () {
+    stats.errors += 1;
     setTimeout(function () { frame.src = "/sim/frame.jpg?t=" + Date.now(); }, 1000);
   });
 

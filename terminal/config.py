@@ -12,6 +12,7 @@ To add a section: write a dataclass whose fields use :func:`setting`, then add a
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import tomllib
 import types
 import typing
@@ -297,6 +298,77 @@ class AuditSection:
             raise ConfigError("[audit] purge_interval_s must be positive")
 
 
+LISTEN_DEFAULT = "127.0.0.1:8080"
+
+
+@dataclass
+class DisplaySection:
+    """The staff screen: the scanner's event socket and ``scanpoint display`` (kiosk, status, metrics).
+
+    The scanner publishes each decision (masked, never a payload, serial or ID) and its status on
+    ``socket``; ``scanpoint display`` reads it and serves the kiosk page, ``/status`` and
+    ``/metrics`` on ``listen``. Loopback only unless ``allow`` names the LAN clients.
+    """
+
+    publish: bool = setting(True, "the scanner publishes decisions and status on socket (drops them, "
+                            "counted, when no screen reads fast enough; a decision never waits)")
+    socket: str = setting("", "Unix socket the scanner publishes on and `scanpoint display` reads; "
+                          "empty: STATE_DIR/events.sock (on a Pi: /run/scanpoint/events.sock, the "
+                          "scanner unit's runtime folder)", path=True)
+    listen: str = setting(LISTEN_DEFAULT, "HOST:PORT `scanpoint display` serves on; an address "
+                          "beyond loopback needs allow")
+    allow: list[str] = setting([], "addresses or networks (CIDR) that may connect besides loopback, "
+                               "e.g. [\"192.168.10.0/24\"]; required to listen beyond loopback")
+    idle_s: float = setting(8.0, "seconds a decision stays on the kiosk screen before it shows "
+                            "'Show your code' again")
+
+    def __post_init__(self) -> None:
+        if len(str(self.socket).encode()) > 107:
+            raise ConfigError(f"[display] socket path is longer than 107 bytes: {self.socket}")
+        if not 0.5 <= self.idle_s <= 3600:
+            raise ConfigError("[display] idle_s must be between 0.5 and 3600 seconds")
+        for entry in self.allow:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(f"[display] allow entry {entry!r} is not an address or network "
+                                  "such as 192.168.10.0/24") from None
+        check_listen(self.listen, self.allow, "[display] listen")
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``listen`` as (host, port)."""
+        return parse_listen(self.listen)
+
+    def socket_path(self, state_dir: str) -> Path:
+        """The event socket: ``socket``, or ``events.sock`` in ``state_dir`` when empty."""
+        return Path(self.socket) if self.socket else Path(state_dir) / "events.sock"
+
+
+def parse_listen(text: str, what: str = "listen address") -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) as (host, port); :class:`ConfigError` if malformed."""
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        ipaddress.ip_address(host)
+        number = int(port)
+    except ValueError:
+        raise ConfigError(f"{what} {text!r} must be HOST:PORT with a numeric address, "
+                          "e.g. 127.0.0.1:8080") from None
+    if not sep or not 0 <= number <= 65535:
+        raise ConfigError(f"{what} {text!r}: port must be 0..65535")
+    return host, number
+
+
+def check_listen(text: str, allow: list[str], what: str = "listen address") -> tuple[str, int]:
+    """Parse ``text``; an address beyond loopback is refused unless ``allow`` names LAN clients."""
+    host, port = parse_listen(text, what)
+    if not ipaddress.ip_address(host).is_loopback and not allow:
+        raise ConfigError(f"{what} {text!r} is not loopback: listening on the LAN is opt-in, set "
+                          "[display] allow to the addresses or networks that may connect")
+    return host, port
+
+
 @dataclass
 class Config:
     """The whole terminal configuration. ``source`` is the file it came from (None: defaults)."""
@@ -313,6 +385,7 @@ class Config:
     lists: ListsSection = field(default_factory=ListsSection)
     printer: PrinterSection = field(default_factory=PrinterSection)
     audit: AuditSection = field(default_factory=AuditSection)
+    display: DisplaySection = field(default_factory=DisplaySection)
     source: Path | None = field(default=None, metadata={"internal": True})
 
     def sections(self) -> dict[str, Any]:

@@ -357,6 +357,33 @@ def hours(high: float) -> Callable[[str], object]:
     return _value_type("hours", parse, "number", "1", ("x", "0", "-1", "nan", f"{high * 2:g}"))
 
 
+def seconds(high: float) -> Callable[[str], object]:
+    """A number of seconds from 0 to ``high``."""
+
+    def parse(value: str) -> float:
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number of seconds") from None
+        if not 0 <= number <= high:        # also refuses nan
+            raise ValueError(f"{value!r} is out of range: give 0 to {high:g} seconds")
+        return number
+
+    return _value_type("seconds", parse, "number", "5", ("x", "-1", "nan", f"{high * 2:g}"))
+
+
+def _listen(value: str) -> str:
+    from terminal.config import parse_listen
+
+    parse_listen(value, "address")
+    return value
+
+
+#: ``--listen``: HOST:PORT with a numeric address (whether the LAN is allowed is the config's say)
+listen_address = _value_type("address", _listen, "address", "127.0.0.1:8080",
+                             ("localhost", "127.0.0.1:99999", "127.0.0.1"))
+
+
 def _list_source(value: str) -> str:
     if not value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ValueError(f"{value!r} is not a URL: empty or holds control characters")

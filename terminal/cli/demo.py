@@ -9,11 +9,13 @@ and relay did. Nothing is needed but the installed package.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,6 +30,8 @@ from terminal.reasons import Decision, Reason
 SHOW_S = 0.5       # each code is held in front of the camera this long ...
 GAP_S = 0.6        # ... then taken away this long (longer than the scaled patterns)
 SCALE = 0.2        # signal patterns shortened 5x: a 2 s green light lasts 0.4 s in the demo
+UI_SHOW_S, UI_GAP_S, UI_SCALE = 1.0, 2.0, 0.5   # with --ui: slow enough to watch each step
+UI_IDLE_S = 2.5    # with --ui: the staff screen returns to "Show your code" between steps
 
 
 @dataclass
@@ -41,6 +45,15 @@ class Step:
     events: list[DecisionEvent] = field(default_factory=list)
     start: float = 0.0
     end: float = 0.0
+
+
+@dataclass(frozen=True)
+class UiOptions:
+    """``scanpoint demo --ui``: serve the display on ``listen`` (None: ``[display] listen``)
+    while the scenario plays, then keep serving for ``hold`` seconds (None: until stopped)."""
+
+    listen: str | None = None
+    hold: float | None = None
 
 
 def demo_config(work: Path, root_public_key: bytes, trust_list: Path, site: str) -> str:
@@ -250,68 +263,160 @@ class DemoRun:
 
 
 def play(site: str, work: Path, *, out: TextIO | None = None, show_s: float = SHOW_S,
-         gap_s: float = GAP_S, scale: float = SCALE) -> DemoRun:
+         gap_s: float = GAP_S, scale: float = SCALE, ui: UiOptions | None = None,
+         on_scripted_end: Callable[[DemoRun], None] | None = None) -> DemoRun:
     """Issue the scenario's codes in ``work`` and run the real daemon on simulated devices through
     them; decisions are printed to ``out`` as they happen (if given). The caller closes
-    ``run.devices``."""
+    ``run.devices``.
+
+    With ``ui`` the display serves the kiosk screen and the simulator view meanwhile (its URL is
+    printed to ``out``), and the daemon keeps running after the scenario — its buttons present
+    more scenes — until stopped or ``ui.hold`` ends; ``on_scripted_end`` gets the run as soon as
+    the scripted steps are over."""
     from terminal.daemon.compose import build_service
     from terminal.daemon.devices import open_devices
 
     steps, home = make_steps(work, site)
-    config = terminal_for(work, home, site, publish=False)
+    extra = f"\n[display]\nidle_s = {UI_IDLE_S}\n" if ui is not None else ""
+    config = terminal_for(work, home, site, extra, publish=False)
     script: list[tuple[str | None, float]] = []
     for step in steps:
         script += [(step.text, show_s), (None, gap_s)]
-    devices = open_devices(config, scenario=script, scale=scale)
-    collector = _Collector(steps, out, devices.sim.recorder)
+    live = importlib.import_module("hw_sim.live") if ui is not None else None
+    scenario: Any = live.LiveScenario.from_script(script) if live is not None else script
+    devices = open_devices(config, scenario=scenario, scale=scale)
+    sim = devices.sim
+    assert sim is not None, "hardware = 'sim' always has a simulator handle"
+    collector = _Collector(steps, out, sim.recorder)
     service = build_service(config, devices=devices)
     service.pipeline.add_observer(collector)
-    completed = _play(service, devices.sim, steps, collector)
-    return DemoRun(steps, devices.sim.recorder, service, devices, collector.stray, completed,
-                   config)
+    run = DemoRun(steps, sim.recorder, service, devices, collector.stray, False, config)
+    if ui is None or live is None:
+        run.completed = _play(service, sim, steps, collector)
+        return run
+    view = live.SimView(sim, scenario, sim_codes(steps, home, site), fps=config.camera.fps)
+    from terminal.display.server import DisplayServer
+
+    server = DisplayServer(config, listen=ui.listen, sim=view).start()
+    if out is not None:
+        print(f"  staff screen: {server.url}   simulator: {server.url}sim   status: "
+              f"{server.url}status   metrics: {server.url}metrics", file=out, flush=True)
+    try:
+
+        def ended(completed: bool) -> None:
+            run.completed = completed
+            if on_scripted_end is not None:
+                on_scripted_end(run)
+
+        _play(service, sim, steps, collector,
+              after=_hold(service, ui.hold, out, server.url), on_end=ended)
+    finally:
+        server.stop()
+    return run
+
+
+def sim_codes(steps: list[Step], home: Any, site: str) -> dict[str, Callable[[], str]]:
+    """What the simulator view's code buttons show: a freshly issued valid code (each press, so
+    anti-passback does not deny it), and the scenario's expired, forged and revoked codes."""
+    by_reason = {step.reason: step.text for step in steps}
+    ctype, status = ("insurance", None) if site == "pharmacy" else ("health", "green")
+
+    def valid() -> str:
+        return str(home.issue(ctype, "王小明", "110101199003071234", status=status,
+                              now=int(SYSTEM.time())))
+
+    codes: dict[str, Callable[[], str]] = {"valid": valid, "glare": valid}
+    for action, reason in (("expired", Reason.EXPIRED), ("forged", Reason.SIGNATURE_INVALID),
+                           ("revoked", Reason.REVOKED)):
+        codes[action] = _constant(by_reason[reason])
+    return codes
+
+
+def _constant(text: str) -> Callable[[], str]:
+    return lambda: text
+
+
+def _hold(service: Any, hold: float | None, out: TextIO | None, url: str) -> Callable[[], bool]:
+    """``after`` for :func:`_play`: true once ``hold`` seconds passed after the scenario (never
+    without ``hold``: SIGINT/SIGTERM stop the daemon)."""
+    state: dict[str, float] = {}
+
+    def after() -> bool:
+        now = service.clock.monotonic()
+        if "start" not in state:
+            state["start"] = now
+            if out is not None:
+                left = "until Ctrl-C" if hold is None else f"for {hold:g} s"
+                print(f"  still serving {url} {left}: present more codes at {url}sim",
+                      file=out, flush=True)
+        return hold is not None and now - state["start"] >= hold
+
+    return after
 
 
 def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = sys.stdout,
-        show_s: float = SHOW_S, gap_s: float = GAP_S, scale: float = SCALE) -> int:
-    """Run the demo and print it; 0 when every step got its expected decision, 4 otherwise."""
+        show_s: float | None = None, gap_s: float | None = None, scale: float | None = None,
+        ui: UiOptions | None = None) -> int:
+    """Run the demo and print it; 0 when every step got its expected decision, 4 otherwise.
+
+    With ``ui`` (``--ui``) the steps play slower, the staff screen and simulator view are served
+    meanwhile, and the report is printed as soon as the scripted steps are over.
+    """
+    slow = ui is not None
+    show_s = show_s if show_s is not None else UI_SHOW_S if slow else SHOW_S
+    gap_s = gap_s if gap_s is not None else UI_GAP_S if slow else GAP_S
+    scale = scale if scale is not None else UI_SCALE if slow else SCALE
     work = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="scanpoint-demo-"))
     work.mkdir(parents=True, exist_ok=True)
+    keep = work if out_dir else None
+    failures: list[int] = []
     try:
         print(f"scanpoint demo — site {site}, simulated camera and GPIO, files in "
               f"{work if out_dir else 'a temporary folder'}", file=out)
         print(f"  {'signal':<7} {'decision':<5} {'reason':<18} {'latency':>8}   step", file=out)
-        result = play(site, work, out=out, show_s=show_s, gap_s=gap_s, scale=scale)
+        result = play(site, work, out=out, show_s=show_s, gap_s=gap_s, scale=scale, ui=ui,
+                      on_scripted_end=lambda r: failures.append(report(r, site, out, keep)))
         try:
-            recorder = result.recorder
-            print("", file=out)
-            print(f"  {'step':<34} {'expected':<24} {'got':<24} outputs", file=out)
-            failures = 0
-            for step in result.steps:
-                got = [f"{e.result.decision.value} {e.result.reason.value}" for e in step.events]
-                expected = f"{step.decision.value} {step.reason.value}"
-                good = got == [expected]
-                failures += not good
-                print(f"  {'ok ' if good else 'BAD'} {step.label:<30} {expected:<24} "
-                      f"{', '.join(got) or 'nothing':<24} "
-                      f"{_outputs_during(recorder, step.start, step.end)}", file=out)
-            latencies = sorted(e.latency for s in result.steps for e in s.events
-                               if e.latency is not None)
-            if latencies:
-                median = latencies[len(latencies) // 2]
-                print(f"\n  latency frame->LED: median {median * 1000:.1f} ms, "
-                      f"max {latencies[-1] * 1000:.1f} ms; outputs off after stop: "
-                      f"{not any(recorder.states().values())}", file=out)
-            failures += len(result.stray) + (not result.completed)
-            if site == "pharmacy":
-                failures += not show_slips(result, out, keep=work if out_dir else None)
-            print("demo passed" if failures == 0 else f"demo FAILED: {failures} step(s) wrong",
-                  file=out)
+            if ui is None:
+                failures.append(report(result, site, out, keep))
+            elif not failures:        # stopped before the scripted steps were over
+                failures.append(len(result.steps))
         finally:
             result.devices.close()     # mock GPIO released even if printing the run fails
-        return Exit.OK if failures == 0 else Exit.FAILURE
+        return Exit.OK if sum(failures) == 0 else Exit.FAILURE
     finally:
         if not out_dir:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def report(result: DemoRun, site: str, out: TextIO, keep: Path | None) -> int:
+    """Print the table of steps (expected and got, what the outputs did), the latency and, at a
+    pharmacy, the slips; returns the number of failures."""
+    recorder = result.recorder
+    print("", file=out)
+    print(f"  {'step':<34} {'expected':<24} {'got':<24} outputs", file=out)
+    failures = 0
+    for step in result.steps:
+        got = [f"{e.result.decision.value} {e.result.reason.value}" for e in step.events]
+        expected = f"{step.decision.value} {step.reason.value}"
+        good = got == [expected]
+        failures += not good
+        print(f"  {'ok ' if good else 'BAD'} {step.label:<30} {expected:<24} "
+              f"{', '.join(got) or 'nothing':<24} "
+              f"{_outputs_during(recorder, step.start, step.end)}", file=out)
+    latencies = sorted(e.latency for s in result.steps for e in s.events
+                       if e.latency is not None)
+    if latencies:
+        median = latencies[len(latencies) // 2]
+        print(f"\n  latency frame->LED: median {median * 1000:.1f} ms, "
+              f"max {latencies[-1] * 1000:.1f} ms; outputs off after stop: "
+              f"{not any(recorder.states().values())}", file=out)
+    failures += len(result.stray) + (not result.completed)
+    if site == "pharmacy":
+        failures += not show_slips(result, out, keep=keep)
+    print("demo passed" if failures == 0 else f"demo FAILED: {failures} step(s) wrong",
+          file=out, flush=True)
+    return failures
 
 
 def show_slips(result: DemoRun, out: TextIO, keep: Path | None) -> bool:
@@ -324,8 +429,9 @@ def show_slips(result: DemoRun, out: TextIO, keep: Path | None) -> bool:
     if printer is None:
         print("\n  no slip printer configured", file=out)
         return False
-    slips = printer.slips
     decided = sum(len(step.events) for step in result.steps) + len(result.stray)
+    printer.wait_for(decided, timeout=5.0)     # with --ui the scanner is still printing
+    slips = printer.slips
     print(f"\n  slips printed on the virtual printer: {len(slips)} of {decided} decisions", file=out)
     for slip in slips:
         print("", file=out)
@@ -343,16 +449,31 @@ def show_slips(result: DemoRun, out: TextIO, keep: Path | None) -> bool:
     return len(slips) == decided
 
 
-def _play(service: Any, sim: Any, steps: list[Step], collector: _Collector) -> bool:
-    """Run the service until the scenario ends, tracking which step is on camera.
+def _play(service: Any, sim: Any, steps: list[Step], collector: _Collector, *,
+          after: Callable[[], bool] | None = None,
+          on_end: Callable[[bool], None] | None = None) -> bool:
+    """Run the service until the scenario ends, tracking which step is on camera; then, if
+    ``after`` is given, on until ``after()`` is true (``on_end`` runs, in a thread of its own,
+    when the scripted steps are over, told whether every step played).
 
     Scenario entries alternate: step i's code is entry 2*i, the empty scene after it 2*i+1.
     """
-    state = {"i": -1}
+    state = {"i": -1, "done": False}
 
     def until() -> bool:
+        if state["done"]:
+            return after is not None and after()
         if sim.finished():
-            return True
+            if after is None:
+                return True
+            state["done"] = True
+            if 0 <= state["i"] < len(steps):
+                steps[state["i"]].end = service.clock.monotonic()
+            collector.current = None       # later decisions (the view's buttons) are not steps
+            if on_end is not None:
+                threading.Thread(target=on_end, args=(state["i"] >= len(steps) - 1,),
+                                 name="demo-report", daemon=True).start()
+            return after()
         position = sim.step_index()
         if position is None:
             return False
@@ -368,6 +489,6 @@ def _play(service: Any, sim: Any, steps: list[Step], collector: _Collector) -> b
         return False
 
     service.run(install_signal_handlers=True, until=until)
-    if 0 <= state["i"] < len(steps):
+    if 0 <= state["i"] < len(steps) and not state["done"]:
         steps[state["i"]].end = service.clock.monotonic()
     return state["i"] >= len(steps) - 1

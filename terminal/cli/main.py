@@ -40,10 +40,10 @@ _NUMBER = re.compile(r"-\d+(\.\d*)?|-\.\d+")
 
 def command_modules() -> tuple[ModuleType, ...]:
     """Every module of :mod:`terminal.cli.commands` (a test checks none is left out)."""
-    from terminal.cli.commands import (audit, decode, demo, issuer, printer, publish, run, status,
-                                       sync, verify)
+    from terminal.cli.commands import (audit, decode, demo, display, issuer, printer, publish, run,
+                                       status, sync, verify)
 
-    return (audit, decode, demo, issuer, printer, publish, run, status, sync, verify)
+    return (audit, decode, demo, display, issuer, printer, publish, run, status, sync, verify)
 
 
 class Parser(argparse.ArgumentParser):

@@ -236,6 +236,19 @@ def status_section(config: Config) -> dict[str, Any]:
     return {"enabled": True, "retention_days": section.retention_days, **summary}
 
 
+def summary_since(config: Config, since: float) -> dict[str, Any] | None:
+    """Counts by decision and reason of the events at or after Unix time ``since`` (the staff
+    screen's "today"); None when the audit log is disabled or not there yet. Counts, never rows."""
+    path = Path(config.terminal.state_dir) / AUDIT_FILE
+    if not config.audit.enabled or not path.exists():
+        return None
+    conn = storage.connect_readonly(path)
+    try:
+        return _summary(conn, since)
+    finally:
+        conn.close()
+
+
 def _summary(conn: sqlite3.Connection, since: float = 0.0) -> dict[str, Any]:
     by_decision = dict(conn.execute(
         "SELECT decision, count(*) FROM events WHERE at >= ? GROUP BY decision", (since,)))

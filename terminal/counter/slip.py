@@ -15,42 +15,11 @@ from typing import Any
 from terminal.counter.paper import Line, Slip, wrap
 from terminal.counter.secret import keyed_serial_hash, verification_code
 from terminal.formats.names import shown_name
-from terminal.reasons import Decision, Reason
+from terminal.reasons import REASON_ZH, Decision, Reason
 from terminal.result import Result
 
 DECISION_ZH = {Decision.PASS: "通过", Decision.DENY: "拒绝", Decision.CHECK: "人工核验"}
 DECISION_EN = {Decision.PASS: "PASS", Decision.DENY: "DENY", Decision.CHECK: "CHECK"}
-
-#: Chinese staff texts for each reason (the English ones live in :mod:`terminal.reasons`).
-REASON_ZH: dict[Reason, str] = {
-    Reason.OK: "凭证有效",
-    Reason.FORMAT_UNKNOWN: "无法识别的凭证",
-    Reason.PREFIX_INVALID: "码前缀或版本无法识别",
-    Reason.BASE45_INVALID: "码内容已损坏",
-    Reason.DECOMPRESSION_FAILED: "码数据已损坏（压缩）",
-    Reason.PAYLOAD_TOO_LARGE: "码数据过大，疑似伪造",
-    Reason.CBOR_INVALID: "码数据格式错误",
-    Reason.COSE_INVALID: "签名封装格式错误",
-    Reason.CRITICAL_HEADER_UNKNOWN: "码要求本终端不支持的功能",
-    Reason.CLAIMS_INVALID: "凭证字段缺失或错误",
-    Reason.ALGORITHM_UNSUPPORTED: "签名算法不被接受",
-    Reason.KEY_UNKNOWN: "签发密钥不在信任列表中",
-    Reason.KEY_NOT_VALID: "签发密钥当前无效",
-    Reason.KEY_USAGE_INVALID: "签发密钥无权签发此类凭证",
-    Reason.SIGNATURE_INVALID: "签名不符：伪造或被篡改",
-    Reason.TRUST_LIST_MISSING: "未加载信任列表：请同步终端",
-    Reason.EXPIRED: "凭证已过期：请刷新二维码",
-    Reason.NOT_YET_VALID: "凭证尚未生效（请检查时钟）",
-    Reason.REVOKED: "凭证已被撤销",
-    Reason.REPLAYED: "凭证已在此使用过",
-    Reason.LIST_STALE: "信任或撤销列表已过期：请人工核验并同步终端",
-    Reason.CLOCK_UNTRUSTED: "终端时钟不可信：请人工核验",
-    Reason.TYPE_NOT_ACCEPTED: "本点不接受此类凭证",
-    Reason.STATUS_YELLOW: "健康状态：黄码",
-    Reason.STATUS_RED: "健康状态：红码",
-    Reason.POLICY_DENY: "站点规则拒绝",
-    Reason.INTERNAL_ERROR: "终端故障：请人工核验并报告",
-}
 
 TYPE_ZH = {
     "health": "健康码",

@@ -5,8 +5,9 @@
   :meth:`terminal.lists.revocation.RevocationCheck.from_config` — a store that is missing or cannot
   be opened answers ``LIST_STALE`` (check, or deny where ``[lists] stale = "deny"``), never an
   unchecked pass;
-- observers: the audit log (``[audit]``) and the slip printer's queue (``[printer]``). One that
-  fails to start is logged and left out — the gate keeps working and ``scanpoint status`` shows the
+- observers: the audit log (``[audit]``), the slip printer's queue (``[printer]``) and the
+  screen's event publisher (``[display]``, which also gets every status document). One that fails
+  to start is logged and left out — the gate keeps working and ``scanpoint status`` shows the
   part's own section.
 
 Log redaction is installed here too, before any part can log.
@@ -28,6 +29,7 @@ from terminal.daemon.pipeline import Pipeline
 from terminal.daemon.redaction import install_redaction
 from terminal.daemon.sdnotify import Notifier
 from terminal.daemon.service import Service, ServiceSettings
+from terminal.display.publisher import Publisher, printer_status
 from terminal.interfaces import Observer, Printer, TextVerifier
 from terminal.lists.revocation import RevocationCheck
 from terminal.verify.verifier import Verifier
@@ -74,13 +76,31 @@ def slip_observer(config: Config, printer: Printer | None, *,
                         qr=section.qr)
 
 
+def screen_publisher(config: Config, *, clock: Clock = SYSTEM,
+                     slips: SlipObserver | None = None) -> Publisher | None:
+    """The event publisher for ``[display]`` (None when ``publish = false``); with a slip
+    printer, its status carries the printer's last answer."""
+    section = config.display
+    if not section.publish:
+        return None
+    extra = printer_status(slips.queue) if slips is not None else None
+    return Publisher(section.socket_path(config.terminal.state_dir), clock=clock,
+                     extra_status=extra).start()
+
+
 def build_observers(config: Config, devices: Devices) -> list[Observer]:
-    """The decision observers the config enables (audit log, slip printer). One that cannot
-    start is logged and left out: the gate keeps working without it."""
+    """The decision observers the config enables (audit log, slip printer, screen publisher).
+    One that cannot start is logged and left out: the gate keeps working without it."""
     observers: list[Observer] = []
+
+    def publisher() -> Publisher | None:
+        slips = next((o for o in observers if isinstance(o, SlipObserver)), None)
+        return screen_publisher(config, clock=devices.clock, slips=slips)
+
     for name, build in (("audit", lambda: audit_observer(config, clock=devices.clock)),
                         ("printer", lambda: slip_observer(config, devices.printer,
-                                                          clock=devices.clock))):
+                                                          clock=devices.clock)),
+                        ("display", publisher)):
         try:
             observer = build()
         except Exception as exc:
@@ -109,4 +129,6 @@ def build_service(config: Config, *, devices: Devices | None = None,
     return Service(pipeline, devices.open_camera, devices.signals, clock=devices.clock,
                    settings=service_settings(config),
                    state_dir=config.terminal.state_dir if state_dir is None else state_dir,
-                   notifier=notifier if notifier is not None else Notifier())
+                   notifier=notifier if notifier is not None else Notifier(),
+                   status_listeners=[o.publish_status for o in observers
+                                     if isinstance(o, Publisher)])

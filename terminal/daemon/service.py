@@ -91,7 +91,8 @@ class Service:
     def __init__(self, pipeline: Pipeline, open_camera: Callable[[], Camera], signals: Signals, *,
                  clock: Clock, settings: ServiceSettings | None = None,
                  state_dir: str | os.PathLike[str] | None = None,
-                 notifier: Notifier | None = None) -> None:
+                 notifier: Notifier | None = None,
+                 status_listeners: list[Callable[[dict[str, Any]], None]] | None = None) -> None:
         self.pipeline = pipeline
         self.open_camera = open_camera
         self.signals = signals
@@ -99,6 +100,8 @@ class Service:
         self.settings = settings or ServiceSettings()
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.notifier = notifier or Notifier({})
+        # each gets every status document written (the screen's publisher); must not wait
+        self.status_listeners = list(status_listeners or ())
         self.camera: Camera | None = None
         self.camera_state = CameraState.STARTING
         self.camera_error: str | None = None
@@ -334,20 +337,28 @@ class Service:
         }
 
     def write_status(self, *, force: bool = False, state: str | None = None) -> None:
-        """Rewrite the status file atomically, at most every ``status_interval_s`` unless forced."""
-        if self.state_dir is None:
+        """Rewrite the status file atomically and hand the document to the status listeners, at
+        most every ``status_interval_s`` unless forced."""
+        if self.state_dir is None and not self.status_listeners:
             return
         now = self.clock.monotonic()
         if not force and now - self._last_status < self.settings.status_interval_s:
             return
         self._last_status = now
-        try:
-            if not self._state_dir_made:
-                self.state_dir.mkdir(parents=True, exist_ok=True)
-                self._state_dir_made = True
-            write_status_file(self.state_dir, self.status(state))
-        except OSError as exc:
-            log.error("status write failed path=%s error=%r", self.state_dir, exc)
+        document = self.status(state)
+        if self.state_dir is not None:
+            try:
+                if not self._state_dir_made:
+                    self.state_dir.mkdir(parents=True, exist_ok=True)
+                    self._state_dir_made = True
+                write_status_file(self.state_dir, document)
+            except OSError as exc:
+                log.error("status write failed path=%s error=%r", self.state_dir, exc)
+        for listener in self.status_listeners:
+            try:
+                listener(document)
+            except Exception as exc:
+                log.warning("status listener failed error=%r", exc)
 
 
 def write_status_file(state_dir: str | os.PathLike[str], document: dict[str, Any]) -> None:

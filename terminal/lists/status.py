@@ -11,7 +11,7 @@ from typing import Any
 
 from terminal.clock import SYSTEM, Clock
 from terminal.lists.revocation import read_lists, store_path
-from terminal.lists.timeguard import CLOCK_STATE, LAST_SYNC, TimeGuard
+from terminal.lists.timeguard import CLOCK_STATE, LAST_SYNC, LAST_SYNC_OK, TimeGuard
 
 
 def describe(meta: Mapping[str, Any], state: Mapping[str, Any], now: float,
@@ -55,7 +55,20 @@ def describe(meta: Mapping[str, Any], state: Mapping[str, Any], now: float,
             "observed_at": obs.get("local_time"),
         },
         "last_sync": state.get(LAST_SYNC),
+        "last_success": _last_success(state),
     }
+
+
+def _last_success(state: Mapping[str, Any]) -> int | None:
+    """Unix time of the last sync that succeeded (a store from before this was recorded: the
+    last sync's, if it succeeded)."""
+    ok = state.get(LAST_SYNC_OK)
+    if isinstance(ok, dict) and isinstance(ok.get("at"), int):
+        return ok["at"]
+    last = state.get(LAST_SYNC)
+    if isinstance(last, dict) and last.get("ok") and isinstance(last.get("at"), int):
+        return last["at"]
+    return None
 
 
 def _age(seconds: float) -> str:

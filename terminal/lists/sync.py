@@ -402,6 +402,8 @@ class SyncClient:
             store.set_state(timeguard.LAST_SYNC, {
                 "at": int(self.clock.time()), "ok": result.ok, "code": result.code,
                 "message": result.message[:300], "source": self.s.source})
+            if result.ok:
+                store.set_state(timeguard.LAST_SYNC_OK, {"at": int(self.clock.time())})
             level = logging.INFO if result.ok else logging.WARNING
             log.log(level, "event=sync ok=%s code=%s revocation=%s trust=%s detail=%r",
                     result.ok, result.code, result.revocation_version, result.trust_version,

@@ -24,6 +24,7 @@ log = logging.getLogger("scanpoint.timeguard")
 
 CLOCK_STATE = "clock"          # sync_state key holding the last server-date observation
 LAST_SYNC = "last_sync"        # sync_state key holding the last sync result
+LAST_SYNC_OK = "last_sync_ok"  # sync_state key holding the last successful sync (its time)
 
 
 def boot_id() -> str | None:

@@ -36,6 +36,30 @@ class Camera(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class ScannedCode:
+    """One code text a reader delivered, and when its last byte arrived (monotonic s)."""
+
+    text: str
+    arrived: float
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """A 2D code reader (serial port or keyboard wedge) that decodes codes itself.
+
+    ``read`` waits at most ``timeout`` seconds and returns the whole codes received (often none);
+    it raises :class:`terminal.errors.ReaderError` (or a subclass) when the reader is gone.
+    ``drops`` counts input dropped without a decision (garbage, oversize, partial) since opened.
+    """
+
+    def read(self, timeout: float) -> list[ScannedCode]: ...
+
+    def drops(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...
+
+
 @runtime_checkable
 class Decoder(Protocol):
     """Finds QR codes in a grayscale frame and returns their texts (empty list when none)."""

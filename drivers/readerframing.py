@@ -120,23 +120,22 @@ class Framer:
         if self.pending and now - self._last >= self.framing.gap_s:
             codes += self.expire(now)   # the previous burst went silent before this one
         self._last = now
-        end, ignore = self._end, self._ignore
-        for byte in data:
-            if byte == ignore:
+        if self._ignore is not None:
+            data = data.replace(bytes([self._ignore]), b"")
+        while data:
+            cut = data.find(self._end) if self._end is not None else -1
+            part, data = (data, b"") if cut < 0 else (data[:cut], data[cut + 1:])
+            if self._skipping:                      # the tail of an oversize code
+                self._skipping = cut < 0
                 continue
-            if byte == end:
-                if self._skipping:
-                    self._skipping = False
-                    continue
-                self._finish(codes)
-                continue
-            if self._skipping:
-                continue
-            self._buf.append(byte)
-            if len(self._buf) > self.framing.max_bytes:
+            if len(self._buf) + len(part) > self.framing.max_bytes:
                 self.dropped[OVERSIZE] += 1
                 self._buf.clear()
-                self._skipping = True
+                self._skipping = cut < 0            # skip on to its terminator
+                continue
+            self._buf += part
+            if cut >= 0:
+                self._finish(codes)
         return codes
 
     def expire(self, now: float) -> list[str]:

@@ -61,10 +61,10 @@ class Terminal:
     """A running daemon on simulated hardware (its loop in a thread) and its parts."""
 
     def __init__(self, work: Path, reader_toml: str, *, camera: str = "none", scenario=None,
-                 home=None):
-        self.home = home or make_issuer(work)
+                 home=None, site: str = "checkpoint"):
+        self.home = home or make_issuer(work, site)
         extra = f'\n[reader]\n{reader_toml}\n'
-        self.config = demo.terminal_for(work, self.home, "checkpoint", extra)
+        self.config = demo.terminal_for(work, self.home, site, extra)
         self.config.camera.source = camera
         self.devices = open_devices(self.config, scale=SCALE, scenario=scenario)
         self.seen = Events()
@@ -97,10 +97,10 @@ class Terminal:
         self.devices.close()
 
 
-def make_issuer(work: Path):
+def make_issuer(work: Path, site: str = "checkpoint"):
     from terminal.issuer import directory as issuer
 
-    return issuer.init(work / "issuer", site="checkpoint", now=int(time.time()) - 3600)
+    return issuer.init(work / "issuer", site=site, now=int(time.time()) - 3600)
 
 
 @pytest.fixture()
@@ -258,6 +258,21 @@ def test_camera_and_reader_together_decide_a_code_once(tmp_path):
         term.stop()
     assert term.decisions() == [(Decision.PASS, Reason.OK)]
     assert term.service.pipeline.stats.frames > 20
+
+
+def test_pharmacy_counter_scanner_gun_prints_a_slip(tmp_path):
+    term = Terminal(tmp_path, 'url = "sim"', site="pharmacy")
+    try:
+        card = term.home.issue("insurance", "王小明", "110101199003071234")
+        term.virtual.scan(card)
+        assert term.seen.wait_for(1)
+        assert term.decisions() == [(Decision.PASS, Reason.OK)]
+        printer = term.devices.sim.printer
+        assert printer.wait_for(1, timeout=WAIT)
+        slip = printer.slips[0].text
+        assert "110101199003071234" not in slip and "王小明" not in slip
+    finally:
+        term.stop()
 
 
 def test_keyboard_wedge_reader_through_input_events(tmp_path):

@@ -105,7 +105,7 @@ def make_issuer(work: Path, site: str = "checkpoint"):
 
 @pytest.fixture()
 def terminal(tmp_path):
-    term = Terminal(tmp_path, 'url = "sim"\ndebounce_ms = 600\ngap_ms = 100')
+    term = Terminal(tmp_path, 'url = "sim"\ndebounce_ms = 1000\ngap_ms = 100')
     yield term
     term.stop()
 
@@ -137,7 +137,7 @@ def test_code_resent_20_times_in_2_s_is_one_decision_then_replayed_after_a_pause
     assert terminal.seen.wait_for(1)
     assert wait_until(lambda: terminal.supervisor.codes == 20)
     assert terminal.decisions() == [(Decision.PASS, Reason.OK)]
-    time.sleep(1.0)                            # taken away, longer than debounce_ms
+    time.sleep(1.6)                            # taken away, longer than debounce_ms
     terminal.virtual.scan(code)
     assert terminal.seen.wait_for(2)
     assert terminal.decisions() == [(Decision.PASS, Reason.OK), (Decision.DENY, Reason.REPLAYED)]

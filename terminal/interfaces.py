@@ -118,8 +118,9 @@ class Printer(Protocol):
 class DecisionEvent:
     """What observers (audit log, slip printer) receive after a decision was signalled.
 
-    Times are the clock's monotonic seconds except ``wall`` (Unix seconds). ``latency`` is frame
-    arrival to LED change in seconds, or None when signalling failed. Holds no raw QR text.
+    Times are the clock's monotonic seconds except ``wall`` (Unix seconds). ``frame_arrived`` is
+    when the camera frame (or, for ``source = "reader"``, the reader's code) arrived; ``latency``
+    is from then to the LED change in seconds, or None when signalling failed. Holds no raw QR text.
     """
 
     sequence: int

@@ -112,7 +112,8 @@ class CameraSection:
     """The camera, and how the daemon supervises it (stall detection, retry backoff)."""
 
     source: str = setting("auto", "pi: 'auto', 'picamera2' or 'opencv'; sim: a scenario file, "
-                          "image, folder or video to replay ('auto': an empty scene)")
+                          "image, folder or video to replay ('auto': an empty scene); 'none': "
+                          "no camera, codes come from the [reader] only")
     device: int = setting(0, "OpenCV camera index (USB/laptop cameras)")
     width: int = setting(640, "frame width in pixels")
     height: int = setting(480, "frame height in pixels")
@@ -127,6 +128,64 @@ class CameraSection:
         if self.stall_s <= 0 or self.retry_initial_s <= 0 or self.retry_max_s < self.retry_initial_s:
             raise ConfigError("[camera] stall_s and retry_initial_s must be > 0 and "
                               "retry_max_s >= retry_initial_s")
+
+
+READER_TERMINATORS = ("cr", "lf", "crlf", "timeout")
+READER_LAYOUTS = ("us",)     # keyboard-wedge layouts drivers.readerframing can decode
+
+
+@dataclass
+class ReaderSection:
+    """A 2D code reader (scanner gun, embedded scan module) beside or instead of the camera.
+
+    Serial readers (USB-COM/CDC-ACM, RS-232, TTL) are opened with pyserial's ``serial_for_url``;
+    keyboard-wedge (USB HID) readers through Linux evdev, grabbed so scans never reach a console.
+    Codes go through the same decision path as camera codes; a code read again within
+    ``debounce_ms`` of its previous read is the same presentation (readers in continuous mode
+    resend many times a second).
+    """
+
+    url: str = setting("", "'' (no reader); a serial port or pyserial URL: /dev/ttyACM0, "
+                       "/dev/serial/by-id/..., rfc2217://host:port, a pty path; "
+                       "'evdev:/dev/input/by-id/...-event-kbd' for a keyboard-wedge reader; "
+                       "'sim' starts the virtual reader (hardware = 'sim' only)")
+    baudrate: int = setting(9600, "serial speed (RS-232/TTL readers; USB-COM ignores it)")
+    terminator: str = setting("cr", "what ends a code: 'cr', 'lf', 'crlf' (the reader's suffix; "
+                              "a wedge's Enter key is CR) or 'timeout' (no suffix: gap_ms of "
+                              "silence ends it)")
+    gap_ms: int = setting(100, "'timeout': silence that ends a code; otherwise bytes followed by "
+                          "this much silence without a terminator are a half-sent code, dropped")
+    prefix: str = setting("", "custom prefix the reader sends before each code, stripped")
+    strip_aim: bool = setting(True, "strip a leading AIM symbology identifier (]Q1, ]d2, ...)")
+    debounce_ms: int = setting(1500, "the same code again within this long is the same "
+                               "presentation: one decision (keep above the reader's own "
+                               "same-code reread delay)")
+    layout: str = setting("us", "keyboard layout a wedge reader types in: only 'us' (set the "
+                          "reader's keyboard country to USA)")
+    retry_initial_s: float = setting(0.5, "first wait before reopening a reader that failed")
+    retry_max_s: float = setting(30.0, "longest wait between reader retries (doubling up to it)")
+
+    def __post_init__(self) -> None:
+        if self.terminator not in READER_TERMINATORS:
+            raise ConfigError(f"[reader] terminator must be one of "
+                              f"{', '.join(READER_TERMINATORS)}, not {self.terminator!r}")
+        if self.layout not in READER_LAYOUTS:
+            raise ConfigError(f"[reader] layout {self.layout!r} is not supported: only the US "
+                              "layout is decoded. Set the reader's keyboard country to USA (scan "
+                              "its 'USA keyboard' programming code) and layout = 'us', or switch "
+                              "it to USB-COM (serial) mode")
+        if self.baudrate <= 0 or self.gap_ms <= 0 or self.debounce_ms < 0:
+            raise ConfigError("[reader] baudrate and gap_ms must be > 0, debounce_ms >= 0")
+        if self.retry_initial_s <= 0 or self.retry_max_s < self.retry_initial_s:
+            raise ConfigError("[reader] retry_initial_s must be > 0 and retry_max_s >= "
+                              "retry_initial_s")
+
+    @property
+    def kind(self) -> str:
+        """'keyboard' for an evdev wedge, 'serial' for any other URL, '' when none."""
+        if not self.url:
+            return ""
+        return "keyboard" if self.url.startswith("evdev:") else "serial"
 
 
 @dataclass
@@ -378,6 +437,7 @@ class Config:
     policy: PolicySection = field(default_factory=PolicySection)
     dcc: DccSection = field(default_factory=DccSection)
     camera: CameraSection = field(default_factory=CameraSection)
+    reader: ReaderSection = field(default_factory=ReaderSection)
     decoder: DecoderSection = field(default_factory=DecoderSection)
     signals: SignalsSection = field(default_factory=SignalsSection)
     pipeline: PipelineSection = field(default_factory=PipelineSection)

@@ -70,6 +70,14 @@ class CameraMissing(CameraError):
     """No camera is connected (or it was unplugged)."""
 
 
+class ReaderError(DeviceError):
+    """A 2D code reader (serial or keyboard wedge) cannot be opened or stopped answering."""
+
+
+class ReaderMissing(ReaderError):
+    """No reader at the configured port or input device (unplugged, or the wrong path)."""
+
+
 class PrinterError(DeviceError):
     """The receipt printer is offline, out of paper, or not answering."""
 

@@ -36,6 +36,30 @@ class Camera(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class ScannedCode:
+    """One code text a reader delivered, and when its last byte arrived (monotonic s)."""
+
+    text: str
+    arrived: float
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """A 2D code reader (serial port or keyboard wedge) that decodes codes itself.
+
+    ``read`` waits at most ``timeout`` seconds and returns the whole codes received (often none);
+    it raises :class:`terminal.errors.ReaderError` (or a subclass) when the reader is gone.
+    ``drops`` counts input dropped without a decision (garbage, oversize, partial) since opened.
+    """
+
+    def read(self, timeout: float) -> list[ScannedCode]: ...
+
+    def drops(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...
+
+
 @runtime_checkable
 class Decoder(Protocol):
     """Finds QR codes in a grayscale frame and returns their texts (empty list when none)."""
@@ -94,8 +118,9 @@ class Printer(Protocol):
 class DecisionEvent:
     """What observers (audit log, slip printer) receive after a decision was signalled.
 
-    Times are the clock's monotonic seconds except ``wall`` (Unix seconds). ``latency`` is frame
-    arrival to LED change in seconds, or None when signalling failed. Holds no raw QR text.
+    Times are the clock's monotonic seconds except ``wall`` (Unix seconds). ``frame_arrived`` is
+    when the camera frame (or, for ``source = "reader"``, the reader's code) arrived; ``latency``
+    is from then to the LED change in seconds, or None when signalling failed. Holds no raw QR text.
     """
 
     sequence: int

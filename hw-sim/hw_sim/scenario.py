@@ -2,10 +2,12 @@
 
 Steps: :class:`Show` (a code in view), :class:`Nothing` (empty scene), :class:`Glare` (a code under
 a reflection), :class:`Stall` (the camera delivers no frames), :class:`Disappear` (the camera is
-unplugged), :class:`Garbage` (broken frames) and :class:`Picture` (an image file). A scenario is a
+unplugged), :class:`Garbage` (broken frames), :class:`Picture` (an image file) and :class:`Scan`
+(a code read by the 2D reader: the virtual reader sends it, the camera sees nothing). A scenario is a
 frame source for :class:`hw_sim.camera.SimCamera`: it answers "what does the camera see ``t``
-seconds in?". Frames of a step are rendered once in a few variants (small hand shake, fresh sensor
-noise) and reused, so replay is cheap and deterministic.
+seconds in?", and :meth:`Scenario.scan_times` tells :class:`hw_sim.reader.ScanFeeder` when to
+scan. Frames of a step are rendered once in a few variants (small hand shake, fresh sensor noise)
+and reused, so replay is cheap and deterministic.
 """
 
 from __future__ import annotations
@@ -81,7 +83,18 @@ class Picture:
     ms: float
 
 
-Step = Show | Nothing | Glare | Stall | Disappear | Garbage | Picture
+@dataclass(frozen=True)
+class Scan:
+    """The 2D reader reads ``text`` at the step's start — ``repeat`` times, ``every_ms`` apart,
+    as a reader in continuous mode resends a code held under it; the camera sees nothing."""
+
+    text: str
+    ms: float
+    repeat: int = 1
+    every_ms: float = 100.0
+
+
+Step = Show | Nothing | Glare | Stall | Disappear | Garbage | Picture | Scan
 
 
 @dataclass
@@ -101,6 +114,8 @@ class Scenario:
         for step in self.steps:
             if step.ms <= 0:
                 raise ConfigError(f"scenario step {step} must last more than 0 ms")
+            if isinstance(step, Scan) and (step.repeat < 1 or step.every_ms <= 0):
+                raise ConfigError(f"scenario step {step}: repeat must be >= 1, every_ms > 0")
         self._starts = np.cumsum([0.0] + [s.ms / 1000.0 for s in self.steps])
 
     @property
@@ -128,6 +143,16 @@ class Scenario:
         rule as :meth:`step_at`."""
         return not self.loop and t + 1e-9 >= self.duration
 
+    def scan_times(self) -> list[tuple[float, str]]:
+        """``(seconds from the start, text)`` of every read the reader makes (one pass, even
+        for a looping scenario)."""
+        times = []
+        for start, step in zip(self._starts[:-1], self.steps, strict=True):
+            if isinstance(step, Scan):
+                times += [(float(start) + k * step.every_ms / 1000.0, step.text)
+                          for k in range(step.repeat)]
+        return times
+
     def available(self, t: float) -> bool:
         """False while a :class:`Disappear` step is in force (the camera cannot be opened)."""
         return not isinstance(self.step_at(t)[1], Disappear)
@@ -138,7 +163,7 @@ class Scenario:
         or :class:`CameraMissing` raised while the camera is gone."""
         number, step, _ = self.step_at(t)
         variant = index % VARIANTS
-        if step is None or isinstance(step, Nothing):
+        if step is None or isinstance(step, (Nothing, Scan)):
             return self._nothing(variant)
         if isinstance(step, Stall):
             return None
@@ -195,7 +220,8 @@ class Scenario:
 
         Keys: ``show`` (text, with ``ms`` and optional ``look`` table of :class:`Look` fields),
         ``nothing``/``stall``/``disappear`` (their value is the milliseconds), ``glare`` (text or
-        null, ``ms``, ``strength``), ``garbage`` (ms, ``kind``), ``picture`` (path, ``ms``).
+        null, ``ms``, ``strength``), ``garbage`` (ms, ``kind``), ``picture`` (path, ``ms``),
+        ``scan`` (text read by the 2D reader, ``ms``, optional ``repeat`` and ``every_ms``).
         """
         return cls([_step(item, n) for n, item in enumerate(items)], loop=loop, seed=seed)
 
@@ -239,13 +265,13 @@ def _step(item: Mapping[str, Any], n: int) -> Step:
     where = f"scenario step {n + 1}"
     if not isinstance(item, Mapping):
         raise ConfigError(f"{where} must be a table, got {item!r}")
-    kinds = [k for k in ("show", "nothing", "glare", "stall", "disappear", "garbage", "picture")
-             if k in item]
+    kinds = [k for k in ("show", "nothing", "glare", "stall", "disappear", "garbage", "picture",
+                         "scan") if k in item]
     if len(kinds) != 1:
         raise ConfigError(f"{where} needs exactly one of show, nothing, glare, stall, disappear, "
-                          f"garbage, picture; got {sorted(item)}")
+                          f"garbage, picture, scan; got {sorted(item)}")
     kind = kinds[0]
-    allowed = {kind, "ms", "look", "strength", "kind", "shake"}
+    allowed = {kind, "ms", "look", "strength", "kind", "shake", "repeat", "every_ms"}
     unknown = set(item) - allowed
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
@@ -256,6 +282,9 @@ def _step(item: Mapping[str, Any], n: int) -> Step:
         look = Look(**item.get("look", {}))
         if kind == "show":
             return Show(str(item["show"]), ms, look, float(item.get("shake", 1.5)))
+        if kind == "scan":
+            return Scan(str(item["scan"]), ms, int(item.get("repeat", 1)),
+                        float(item.get("every_ms", 100.0)))
         if kind == "glare":
             text = item["glare"]
             return Glare(None if text in (None, "") else str(text), ms,

@@ -8,7 +8,8 @@
 - observers: the audit log (``[audit]``), the slip printer's queue (``[printer]``) and the
   screen's event publisher (``[display]``, which also gets every status document). One that fails
   to start is logged and left out — the gate keeps working and ``scanpoint status`` shows the
-  part's own section.
+  part's own section;
+- the code reader's supervisor (``[reader]``), feeding the same pipeline as the camera.
 
 Log redaction is installed here too, before any part can log.
 """
@@ -26,6 +27,7 @@ from terminal.counter.printqueue import QUEUE_FILE, PrintQueue, SlipObserver
 from terminal.counter.secret import load_or_create_secret
 from terminal.daemon.devices import Devices, open_devices
 from terminal.daemon.pipeline import Pipeline
+from terminal.daemon.readers import ReaderSupervisor
 from terminal.daemon.redaction import install_redaction
 from terminal.daemon.sdnotify import Notifier
 from terminal.daemon.service import Service, ServiceSettings
@@ -126,9 +128,14 @@ def build_service(config: Config, *, devices: Devices | None = None,
     pipeline = Pipeline(devices.decoder, verifier, devices.signals, clock=devices.clock,
                         settings=config.pipeline, observers=observers,
                         terminal_id=config.terminal.id, site=config.terminal.site_name)
+    reader = None
+    if devices.open_reader is not None:
+        reader = ReaderSupervisor.from_config(config.reader, devices.open_reader, pipeline,
+                                              clock=devices.clock)
+        reader.name = devices.reader_name or reader.name
     return Service(pipeline, devices.open_camera, devices.signals, clock=devices.clock,
                    settings=service_settings(config),
                    state_dir=config.terminal.state_dir if state_dir is None else state_dir,
-                   notifier=notifier if notifier is not None else Notifier(),
+                   notifier=notifier if notifier is not None else Notifier(), reader=reader,
                    status_listeners=[o.publish_status for o in observers
                                      if isinstance(o, Publisher)])

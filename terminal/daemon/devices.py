@@ -2,9 +2,10 @@
 
 Like gpiozero choosing a pin factory, ``[terminal] hardware`` decides: ``"pi"`` builds the
 ``drivers`` (picamera2/OpenCV camera, zxing-cpp decoder, gpiozero signals on real pins, the ESC/POS
-printer), ``"sim"`` builds ``hw_sim`` (scripted or replayed camera with fault injection, gpiozero
-``MockFactory`` pins with a recorder, the virtual printer on a pty) — the only place the simulated
-device set is put together. Both are imported here, inside the functions that need them, so
+printer, a serial or keyboard-wedge code reader), ``"sim"`` builds ``hw_sim`` (scripted or
+replayed camera with fault injection, gpiozero ``MockFactory`` pins with a recorder, the virtual
+printer and the virtual code reader on ptys) — the only place the simulated device set is put
+together. Both are imported here, inside the functions that need them, so
 ``terminal`` itself never imports a hardware library and a Pi without OpenCV, or a laptop without
 picamera2, loads only what it uses.
 """
@@ -22,20 +23,23 @@ from typing import Any
 from terminal.clock import SYSTEM, Clock
 from terminal.config import Config
 from terminal.errors import CameraMissing, ConfigError, DeviceError
-from terminal.interfaces import Camera, Decoder, Printer, Signals
+from terminal.interfaces import Camera, Decoder, Printer, Reader, Signals
 
 log = logging.getLogger("scanpoint.devices")
 
 SLIP_FOLDER = "slips"
 """Where the virtual printer writes the slips it printed (text and PNG), under STATE_DIR."""
+READER_LINK = "reader.tty"
+"""The virtual reader's stable path under STATE_DIR (a symlink to its current pty)."""
 
 
 @dataclass
 class SimHandle:
     """What the simulator exposes beyond the device interfaces: the pin recorder (LED, buzzer and
     relay history on gpiozero mock pins), the frame source, the cameras opened so far, the fault
-    switches (``faults``: a ``hw_sim.faults.FaultyCamera`` around the current camera) and the
-    virtual printer (``printer``, when ``[printer] url = "sim"``)."""
+    switches (``faults``: a ``hw_sim.faults.FaultyCamera`` around the current camera), the
+    virtual printer (``printer``, when ``[printer] url = "sim"``) and the virtual code reader
+    (``reader``, when ``[reader] url = "sim"``) with the feeder playing the scenario's scans."""
 
     recorder: Any
     source: Any
@@ -43,10 +47,17 @@ class SimHandle:
     cameras: list[Any] = field(default_factory=list)
     cameras_opened: int = 0
     printer: Any = None
+    reader: Any = None
+    feeder: Any = None
+    readers_opened: int = 0
 
     def elapsed(self) -> float | None:
-        """Seconds since the simulated camera's first frame (None before it was first opened)."""
-        return self.cameras[0].elapsed() if self.cameras else None
+        """Seconds since the simulated camera's first frame, or for a terminal without a camera
+        since the reader was first opened (None before either)."""
+        if self.cameras:
+            elapsed: float | None = self.cameras[0].elapsed()
+            return elapsed
+        return self.feeder.elapsed() if self.feeder is not None else None
 
     def step_index(self) -> int | None:
         """Index of the scenario step (or replayed image) on camera now; None before the camera
@@ -60,23 +71,31 @@ class SimHandle:
         return elapsed is not None and bool(self.source.finished(elapsed))
 
     def close(self) -> None:
+        if self.feeder is not None:
+            self.feeder.close()
+        if self.reader is not None:
+            self.reader.close()
         if self.printer is not None:
             self.printer.close()
 
 
 @dataclass
 class Devices:
-    """Everything the daemon needs from hardware. ``open_camera`` is called again after failures.
+    """Everything the daemon needs from hardware. ``open_camera`` (None: no camera) and
+    ``open_reader`` (None: no code reader; ``reader_name`` is its port) are called again after
+    failures.
 
     A context manager: leaving it turns the outputs off and closes every device.
     """
 
-    open_camera: Callable[[], Camera]
+    open_camera: Callable[[], Camera] | None
     decoder: Decoder
     signals: Signals
     clock: Clock = SYSTEM
     printer: Printer | None = None
     sim: SimHandle | None = None
+    open_reader: Callable[[], Reader] | None = None
+    reader_name: str = ""
 
     def close(self) -> None:
         """Close every device; one that fails to close is logged and the others still close."""
@@ -147,6 +166,36 @@ def open_printer(config: Config, url: str | None = None) -> Printer:
     return printer
 
 
+def reader_opener(config: Config, url: str | None = None, *, clock: Clock = SYSTEM,
+                  allow_recorded: bool = False) -> Callable[[], Reader]:
+    """A function that opens the ``[reader]`` (at ``url``, default ``[reader] url``) with its
+    framing, from ``drivers.reader``; the daemon calls it again after every failure."""
+    reader_mod = _module("drivers.reader", "the code reader driver")
+    framing_mod = _module("drivers.readerframing", "the code reader driver")
+    section = config.reader
+    target = url or section.url
+    framing = framing_mod.Framing(section.terminator, section.gap_ms / 1000.0, section.prefix,
+                                  section.strip_aim)
+
+    def open_reader() -> Reader:
+        reader: Reader = reader_mod.open_reader(target, baudrate=section.baudrate,
+                                                framing=framing, layout=section.layout,
+                                                clock=clock, allow_recorded=allow_recorded)
+        return reader
+
+    return open_reader
+
+
+def _check_sources(config: Config) -> None:
+    """At least one code source, and the virtual reader only on simulated hardware."""
+    reader = config.reader.url
+    if config.camera.source == "none" and not reader:
+        raise ConfigError("[camera] source = 'none' needs a code reader: set [reader] url "
+                          "(e.g. /dev/ttyACM0 or evdev:/dev/input/by-id/...-event-kbd)")
+    if reader == "sim" and config.terminal.hardware != "sim":
+        raise ConfigError("[reader] url = 'sim' needs [terminal] hardware = 'sim'")
+
+
 def open_devices(config: Config, **sim_options: Any) -> Devices:
     """Real or simulated devices for ``config`` (``[terminal] hardware``).
 
@@ -154,6 +203,7 @@ def open_devices(config: Config, **sim_options: Any) -> Devices:
     real hardware.
     """
     hardware = config.terminal.hardware
+    _check_sources(config)
     if hardware == "pi":
         if sim_options:
             raise ConfigError(f"simulator options {sorted(sim_options)} given for hardware 'pi'")
@@ -178,9 +228,10 @@ def _open_pi(config: Config) -> Devices:
     camera_mod = _module("drivers.camera", "the camera driver")
     signals_mod = _module("drivers.signals", "the signal outputs")
     cam = config.camera
-    if cam.source not in camera_mod.CAMERA_KINDS:       # a config error now, not on every retry
-        raise ConfigError(f"[camera] source must be 'auto', 'picamera2' or 'opencv' on real "
-                          f"hardware, not {cam.source!r}")
+    if cam.source != "none" and cam.source not in camera_mod.CAMERA_KINDS:   # now, not per retry
+        raise ConfigError(f"[camera] source must be 'auto', 'picamera2', 'opencv' or 'none' on "
+                          f"real hardware, not {cam.source!r}")
+    open_reader = reader_opener(config) if config.reader.url else None
     printer = open_printer(config) if _wanted_printer(config) else None
     decoder = open_decoder(config)
     signals = signals_mod.open_signals(signal_pins(config),
@@ -193,7 +244,9 @@ def _open_pi(config: Config) -> Devices:
                                                 fps=cam.fps, device=cam.device)
         return camera
 
-    return Devices(open_camera=open_camera, decoder=decoder, signals=signals, printer=printer)
+    return Devices(open_camera=open_camera if cam.source != "none" else None, decoder=decoder,
+                   signals=signals, printer=printer, open_reader=open_reader,
+                   reader_name=config.reader.url)
 
 
 def _open_sim(config: Config, *, scenario: Any = None, scale: float = 1.0,
@@ -202,7 +255,9 @@ def _open_sim(config: Config, *, scenario: Any = None, scale: float = 1.0,
     and the virtual printer when ``[printer] url = "sim"``.
 
     ``scenario`` replaces ``[camera] source``: a ``hw_sim`` scenario, a spec ``source_for``
-    accepts, or a script of ``(text or None, seconds)`` pairs (``Scenario.from_script``).
+    accepts, or a script of ``(text or None, seconds)`` pairs (``Scenario.from_script``); its
+    ``scan`` steps are read by the virtual reader (``[reader] url = "sim"``). With ``[camera]
+    source = "none"`` there is no camera and the scenario only drives the reader.
     ``scale`` shortens signal patterns; ``faults`` schedules ``hw_sim.faults.Fault``s on the
     camera (``devices.sim.faults`` also switches them by hand).
     """
@@ -215,7 +270,7 @@ def _open_sim(config: Config, *, scenario: Any = None, scale: float = 1.0,
     spec = scenario if scenario is not None else config.camera.source
     if isinstance(spec, list) and spec and isinstance(spec[0], tuple):
         spec = scenario_mod.Scenario.from_script(spec)
-    elif spec == "auto":
+    elif spec in ("auto", "none"):
         spec = scenario_mod.Scenario([scenario_mod.Nothing(1000.0)], loop=True)
     source = camera_mod.source_for(spec)
     decoder = open_decoder(config)
@@ -233,6 +288,7 @@ def _open_sim(config: Config, *, scenario: Any = None, scale: float = 1.0,
     signals, handle.recorder = pins_mod.mock_signals(signal_pins(config),
                                                      patterns=signal_patterns(config), scale=scale)
     fps = config.camera.fps
+    open_reader, reader_name = _sim_reader(config, handle, source, clock)
 
     def open_camera() -> Camera:
         fault = faulty.active_fault()
@@ -249,5 +305,32 @@ def _open_sim(config: Config, *, scenario: Any = None, scale: float = 1.0,
         opened: Camera = faulty
         return opened
 
-    return Devices(open_camera=open_camera, decoder=decoder, signals=signals, clock=clock,
-                   printer=printer, sim=handle)
+    return Devices(open_camera=open_camera if config.camera.source != "none" else None,
+                   decoder=decoder, signals=signals, clock=clock, printer=printer, sim=handle,
+                   open_reader=open_reader, reader_name=reader_name)
+
+
+def _sim_reader(config: Config, handle: SimHandle, source: Any,
+                clock: Clock) -> tuple[Callable[[], Reader] | None, str]:
+    """The reader on simulated hardware: the virtual reader on a pty (``url = "sim"``), fed the
+    scenario's scans from its first opening on, or a real one (any other URL; an ``evdev:``
+    FIFO of recorded input events is accepted here)."""
+    url = config.reader.url
+    if not url:
+        return None, ""
+    if url != "sim":
+        return reader_opener(config, clock=clock, allow_recorded=True), url
+    reader_mod = _module("hw_sim.reader", "the hardware simulator (hw-sim)")
+    state = Path(config.terminal.state_dir)
+    handle.reader = reader_mod.VirtualReader(state / READER_LINK)
+    scans = source.scan_times() if hasattr(source, "scan_times") else []
+    handle.feeder = reader_mod.ScanFeeder(handle.reader, scans, clock=clock)
+    opener = reader_opener(config, handle.reader.port, clock=clock)
+
+    def open_reader() -> Reader:
+        reader = opener()
+        handle.readers_opened += 1
+        handle.feeder.begin()
+        return reader
+
+    return open_reader, handle.reader.port

@@ -5,7 +5,12 @@ never queues frames: it works on the frame it is given (the camera hands out onl
 drops frames that are already too old. Everything after the camera is guarded, so a broken
 decoder, verifier, signal or observer degrades that part and is counted — the loop goes on.
 
-Latency is measured from the frame's arrival (stamped by the camera) to the return of
+Codes from a 2D reader enter at :meth:`Pipeline.process_text` and take the same path after the
+decoder: the same presentation tracking (a reader resending a code within its debounce window
+is one presentation, and a code the camera already decided is not decided again by the reader),
+anti-passback, signals and observers, with ``DecisionEvent.source = "reader"``.
+
+Latency is measured from the frame's (or the reader text's) arrival to the return of
 :meth:`Signals.show`, i.e. the moment the LED changed.
 """
 
@@ -33,7 +38,7 @@ log = logging.getLogger("scanpoint.pipeline")
 class Outcome(str, Enum):
     """What one call of :meth:`Pipeline.process` did with its frame."""
 
-    STALE = "stale"          # frame too old: dropped unread
+    STALE = "stale"          # frame (or reader text) too old: dropped unread
     EMPTY = "empty"          # no code in the frame
     HELD = "held"            # only codes already decided and still in view
     DECIDED = "decided"      # a decision was taken and signalled
@@ -44,6 +49,7 @@ class PipelineStats:
     """Counters for ``scanpoint status`` and the benchmark."""
 
     frames: int = 0
+    texts: int = 0                        # codes received from a reader
     stale: int = 0
     decisions: int = 0
     by_decision: dict[str, int] = field(default_factory=lambda: {d.value: 0 for d in Decision})
@@ -103,6 +109,7 @@ class _InView:
     last_seen: float
     last_frame: int
     decided: float
+    hold_until: float = 0.0   # a reader's debounce window: in view at least until then
 
 
 class Pipeline:
@@ -161,9 +168,36 @@ class Pipeline:
             # a new presentation: decide it; other new codes in this frame wait for the next one
             text, key = chosen
             self._track(key, frame.arrived)
-            self._decide(text, key, frame)
+            self._decide(text, key, frame.arrived, "camera")
             return Outcome.DECIDED
         return Outcome.HELD if texts else Outcome.EMPTY
+
+    def process_text(self, text: str, arrived: float, *, source: str = "reader",
+                     hold_s: float = 0.0) -> Outcome:
+        """Decide one code text a reader delivered at ``arrived`` (monotonic s); never raises.
+
+        The same code again less than ``hold_s`` after its previous sighting (by the reader or
+        the camera) belongs to the same presentation and is HELD; so is a code still in the
+        camera's view. ``rearm_s`` and ``max_frame_age_ms`` apply as to frames.
+        """
+        now = self.clock.monotonic()
+        if (now - arrived) * 1000.0 > self.settings.max_frame_age_ms:
+            self.stats.stale += 1
+            return Outcome.STALE
+        if not isinstance(text, str) or not text:
+            return Outcome.EMPTY
+        self.stats.texts += 1
+        key = self._code_key(text)
+        entry = self._in_view.get(key)
+        if entry is not None and (arrived - entry.last_seen < hold_s or arrived < entry.hold_until):
+            entry.last_seen = max(entry.last_seen, arrived)
+            entry.hold_until = max(entry.hold_until, arrived + hold_s)
+            rearm = self.settings.rearm_s
+            if not (rearm > 0 and arrived - entry.decided >= rearm):
+                return Outcome.HELD
+        self._track(key, arrived, hold_until=arrived + hold_s)
+        self._decide(text, key, arrived, source)
+        return Outcome.DECIDED
 
     def warm_up(self) -> None:
         """Run the verifier once on a non-credential text so its lazy imports and tables are
@@ -201,12 +235,13 @@ class Pipeline:
         for key in [k for k in self._in_view if k not in present]:
             entry = self._in_view[key]
             if (self._frame_index - entry.last_frame >= self.settings.leave_frames
-                    and now - entry.last_seen >= leave_s):
+                    and now - entry.last_seen >= leave_s and now >= entry.hold_until):
                 del self._in_view[key]
 
-    def _track(self, key: bytes, now: float) -> None:
+    def _track(self, key: bytes, now: float, *, hold_until: float = 0.0) -> None:
         self._in_view.pop(key, None)
-        self._in_view[key] = _InView(last_seen=now, last_frame=self._frame_index, decided=now)
+        self._in_view[key] = _InView(last_seen=now, last_frame=self._frame_index, decided=now,
+                                     hold_until=hold_until)
         while len(self._in_view) > self.MAX_IN_VIEW:
             self._in_view.popitem(last=False)
 
@@ -229,7 +264,7 @@ class Pipeline:
                           detail=f"serial passed here within the last {self.settings.anti_passback_s:g} s")
         return result
 
-    def _decide(self, text: str, key: bytes, frame: Frame) -> None:
+    def _decide(self, text: str, key: bytes, arrived: float, source: str) -> None:
         result = self._verify(text)
         decided = self.clock.monotonic()
         result = self._apply_replay(result, decided)
@@ -245,13 +280,13 @@ class Pipeline:
         self.stats.by_decision[result.decision.value] += 1
         event = DecisionEvent(
             sequence=self.stats.decisions, result=result, terminal_id=self.terminal_id,
-            site=self.site, wall=self.clock.time(), frame_arrived=frame.arrived, decided=decided,
+            site=self.site, wall=self.clock.time(), frame_arrived=arrived, decided=decided,
             signalled=signalled,
-            latency=None if signalled is None else max(0.0, signalled - frame.arrived),
-            code_hash=key.hex())
+            latency=None if signalled is None else max(0.0, signalled - arrived),
+            code_hash=key.hex(), source=source)
         self.stats.last_decision = event
-        log.info("decision seq=%d decision=%s reason=%s format=%s latency_ms=%s",
-                 event.sequence, result.decision.value, result.reason.value, result.format,
+        log.info("decision seq=%d decision=%s reason=%s format=%s source=%s latency_ms=%s",
+                 event.sequence, result.decision.value, result.reason.value, result.format, source,
                  "-" if event.latency is None else f"{event.latency * 1000:.1f}")
         for observer in list(self.observers):
             try:
@@ -278,6 +313,7 @@ def summarize(event: DecisionEvent) -> dict[str, Any]:
         "reason": result.reason.value,
         "reason_text": result.reason.text,
         "format": result.format,
+        "source": event.source,
         "type": credential.type if credential else None,
         "wall": round(event.wall, 3),
         "latency_ms": None if event.latency is None else round(event.latency * 1000, 2),

@@ -6,7 +6,10 @@ keep pinging while the loop is stuck, which is exactly what the watchdog exists 
 
 A camera that fails to open, raises, or stops delivering frames is closed and reopened with
 exponential backoff; meanwhile the signals show the fault pattern and the status file says why.
-SIGTERM and SIGINT stop the loop cleanly with every LED and the relay off.
+A 2D code reader beside (or instead of) the camera is polled by the same loop, which waits on the
+reader instead of sleeping, so its codes are decided as they arrive (:mod:`terminal.daemon.readers`
+supervises it the same way). SIGTERM and SIGINT stop the loop cleanly with every LED and the
+relay off.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from terminal.clock import SYSTEM, Clock
 from terminal.daemon.pipeline import Pipeline, summarize
@@ -74,7 +77,26 @@ class Backoff:
         self.failures = 0
 
 
+class CodeSource(Protocol):
+    """What the loop needs of a code reader's supervisor
+    (:class:`terminal.daemon.readers.ReaderSupervisor`)."""
+
+    @property
+    def faulty(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    def poll(self, timeout: float) -> int: ...
+
+    def health(self, now: float) -> tuple[bool, str]: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
 class CameraState:
+    NONE = "none"            # no camera configured ([camera] source = "none": a reader only)
     OK = "ok"                # delivering frames
     STARTING = "starting"    # opened, no frame yet
     BACKOFF = "backoff"      # failed; waiting to retry
@@ -82,19 +104,22 @@ class CameraState:
 
 
 class Service:
-    """Runs the pipeline against a camera until stopped. See the module docstring.
+    """Runs the pipeline against a camera and/or a code reader until stopped. See the module
+    docstring.
 
-    ``open_camera`` makes a fresh camera (it is called again after every failure). The loop waits
-    with ``clock.sleep``: a simulated clock advances instead of waiting.
+    ``open_camera`` makes a fresh camera (it is called again after every failure); None for a
+    terminal without one. ``reader`` supervises a code reader. The loop waits with
+    ``clock.sleep`` (a simulated clock advances instead of waiting), or on the reader when there is one.
     """
 
-    def __init__(self, pipeline: Pipeline, open_camera: Callable[[], Camera], signals: Signals, *,
-                 clock: Clock, settings: ServiceSettings | None = None,
+    def __init__(self, pipeline: Pipeline, open_camera: Callable[[], Camera] | None,
+                 signals: Signals, *, clock: Clock, settings: ServiceSettings | None = None,
                  state_dir: str | os.PathLike[str] | None = None,
-                 notifier: Notifier | None = None,
+                 notifier: Notifier | None = None, reader: CodeSource | None = None,
                  status_listeners: list[Callable[[dict[str, Any]], None]] | None = None) -> None:
         self.pipeline = pipeline
         self.open_camera = open_camera
+        self.reader = reader
         self.signals = signals
         self.clock = clock
         self.settings = settings or ServiceSettings()
@@ -103,7 +128,7 @@ class Service:
         # each gets every status document written (the screen's publisher); must not wait
         self.status_listeners = list(status_listeners or ())
         self.camera: Camera | None = None
-        self.camera_state = CameraState.STARTING
+        self.camera_state = CameraState.STARTING if open_camera is not None else CameraState.NONE
         self.camera_error: str | None = None
         self.camera_failures = 0          # total failures since start
         self.backoff = Backoff(self.settings.retry_initial_s, self.settings.retry_max_s,
@@ -123,10 +148,14 @@ class Service:
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Warm the verifier, open the camera (a failure only schedules a retry), tell systemd
-        we are ready."""
+        """Warm the verifier, open the camera and the reader (a failure only schedules a retry),
+        tell systemd we are ready."""
         self.pipeline.warm_up()
-        self._open_camera()
+        if self.reader is not None:
+            self.reader.start()
+        if self.open_camera is not None:
+            self._open_camera()
+        self._update_fault()
         self.write_status(force=True)
         self.notifier.ready(self.status_line())
 
@@ -162,27 +191,39 @@ class Service:
         except Exception as exc:
             log.error("signals off failed error=%r", exc)
         self._close_camera()
+        if self.reader is not None:
+            try:
+                self.reader.close()
+            except Exception as exc:  # noqa: BLE001 - stopping goes on whatever the reader does
+                log.warning("reader close failed error=%r", exc)
         for observer in self.pipeline.observers:
             try:
                 observer.close()
             except Exception as exc:
                 log.warning("observer close failed observer=%s error=%r",
                             type(observer).__name__, exc)
-        self.camera_state = CameraState.CLOSED
+        if self.open_camera is not None:
+            self.camera_state = CameraState.CLOSED
         self.write_status(force=True, state="stopped")
         log.info("stopped iterations=%d decisions=%d", self.iterations, self.pipeline.stats.decisions)
 
     # -- the loop -----------------------------------------------------------------------------
     def iterate(self) -> None:
-        """One turn: read the newest frame (or wait/retry the camera), process it, check health."""
+        """One turn: take the reader's codes, read the newest frame (or wait/retry the camera),
+        process it, check health."""
         now = self.clock.monotonic()
+        if self.reader is not None and self.camera is not None:
+            self.reader.poll(0.0)
         if self.camera is None:
-            if now >= self._retry_at:
+            if self.open_camera is None:
+                self._wait(0.05)
+            elif now >= self._retry_at:
                 self._open_camera()
             else:
-                self.clock.sleep(min(0.05, self._retry_at - now))
+                self._wait(min(0.05, self._retry_at - now))
         else:
             self._read_and_process(now)
+        self._update_fault()
         self.iterations += 1
         end = self.clock.monotonic()
         self._health_and_ping(end, now)
@@ -201,20 +242,30 @@ class Service:
                 self._camera_failed(TimeoutError(
                     f"camera stalled: no frame for {self.settings.stall_s:g} s"))
             elif self.settings.idle_sleep_s:
-                self.clock.sleep(self.settings.idle_sleep_s)
+                self._wait(self.settings.idle_sleep_s)
             return
         self._last_frame_at = self.clock.monotonic()
         if self.camera_state != CameraState.OK:
             self.camera_state = CameraState.OK
             self.camera_error = None
             self.backoff.reset()
-            self._show_fault(False)
+            self._update_fault()
             log.info("camera delivering frames")
             self.write_status(force=True)
         self.pipeline.process(frame)
 
+    def _wait(self, seconds: float) -> None:
+        """Idle for ``seconds``: on the reader (its codes are decided as they arrive) when there
+        is one, else on the clock."""
+        if self.reader is not None:
+            self.reader.poll(seconds)
+        else:
+            self.clock.sleep(seconds)
+
     # -- camera supervision ------------------------------------------------------------------
     def _open_camera(self) -> None:
+        if self.open_camera is None:
+            return
         try:
             self.camera = self.open_camera()
         except Exception as exc:
@@ -232,7 +283,7 @@ class Service:
         self._retry_at = self.clock.monotonic() + delay
         self.camera_state = CameraState.BACKOFF
         self.camera_error = f"{type(exc).__name__}: {exc}"
-        self._show_fault(True)
+        self._update_fault()
         log.warning("camera failed error=%r retry_in_s=%.2f failures=%d",
                     self.camera_error, delay, self.backoff.failures)
         self.write_status(force=True)
@@ -245,6 +296,16 @@ class Service:
                 camera.close()
             except Exception as exc:
                 log.warning("camera close failed error=%r", exc)
+
+    def _update_fault(self) -> None:
+        """The fault pattern shows while the camera or the reader is failed and being retried."""
+        reader_failed = self.reader is not None and self.reader.faulty
+        active = self.camera_state == CameraState.BACKOFF or reader_failed
+        if active != self._fault_shown:
+            self._show_fault(active)
+            if self.reader is not None:        # a camera failure writes its own status
+                self.write_status(force=True)
+                self.notifier.status(self.status_line())
 
     def _show_fault(self, active: bool) -> None:
         if active == self._fault_shown:
@@ -265,20 +326,28 @@ class Service:
         """Is the frame loop healthy? (ok, why). Checked by the loop itself before each ping.
 
         Healthy means: the loop turned recently (no turn took longer than half the watchdog
-        interval, or 2 s without one) and the camera is either delivering frames within
-        ``stall_s`` or in managed backoff with a retry scheduled.
+        interval, or 2 s without one), the camera (if any) is either delivering frames within
+        ``stall_s`` or in managed backoff with a retry scheduled, and so is the reader (if any).
         """
         now = self.clock.monotonic() if now is None else now
         limit = self.turn_limit_s
         if self._last_turn is not None and now - self._last_turn > limit:
             return False, f"loop stalled: {now - self._last_turn:.1f} s between turns"
+        why = "ok"
         if self.camera_state == CameraState.BACKOFF:
-            if self.camera is None and self._retry_at - now <= self.settings.retry_max_s + 1.0:
-                return True, "camera in backoff"
-            return False, "camera failed and no retry scheduled"
-        if now - self._last_frame_at > self.settings.stall_s + limit:
+            if not (self.camera is None and self._retry_at - now <= self.settings.retry_max_s + 1.0):
+                return False, "camera failed and no retry scheduled"
+            why = "camera in backoff"
+        elif (self.camera_state != CameraState.NONE
+              and now - self._last_frame_at > self.settings.stall_s + limit):
             return False, "camera silent"
-        return True, "ok"
+        if self.reader is not None:
+            ok, reader_why = self.reader.health(now)
+            if not ok:
+                return False, reader_why
+            if why == "ok":
+                why = reader_why
+        return True, why
 
     def _health_and_ping(self, now: float, turn_start: float) -> None:
         ok, why = self.health(now)
@@ -300,6 +369,8 @@ class Service:
         stats = self.pipeline.stats
         if self.camera_state == CameraState.BACKOFF:
             return f"camera fault ({self.camera_error}); retrying; {stats.decisions} decisions"
+        if self.reader is not None and self.reader.faulty:
+            return f"reader fault; retrying; {stats.decisions} decisions"
         return f"scanning; {stats.decisions} decisions"
 
     def status(self, state: str | None = None) -> dict[str, Any]:
@@ -307,7 +378,12 @@ class Service:
         stats = self.pipeline.stats
         now = self.clock.monotonic()
         if state is None:
-            state = "camera-fault" if self.camera_state == CameraState.BACKOFF else "running"
+            if self.camera_state == CameraState.BACKOFF:
+                state = "camera-fault"
+            elif self.reader is not None and self.reader.faulty:
+                state = "reader-fault"
+            else:
+                state = "running"
         return {
             "state": state,
             "pid": os.getpid(),
@@ -326,7 +402,9 @@ class Service:
                 "retry_in_s": (round(max(0.0, self._retry_at - now), 2)
                                if self.camera_state == CameraState.BACKOFF else None),
             },
+            "reader": self.reader.status() if self.reader is not None else None,
             "frames": stats.frames,
+            "reader_codes": stats.texts,
             "stale_frames": stats.stale,
             "decisions": stats.decisions,
             "by_decision": dict(stats.by_decision),

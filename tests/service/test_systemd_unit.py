@@ -45,6 +45,19 @@ def test_devices_closed_list_with_camera_gpio_serial(service):
     assert service.get("PrivateUsers", ["no"])[-1] == "no"
 
 
+def test_device_list_is_exactly_camera_gpio_serial_and_the_reader(service):
+    """Every device class the scanner may open, and nothing more: a 2D code reader adds only
+    read access to input devices (keyboard wedge); serial readers use the printer's tty classes."""
+    assert sorted(service["DeviceAllow"]) == sorted([
+        "char-video4linux rw", "char-media rw", "/dev/dma_heap/linux,cma rw",
+        "/dev/dma_heap/system rw", "char-gpiochip rw", "/dev/gpiomem rw", "/dev/gpiomem0 rw",
+        "char-ttyUSB rw", "char-ttyACM rw", "char-ttyAMA rw", "char-ttyS rw",
+        "char-input r"])
+    # the input class is read-only, and the service user is not in "input" (every keyboard):
+    # the README's udev rule hands it the reader's node alone
+    assert "input" not in last(service, "SupplementaryGroups").split()
+
+
 def test_hardening(service):
     for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
                        "PrivateTmp": "yes", "MemoryDenyWriteExecute": "yes",

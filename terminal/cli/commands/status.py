@@ -29,10 +29,11 @@ def sections() -> tuple[tuple[str, Callable[[config_mod.Config], dict[str, Any]]
     the section itself, not wrapped in the label). Imported here, when the status is collected,
     so other commands do not load them."""
     from terminal.counter import audit, printqueue
+    from terminal.daemon import readers
     from terminal.lists import status
 
     return (("sync", status.status_section), ("audit", audit.status_section),
-            ("printer", printqueue.status_section))
+            ("printer", printqueue.status_section), ("reader", readers.status_section))
 
 
 def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersAction) -> None:
@@ -49,8 +50,8 @@ def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersA
 
 
 def daemon_state(document: dict[str, Any] | None, *, now: float | None = None) -> str:
-    """'running', 'camera-fault', 'stopped', 'not-running' (stale file / dead pid),
-    'never-started' or 'unreadable' (damaged status file)."""
+    """'running', 'camera-fault', 'reader-fault', 'stopped', 'not-running' (stale file / dead
+    pid), 'never-started' or 'unreadable' (damaged status file)."""
     if document is None:
         return "never-started"
     state = str(document.get("state", "unknown"))
@@ -101,6 +102,15 @@ def format_text(report: dict[str, Any]) -> str:
             if camera.get("retry_in_s") is not None and report["state"] == "camera-fault":
                 cam += f" (retry in {camera['retry_in_s']} s, {camera.get('failures')} failures)"
         lines.append(f"camera:     {cam}")
+        reader = daemon.get("reader")
+        if isinstance(reader, dict):
+            line = f"{reader.get('state')} — {reader.get('kind')} {reader.get('url')}"
+            if reader.get("error"):
+                line += f" — {reader['error']}"
+            dropped = {k: v for k, v in (reader.get("dropped") or {}).items() if v}
+            if dropped:
+                line += " (dropped " + ", ".join(f"{k} {v}" for k, v in dropped.items()) + ")"
+            lines.append(f"reader:     {line}")
         lines.append(f"health:     {daemon.get('health')}")
         counts = daemon.get("by_decision", {})
         lines.append(f"decisions:  {daemon.get('decisions', 0)} (pass {counts.get('pass', 0)}, "
@@ -114,8 +124,9 @@ def format_text(report: dict[str, Any]) -> str:
         if errors:
             lines.append("errors:     " + ", ".join(f"{k} {v}" for k, v in errors.items()))
     for key, section in report.items():
-        if key in ("daemon", "state"):
-            continue
+        if key in ("daemon", "state") or (key == "reader" and isinstance(daemon.get("reader"),
+                                                                         dict)):
+            continue                    # the reader line above already says it
         lines.append(f"{key}:")
         if isinstance(section, dict):
             lines += [f"  {k}: {_flat(v)}" for k, v in section.items()]

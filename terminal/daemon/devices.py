@@ -51,8 +51,11 @@ def _module(name: str, what: str) -> Any:
 
 
 def open_decoder(config: Any) -> Decoder:
-    """The configured QR decoder (``[decoder] backend``), from ``drivers.decoder``."""
-    return _module("drivers.decoder", "the QR decoder").open_decoder(config.decoder.backend)
+    """The configured QR decoder (``[decoder]``), from ``drivers.decoder``: one code per frame,
+    retries within ``budget_ms`` per frame."""
+    d = config.decoder
+    return _module("drivers.decoder", "the QR decoder").open_decoder(
+        d.backend, single=True, budget_ms=d.budget_ms, average_frames=d.average_frames)
 
 
 def signal_pins(config: Any) -> Any:

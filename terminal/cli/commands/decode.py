@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from drivers.decoder import open_decoder
     from drivers.images import ImageUnreadable, load_gray
 
-    decoder = open_decoder(args.decoder)
+    decoder = open_decoder(args.decoder, images=True)   # every code; thorough, no camera to keep up with
     status = EXIT_OK
     for image in args.images:
         record: dict[str, object] = {"image": image, "texts": []}

@@ -117,7 +117,7 @@ def _image_decoder(name: str):
     from drivers.decoder import open_decoder
     from drivers.images import load_gray
 
-    return open_decoder(name).decode, load_gray
+    return open_decoder(name, images=True).decode, load_gray
 
 
 def _emit(as_json: bool, source: str, result: Result | None) -> None:

@@ -34,7 +34,7 @@ log = logging.getLogger("scanpoint.decoder")
 BLOCK = 32
 #: A block is code-like when its activity exceeds the frame's median by this many spreads of the
 #: quieter half of the blocks (sensor noise and plain background)...
-SPREAD_FACTOR = 6.0
+SPREAD_FACTOR = 4.0
 #: ...and by this share of the median, and by at least this many gray levels...
 RELATIVE_MARGIN = 0.25
 ABSOLUTE_MARGIN = 1.5

@@ -28,8 +28,24 @@ EXIT_FAILURE = 4
 log = logging.getLogger("scanpoint")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every command module registered."""
+def _command_modules(argv: list[str] | None) -> list[str]:
+    """The command modules to import for ``argv``: only the one named like the command (each
+    top-level command lives in the module of its name), so ``scanpoint verify`` does not import
+    the daemon, the printer and the audit log; every module for ``issuer`` (two modules add its
+    subcommands), help, ``--version``, or a command this cannot tell."""
+    names = sorted(info.name for info in pkgutil.iter_modules(terminal.cli.commands.__path__))
+    args = iter(argv or ())
+    for arg in args:
+        if arg == "--log-level":
+            next(args, None)
+        elif not arg.startswith("-"):
+            return [arg] if arg in names and arg != "issuer" else names
+    return names
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every command module registered, or with ``argv`` only the module of
+    the command it names (see :func:`_command_modules`)."""
     parser = argparse.ArgumentParser(
         prog="scanpoint",
         description="Offline QR-credential scanning terminal.")
@@ -43,15 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
         "issuer", help="issuer tools: keys, trust lists, credentials, revocations")
     issuer = issuer_parser.add_subparsers(dest="issuer_command", metavar="ISSUER_COMMAND")
     issuer.required = True
-    for info in sorted(pkgutil.iter_modules(terminal.cli.commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"terminal.cli.commands.{info.name}")
+    for name in _command_modules(argv):
+        module = importlib.import_module(f"terminal.cli.commands.{name}")
         module.register(commands, issuer)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; never lets an exception through as a traceback for expected errors."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=getattr(logging, args.log_level),

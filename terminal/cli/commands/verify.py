@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     trust = None
     try:
         from terminal.lists.trust import load_configured
-        trust = load_configured(cfg)
+        trust = load_configured(cfg, lazy=True)   # one check per key: no comb tables
     except TrustListError as exc:
         print(f"scanpoint verify: warning: trust list refused ({exc}); native credentials will "
               "get 'check'", file=sys.stderr)

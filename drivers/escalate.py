@@ -1,20 +1,22 @@
 """Retries for frames the first decoder pass could not read, only where something code-like is.
 
 A gate camera sees nothing most of the time, so a frame's first pass must be cheap and a retry must
-be earned. :func:`find_code` looks for code-scale texture (≈0.1 ms at 640×480, numpy only): the
-frame is sampled every 4 pixels, and each 32×32-pixel block scores how much neighbouring samples
-differ across *and* along the rows — a QR code's modules do both, a wall or a door frame's edge does
-one, and sensor noise scores the same everywhere (the frame's median block). Only a region that
-stands out from the frame's own median is code-like, and its bounding box is where retries look.
+be earned. :func:`find_code` looks for code-scale texture (≈0.1 ms at 640×480, numpy only): four
+pixels of every 4×4 cell are summed, and each 32×32-pixel block scores how much neighbouring
+samples differ across *and* along the rows — a QR code's modules do both, a wall or a door frame's
+edge does one, and sensor noise scores about the same everywhere. A region counts as code-like
+when it stands out from the frame's own median block by several spreads of the quieter half, or is
+very busy whatever the rest does (a code filling the view); its bounding box is where retries look.
 
-:class:`Escalation` then tries the steps of :data:`STEPS` on that region, cheapest first, as long as
-the per-frame time budget lets the next step finish (its cost is estimated from its own slowest
-recent run, per pixel): denoise (3×3 box mean) for dim noisy screens, 2× upscaling for small codes,
-local contrast normalisation for glare, an inverted pass for dark-mode screens, and — when the scene
-has stayed still for a few frames — the average of those frames, which divides sensor noise by √n.
-A step the budget cannot afford this frame is where the next frame starts, so a code held in view
-gets every retry within a few frames without any frame running late. A budget of 0 turns retries
-off. Everything here is numpy: the daemon never needs OpenCV to read a frame.
+:class:`Escalation` then tries the steps of :data:`STEPS` on that region as long as the per-frame
+time budget lets the next step finish (its cost estimated from its own recent runs, per pixel):
+denoise (3×3 box mean) for dim noisy screens, 2× upscaling for small codes, local contrast
+normalisation where a reflection clips white, an inverted pass for dark-mode screens, a global
+threshold, and — when the scene has stayed still — the average of its last frames, which divides
+sensor noise by √n. A step the budget cannot afford this frame is where the next frame starts, so
+a code held in view gets every retry within a few frames without any frame running late; a still
+scene that stays unreadable through all of them is left alone until it changes. A budget of 0 turns
+retries off. Everything here is numpy: the daemon never needs OpenCV to read a frame.
 """
 
 from __future__ import annotations
@@ -302,8 +304,11 @@ CANDIDATES: tuple[Step, ...] = (
     Step("denoise+upscale", lambda a: upscale2(box3(a)), 120e-9, max_side=400),
 )
 
-#: The retries a decoder runs by default, in this order: the ones that paid for themselves.
-#: Dropped: "denoise+upscale" (read nothing that denoise or upscale alone did not).
+#: The retries a decoder runs by default, in this order: the ones that paid for themselves on the
+#: hard scenes (frames only they read, per try): denoise (dim screens; most reads), upscale
+#: (small, tilted, blurred codes), glare (a few glare frames; tried only where white clips),
+#: invert (dark-mode screens, two real photos; cheap), histogram (cheap), average (still scenes:
+#: most of the sequence gain). Dropped: "denoise+upscale" (read nothing the others did not).
 DEFAULT_STEPS = ("denoise", "upscale", "glare", "invert", "histogram", "average")
 STEPS: tuple[Step, ...] = tuple(s for s in CANDIDATES if s.name in DEFAULT_STEPS)
 

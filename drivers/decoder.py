@@ -37,7 +37,8 @@ _B, _G, _R = 1868, 9617, 4899
 
 
 def as_gray(image: Any) -> np.ndarray:
-    """A 2-D uint8 array from a grayscale, BGR or BGRA frame (numpy only, no copy for gray)."""
+    """A C-contiguous 2-D uint8 array from a grayscale, BGR or BGRA frame (numpy only; a gray
+    frame that is already contiguous is not copied)."""
     array = np.asarray(image)
     if array.ndim == 3:
         if array.shape[2] in (3, 4):
@@ -52,7 +53,7 @@ def as_gray(image: Any) -> np.ndarray:
         raise ValueError(f"a frame must be a 2-D grayscale image, got shape {array.shape}")
     if array.dtype != np.uint8:
         raise ValueError(f"a frame must hold uint8 pixels, got {array.dtype}")
-    return array
+    return np.ascontiguousarray(array)
 
 
 def _empty(gray: np.ndarray) -> bool:

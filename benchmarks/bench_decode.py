@@ -31,7 +31,6 @@ from drivers.images import load_gray  # noqa: E402
 from hw_sim.render import Look, blank, draw  # noqa: E402
 from hw_sim.scenes import hard_set  # noqa: E402
 from tools.testdata import find_testdata  # noqa: E402
-from timing import median_ms  # noqa: E402  (benchmarks/ is on sys.path)
 
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
@@ -86,6 +85,20 @@ def needs_retry(sample) -> bool:
         single=True, budget_ms=float("inf")).decode(sample.frame)
 
 
+def interleaved_medians(runners: dict[str, object], repeat: int) -> dict[str, float]:
+    """Median ms of each callable, calling them in turn ``repeat`` times: on a shared machine
+    whose load drifts, every decoder sees the same conditions."""
+    times: dict[str, list[float]] = {n: [] for n in runners}
+    for fn in runners.values():
+        fn()                                           # warm up
+    for _ in range(repeat):
+        for n, fn in runners.items():
+            start = time.perf_counter()
+            fn()
+            times[n].append(time.perf_counter() - start)
+    return {n: statistics.median(t) * 1e3 for n, t in times.items()}
+
+
 def bench_cost(repeat: int, data: Path | None) -> None:
     ours = open_decoder("zxing", single=True)
     both = open_decoder("zxing+pyzbar", single=True)
@@ -103,12 +116,10 @@ def bench_cost(repeat: int, data: Path | None) -> None:
 
     results = {}
     for label, (frame, text) in frames(data).items():
-        costs = {}
-        for n in names:
-            fn = calls[n]
-            costs[n] = median_ms((lambda: fresh(ours, frame)) if n == "scanpoint" else
-                                 (lambda: fresh(both, frame)) if n == "scanpoint zxing+pyzbar" else
-                                 (lambda: fn(frame)), repeat)
+        runners = {n: ((lambda: fresh(ours, frame)) if n == "scanpoint" else
+                       (lambda: fresh(both, frame)) if n == "scanpoint zxing+pyzbar" else
+                       (lambda fn=calls[n]: fn(frame))) for n in names}
+        costs = interleaved_medians(runners, repeat)
         found = fresh(ours, frame)
         ok = "read" if text is not None and text in found else ("-" if text is None else "MISSED")
         results[label] = costs
@@ -137,8 +148,10 @@ def bench_no_code_scenes(data: Path, repeat: int) -> None:
         start = time.perf_counter()
         ours.decode(photo)
         first.append((time.perf_counter() - start) * 1e3)
-        steady.append(median_ms(lambda: ours.decode(photo), repeat))
-        raw.append(median_ms(lambda: zxingcpp.read_barcodes(photo, formats=qr), repeat))
+        both = interleaved_medians({"ours": lambda: ours.decode(photo),
+                                    "raw": lambda: zxingcpp.read_barcodes(photo, formats=qr)}, repeat)
+        steady.append(both["ours"])
+        raw.append(both["raw"])
     print(f"  all {len(photos)} no-code photos at 640x480, mean ms: zxing-cpp default "
           f"{statistics.mean(raw):.3f}; scanpoint held in view {statistics.mean(steady):.3f} "
           f"({statistics.mean(steady) / statistics.mean(raw):.2f}x), at first sight "

@@ -66,7 +66,7 @@ def bench_latency(work: Path, home, n: int) -> dict[str, float]:
     signals, recorder = mock_signals(scale=0.01)
     verifier = build_verifier(config)
     clock = SystemClock()
-    pipeline = Pipeline(open_decoder("zxing"), verifier, signals, clock=clock,
+    pipeline = Pipeline(open_decoder("zxing", single=True), verifier, signals, clock=clock,
                         settings=config.pipeline)
     pipeline.warm_up()               # as Service.start() does before READY=1
     texts = [home.issue("health", "王小明", f"1101011990030{i:05d}", status="green")
@@ -159,7 +159,7 @@ def bench_empty_frame(work: Path, home, n: int) -> dict[str, float]:
 
     config = config_for(work, home)
     signals, _ = mock_signals()
-    pipeline = Pipeline(open_decoder("zxing"), build_verifier(config), signals, clock=SystemClock(),
+    pipeline = Pipeline(open_decoder("zxing", single=True), build_verifier(config), signals, clock=SystemClock(),
                         settings=config.pipeline)
     camera = _BlankCamera(blank())
     service = Service(pipeline, lambda: camera, signals, clock=SystemClock())

@@ -2,20 +2,29 @@
 
 Measured on this project's machine (DESIGN.md): zxing-cpp reads the most real photos and is the
 fastest on empty frames; pyzbar (OS package ``libzbar0``) is the decoder that works everywhere.
-zxing-cpp is weak on low contrast plus sensor noise, where a light blur before a second try rescues
-the frame. That retry runs only when something code-like was seen, so empty frames stay cheap.
+
+A frame costs one lean zxing pass: QR only, no inverted pass, and — in the daemon, where one code
+is expected — a single symbol (zxing stops looking once it has one). Only when that pass reads
+nothing *and* something code-like is in view (zxing located a symbol it could not decode, or the
+frame has code-scale texture) does :mod:`drivers.escalate` retry: denoise, upscale, glare
+correction, an inverted pass, and the average of a still scene's frames, within a per-frame time
+budget. So an empty scene costs about one lean pass plus a 0.1 ms look for texture.
 
 Every decoder returns the texts of *valid* QR codes only (never micro QR, rMQR or linear codes, never
-a result that failed its error correction) and an empty list for frames without a code.
+a result that failed its error correction) and an empty list for frames without a code. Nothing here
+imports OpenCV: a Pi camera daemon reads frames with numpy and zxing-cpp alone.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable
 
 import numpy as np
 
+from drivers.escalate import (DEFAULT_AVERAGE_FRAMES, DEFAULT_BUDGET_MS, Escalation, Region,
+                              find_code, region_around)
 from terminal.errors import ConfigError, DecoderUnavailable
 
 log = logging.getLogger("scanpoint.decoder")
@@ -23,22 +32,21 @@ log = logging.getLogger("scanpoint.decoder")
 #: Decoder names accepted by :func:`open_decoder` (and the ``decoder`` config setting).
 DECODER_NAMES = ("zxing", "pyzbar", "zxing+pyzbar")
 
-#: Frames whose strongest 32×32-pixel block varies less than this (gray levels, at 1/4 scale)
-#: hold nothing code-like: sensor noise averages away at that scale, a printed or displayed code
-#: does not. Used only to decide whether a retry is worth its cost.
-TEXTURE_THRESHOLD = 10.0
+# ITU-R BT.601 weights in 14-bit fixed point, rounded: the same gray OpenCV's BGR2GRAY gives.
+_B, _G, _R = 1868, 9617, 4899
 
 
 def as_gray(image: Any) -> np.ndarray:
-    """A C-contiguous 2-D uint8 array from a grayscale, BGR or BGRA frame."""
+    """A C-contiguous 2-D uint8 array from a grayscale, BGR or BGRA frame (numpy only; a gray
+    frame that is already contiguous is not copied)."""
     array = np.asarray(image)
     if array.ndim == 3:
-        import cv2  # drivers may use OpenCV; only colour input needs it
-
-        if array.shape[2] == 4:
-            array = cv2.cvtColor(array, cv2.COLOR_BGRA2GRAY)
-        elif array.shape[2] == 3:
-            array = cv2.cvtColor(array, cv2.COLOR_BGR2GRAY)
+        if array.shape[2] in (3, 4):
+            if array.dtype != np.uint8:
+                raise ValueError(f"a frame must hold uint8 pixels, got {array.dtype}")
+            bgr = array[:, :, :3].astype(np.uint32)
+            array = ((bgr[:, :, 0] * _B + bgr[:, :, 1] * _G + bgr[:, :, 2] * _R + 8192) >> 14
+                     ).astype(np.uint8)
         elif array.shape[2] == 1:
             array = array[:, :, 0]
     if array.ndim != 2:
@@ -53,36 +61,32 @@ def _empty(gray: np.ndarray) -> bool:
     return gray.shape[0] == 0 or gray.shape[1] == 0
 
 
-def looks_textured(gray: np.ndarray, threshold: float = TEXTURE_THRESHOLD) -> bool:
-    """True when some region of the frame has structure a QR code could be made of.
-
-    Cheap (≈0.15 ms at 640×480): shrink to 1/4 with area averaging (which removes most sensor
-    noise) and take the largest standard deviation over 8×8 blocks of the small image.
-    """
-    import cv2
-
-    h, w = gray.shape
-    if h < 32 or w < 32:
-        return bool(gray.std() >= threshold)
-    small = cv2.resize(gray, (w // 4, h // 4), interpolation=cv2.INTER_AREA).astype(np.float32)
-    hh, ww = (small.shape[0] // 8) * 8, (small.shape[1] // 8) * 8
-    blocks = small[:hh, :ww].reshape(hh // 8, 8, ww // 8, 8)
-    return bool(blocks.std(axis=(1, 3)).max() >= threshold)
+def looks_textured(gray: np.ndarray) -> bool:
+    """True when some region of the frame has structure a QR code could be made of
+    (:func:`drivers.escalate.find_code`, ≈0.1 ms at 640×480)."""
+    gray = as_gray(gray)
+    return not _empty(gray) and find_code(gray) is not None
 
 
 class ZxingDecoder:
-    """zxing-cpp, restricted to QR codes, with a cheap blur retry for low-contrast noisy frames.
+    """zxing-cpp, restricted to QR codes: one lean pass, then retries only where a code may be.
 
-    Pass 1 reads the frame as it is. If it finds no valid QR code but saw something code-like —
-    zxing located a QR symbol it could not decode, or the frame has code-scale structure
-    (:func:`looks_textured`) — the frame is retried after a 3×3 box blur and a 3×3 median blur
-    (each ≈0.03 ms, the lean zxing pass ≤0.6 ms), and, if a symbol was located, once more with
-    zxing's global-histogram binarizer. The first retry that reads a code wins.
+    ``single``: read at most one code per frame (the daemon; an image file may hold several).
+    ``budget_ms``: the most time retries may add to one frame (0 or ``rescue=False``: none);
+    ``average_frames``: frames of a still scene averaged against sensor noise (1: off);
+    ``gate=False``: every unread image is worth the retries, whole (image files: no camera to
+    keep up with). ``steps``: which retries, in which order (default: all of
+    :data:`drivers.escalate.STEPS` and ``"average"``). ``timer`` is injectable for tests.
     """
 
     name = "zxing"
 
-    def __init__(self, *, rescue: bool = True) -> None:
+    def __init__(self, *, rescue: bool = True, single: bool = False,
+                 budget_ms: float = DEFAULT_BUDGET_MS,
+                 average_frames: int = DEFAULT_AVERAGE_FRAMES,
+                 gate: bool = True,
+                 steps: tuple[str, ...] | None = None,
+                 timer: Callable[[], float] = time.perf_counter) -> None:
         try:
             import zxingcpp
         except ImportError as exc:  # pragma: no cover - zxing-cpp is a dependency
@@ -96,65 +100,82 @@ class ZxingDecoder:
             if hasattr(zxingcpp.BarcodeFormat, extra):
                 self._qr.add(getattr(zxingcpp.BarcodeFormat, extra))
         self._text_mode = zxingcpp.TextMode.Plain  # raw text, not "<SOH>" or GS1 "(01)" renderings
+        # Camera frames gain nothing from zxing's extra downscaled pass (same reads on every hard
+        # scene and real photo, +45 % time on an empty frame); large image files may.
+        self._lean = {"formats": self._formats, "text_mode": self._text_mode, "return_errors": True,
+                      "try_rotate": False, "try_invert": False, "try_downscale": not gate}
         self.rescue = rescue
+        self.single = single
+        self._timer = timer
+        self.escalation = Escalation(self._retry_read, budget_ms=budget_ms if rescue else 0.0,
+                                     average_frames=average_frames, gate=gate, steps=steps,
+                                     timer=timer)
         #: Whether the last :meth:`decode` located a QR symbol it could not read (a fallback
         #: decoder is worth asking only then).
         self.last_located = False
-        #: How often each pass found the code (for benchmarks and status); keys are pass names.
-        self.stats: dict[str, int] = {"plain": 0, "box3": 0, "median3": 0, "histogram": 0, "retries": 0}
+        self._plain = 0
+        self._all_symbols = 0
 
-    def _read(self, gray: np.ndarray, *, lean: bool = False, binarizer: Any = None) -> tuple[list[str], bool]:
-        """One zxing pass: (texts of valid QR codes, whether an undecodable QR symbol was located)."""
-        kwargs: dict[str, Any] = {"formats": self._formats, "text_mode": self._text_mode,
-                                  "return_errors": True}
-        if lean:
-            kwargs.update(try_rotate=False, try_downscale=False, try_invert=False)
+    @property
+    def stats(self) -> dict[str, int]:
+        """Frames read by the first pass (``plain``), by a full read after zxing stopped at an
+        undecodable symbol (``all_symbols``) and by each retry; frames judged empty (``idle``),
+        escalated, left alone (``given_up``), and retries the budget put off (``over_budget``)."""
+        return {"plain": self._plain, "all_symbols": self._all_symbols, **self.escalation.stats}
+
+    def _read(self, gray: np.ndarray, *, single: bool,
+              binarizer: str | None = None) -> tuple[list[str], Region | None]:
+        """One lean zxing pass: (texts of valid QR codes, where an undecodable symbol is)."""
+        options = self._lean
         if binarizer is not None:
-            kwargs["binarizer"] = binarizer
+            options = {**options, "binarizer": getattr(self._zx.Binarizer, binarizer)}
+        if single:
+            barcode = self._zx.read_barcode(gray, **options)
+            barcodes = [] if barcode is None else [barcode]
+        else:
+            barcodes = self._zx.read_barcodes(gray, **options)
         texts: list[str] = []
-        located = False
-        for barcode in self._zx.read_barcodes(gray, **kwargs):
+        located: Region | None = None
+        for barcode in barcodes:
             if barcode.format not in self._qr:
                 continue
             if barcode.valid:
                 if barcode.text not in texts:
                     texts.append(barcode.text)
-            else:
-                located = True
+            elif located is None:
+                p = barcode.position
+                located = region_around([(q.x, q.y) for q in (p.top_left, p.top_right,
+                                                               p.bottom_right, p.bottom_left)],
+                                        gray.shape)
         return texts, located
+
+    def _retry_read(self, image: np.ndarray, binarizer: str | None) -> tuple[list[str], Region | None]:
+        return self._read(image, single=True, binarizer=binarizer)
 
     def decode(self, image: Any) -> list[str]:
         """Texts of the valid QR codes in a grayscale frame (empty list when none)."""
-        import cv2
-
+        started = self._timer()
         gray = as_gray(image)
         self.last_located = False
         if _empty(gray):
+            self.escalation.reset()
             return []
-        texts, located = self._read(gray)
-        self.last_located = located
+        texts, located = self._read(gray, single=self.single)
         if texts:
-            self.stats["plain"] += 1
+            self._plain += 1
+            self.escalation.reset()
             return texts
-        if not self.rescue or not (located or looks_textured(gray)):
+        self.last_located = located is not None
+        if not self.rescue:
             return []
-        self.stats["retries"] += 1
-        for name, filtered in (("box3", lambda: cv2.blur(gray, (3, 3))),
-                               ("median3", lambda: cv2.medianBlur(gray, 3))):
-            texts, seen = self._read(filtered(), lean=True)
-            located = located or seen
-            self.last_located = located
+        if located is not None and self.single:
+            # a single-symbol read stops at the first symbol, readable or not: another may be
+            texts, _ = self._read(gray, single=False)
             if texts:
-                self.stats[name] += 1
-                log.debug("decoder=zxing rescued_by=%s", name)
+                self._all_symbols += 1
+                self.escalation.reset()
                 return texts
-        if located:
-            texts, _ = self._read(gray, binarizer=self._zx.Binarizer.GlobalHistogram)
-            if texts:
-                self.stats["histogram"] += 1
-                log.debug("decoder=zxing rescued_by=histogram")
-                return texts
-        return []
+        return self.escalation.run(gray, located, started)
 
 
 class PyzbarDecoder:
@@ -216,17 +237,34 @@ class FallbackDecoder:
         return self.secondary.decode(gray)
 
 
-def open_decoder(name: str = "zxing") -> ZxingDecoder | PyzbarDecoder | FallbackDecoder:
+#: Retry budget for image files (``images=True``): thorough, there is no camera to keep up with.
+IMAGE_BUDGET_MS = 2000.0
+
+
+def open_decoder(name: str = "zxing", *, single: bool = False,
+                 budget_ms: float = DEFAULT_BUDGET_MS,
+                 average_frames: int = DEFAULT_AVERAGE_FRAMES, images: bool = False
+                 ) -> ZxingDecoder | PyzbarDecoder | FallbackDecoder:
     """The decoder called ``name``: ``"zxing"``, ``"pyzbar"`` or ``"zxing+pyzbar"``.
+
+    For camera frames: ``single`` (the daemon: one code expected per frame), ``budget_ms`` and
+    ``average_frames`` configure zxing's retries (``[decoder]`` section). ``images=True`` is for
+    unrelated image files (``scanpoint decode``/``verify IMAGE``): every code in an image, retries
+    on any image zxing cannot read at once, a budget of :data:`IMAGE_BUDGET_MS`, no averaging.
 
     Raises :class:`~terminal.errors.ConfigError` for an unknown name and
     :class:`~terminal.errors.DecoderUnavailable` when the library behind it is not installed.
     """
     key = name.strip().lower()
+    options: dict[str, Any] = {"single": single, "budget_ms": budget_ms,
+                               "average_frames": average_frames}
+    if images:
+        options = {"single": False, "budget_ms": IMAGE_BUDGET_MS, "average_frames": 1,
+                   "gate": False}
     if key in ("zxing", "zxing-cpp", "zxingcpp"):
-        return ZxingDecoder()
+        return ZxingDecoder(**options)
     if key in ("pyzbar", "zbar"):
         return PyzbarDecoder()
     if key in ("zxing+pyzbar", "zxing+zbar"):
-        return FallbackDecoder(ZxingDecoder(), PyzbarDecoder())
+        return FallbackDecoder(ZxingDecoder(**options), PyzbarDecoder())
     raise ConfigError(f"unknown decoder {name!r}: choose one of {', '.join(DECODER_NAMES)}")

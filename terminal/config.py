@@ -190,15 +190,27 @@ class ReaderSection:
 
 @dataclass
 class DecoderSection:
-    """Which QR decoder reads the frames."""
+    """Which QR decoder reads the frames, and how much time its retries may take per frame."""
 
     backend: str = setting("zxing", "'zxing' (fastest, best read rate), 'pyzbar', or "
                            "'zxing+pyzbar' (pyzbar retried when zxing finds nothing)")
+    budget_ms: float = setting(25.0, "most milliseconds zxing's retries (denoise, upscale, glare, "
+                               "inverted, averaged frames) may add to one frame, and only to a "
+                               "frame with something code-like in it; keeps the loop with the "
+                               "camera (15 fps: 66 ms a frame); 0 turns retries off")
+    average_frames: int = setting(4, "frames of a still, code-like scene averaged against sensor "
+                                  "noise (dim screens); 1 turns averaging off")
 
     def __post_init__(self) -> None:
         if self.backend not in ("zxing", "pyzbar", "zxing+pyzbar"):
             raise ConfigError(f"[decoder] backend must be 'zxing', 'pyzbar' or 'zxing+pyzbar', "
                               f"not {self.backend!r}")
+        if not 0 <= self.budget_ms <= 1000:
+            raise ConfigError(f"[decoder] budget_ms must be between 0 (no retries) and 1000, "
+                              f"not {self.budget_ms!r}")
+        if not 1 <= self.average_frames <= 16:
+            raise ConfigError(f"[decoder] average_frames must be between 1 (off) and 16, "
+                              f"not {self.average_frames!r}")
 
 
 @dataclass

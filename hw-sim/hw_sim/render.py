@@ -4,6 +4,9 @@ A phone or a paper slip held to a checkpoint camera gives a code that fills a go
 frame, is slightly rotated and tilted, a little out of focus, and carries sensor noise; a phone
 screen may also be dim (low contrast) or show glare. These frames feed the simulated camera and the
 decoder tests. Everything random comes from a seeded ``numpy`` generator, so frames are reproducible.
+
+Drawing is numpy only (the perspective warp, bilinear sampling and Gaussian blur that OpenCV would
+do, to within a gray level): the simulated daemon, like a Pi camera daemon, never loads OpenCV.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import cv2
 import numpy as np
 import segno
 
@@ -68,18 +70,82 @@ def draw(text: str, *, look: Look = Look(), width: int = WIDTH, height: int = HE
     modules = _modules(text, "m")
     side = int(min(np.sqrt(look.fill * width * height), 0.95 * min(width, height)))
     code = np.where(modules == 1, look.dark, look.light).astype(np.uint8)
-    code = cv2.resize(code, (side, side), interpolation=cv2.INTER_NEAREST)
-    corners = np.float32([[0, 0], [side, 0], [side, side], [0, side]])
+    picks = (np.arange(side) * modules.shape[0]) // side          # nearest-neighbour resize
+    code = code[picks[:, None], picks[None, :]]
+    corners = np.float64([[0, 0], [side, 0], [side, side], [0, side]])
     centred = corners - side / 2.0
     angle = np.deg2rad(look.angle)
     cos, sin = np.cos(angle), np.sin(angle)
     keystone = (1 - look.tilt, 1 + look.tilt, 1 + look.tilt, 1 - look.tilt)
     target = [[width / 2 + (x * cos - y * sin) * k, height / 2 + (x * sin + y * cos) * k]
               for (x, y), k in zip(centred, keystone)]
-    matrix = cv2.getPerspectiveTransform(corners, np.float32(target))
-    frame = cv2.warpPerspective(code, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                                borderValue=int(look.background))
-    return _finish(frame, look, rng)
+    matrix = perspective_transform(corners, np.float64(target))
+    frame = warp_perspective(code, matrix, width, height, border=float(look.background))
+    return _finish(np.clip(frame + 0.5, 0, 255).astype(np.uint8), look, rng)
+
+
+def perspective_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The 3×3 homography taking four ``source`` points to four ``target`` points."""
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(np.asarray(source, float), np.asarray(target, float)):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        rhs += [u, v]
+    h = np.linalg.solve(np.array(rows), np.array(rhs))
+    return np.append(h, 1.0).reshape(3, 3)
+
+
+def warp_perspective(image: np.ndarray, matrix: np.ndarray, width: int, height: int, *,
+                     border: float = 0.0) -> np.ndarray:
+    """``image`` seen through the homography ``matrix`` in a ``height``×``width`` float32 frame:
+    bilinear sampling at pixel centres, ``border`` outside the image (as OpenCV's
+    ``warpPerspective`` with ``INTER_LINEAR`` and a constant border)."""
+    out = np.full((height, width), border, np.float32)
+    corners = np.array([[0, 0, 1], [image.shape[1], 0, 1], [image.shape[1], image.shape[0], 1],
+                        [0, image.shape[0], 1]], float) @ np.asarray(matrix, float).T
+    xy = corners[:, :2] / corners[:, 2:]
+    x0, y0 = np.maximum(np.floor(xy.min(axis=0)).astype(int) - 1, 0)
+    x1, y1 = np.minimum(np.ceil(xy.max(axis=0)).astype(int) + 2, (width, height))
+    if x0 >= x1 or y0 >= y1:
+        return out                                     # the image falls outside the frame
+    inv = np.linalg.inv(matrix).astype(np.float32)
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    den = inv[2, 0] * xs + inv[2, 1] * ys + inv[2, 2]
+    u = (inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]) / den + 1.0   # +1: the padded border
+    v = (inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]) / den + 1.0
+    padded = np.pad(image.astype(np.float32), 1, constant_values=border)
+    h, w = padded.shape
+    inside = (u >= 0) & (v >= 0) & (u <= w - 1) & (v <= h - 1)
+    np.clip(u, 0, w - 1.001, out=u)
+    np.clip(v, 0, h - 1.001, out=v)
+    u0 = u.astype(np.int32)
+    v0 = v.astype(np.int32)
+    fu = u - u0
+    fv = v - v0
+    flat = padded.ravel()
+    index = v0 * w + u0
+    top = flat.take(index)
+    top += (flat.take(index + 1) - top) * fu
+    bottom = flat.take(index + w)
+    bottom += (flat.take(index + w + 1) - bottom) * fu
+    top += (bottom - top) * fv
+    out[y0:y1, x0:x1] = np.where(inside, top, np.float32(border))
+    return out
+
+
+def gaussian_blur(frame: np.ndarray, sigma: float) -> np.ndarray:
+    """A separable Gaussian blur of a 2-D array with mirrored borders (float32 result); the kernel
+    spans ±3 sigma like OpenCV's for 8-bit images."""
+    half = max(1, int(round(sigma * 3)))
+    x = np.arange(-half, half + 1, dtype=np.float64)
+    kernel = np.exp(-x * x / (2.0 * sigma * sigma))
+    kernel = (kernel / kernel.sum()).astype(np.float32)
+    a = frame.astype(np.float32)
+    h, w = a.shape
+    p = np.pad(a, ((half, half), (0, 0)), mode="reflect")
+    a = sum(k * p[i:i + h] for i, k in enumerate(kernel))
+    p = np.pad(a, ((0, 0), (half, half)), mode="reflect")
+    return sum(k * p[:, i:i + w] for i, k in enumerate(kernel))
 
 
 def glare(frame: np.ndarray, *, strength: float = 1.0, radius: float = 0.35,
@@ -98,7 +164,7 @@ def glare(frame: np.ndarray, *, strength: float = 1.0, radius: float = 0.35,
 
 def _finish(frame: np.ndarray, look: Look, rng: np.random.Generator | None) -> np.ndarray:
     if look.blur > 0:
-        frame = cv2.GaussianBlur(frame, (0, 0), look.blur)
+        frame = np.clip(gaussian_blur(frame, look.blur) + 0.5, 0, 255).astype(np.uint8)
     if look.noise > 0:
         rng = rng or np.random.default_rng(0)
         noise = rng.standard_normal(frame.shape, dtype=np.float32) * np.float32(look.noise)

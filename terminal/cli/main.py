@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib
 import logging
 import os
+import pkgutil
 import re
 import sqlite3
 import sys
@@ -22,6 +24,7 @@ from types import ModuleType
 from typing import Any, NoReturn
 
 from terminal import __version__
+from terminal.cli import commands as commands_package
 from terminal.cli.args import shown
 from terminal.cli.exits import HELP as EXIT_HELP
 from terminal.cli.exits import Exit
@@ -38,12 +41,24 @@ PATH_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES
 _NUMBER = re.compile(r"-\d+(\.\d*)?|-\.\d+")
 
 
-def command_modules() -> tuple[ModuleType, ...]:
-    """Every module of :mod:`terminal.cli.commands` (a test checks none is left out)."""
-    from terminal.cli.commands import (audit, decode, demo, display, issuer, printer, publish, run,
-                                       status, sync, verify)
+def command_names(argv: Sequence[str] | None = None) -> list[str]:
+    """The command modules to import for ``argv``: only the one named like the command (each
+    top-level command lives in the module of its name), so ``scanpoint verify`` does not import
+    the daemon, the printer and the audit log; every module for ``issuer`` (two modules add its
+    subcommands), help, ``--version``, or a command this cannot tell."""
+    names = sorted(info.name for info in pkgutil.iter_modules(commands_package.__path__))
+    args = iter(argv or ())
+    for arg in args:
+        if arg == "--log-level":
+            next(args, None)
+        elif not arg.startswith("-"):
+            return [arg] if arg in names and arg != "issuer" else names
+    return names
 
-    return (audit, decode, demo, display, issuer, printer, publish, run, status, sync, verify)
+
+def command_modules(argv: Sequence[str] | None = None) -> list[ModuleType]:
+    """The modules of :func:`command_names`, imported."""
+    return [importlib.import_module(f"terminal.cli.commands.{name}") for name in command_names(argv)]
 
 
 class Parser(argparse.ArgumentParser):
@@ -95,8 +110,9 @@ class Parser(argparse.ArgumentParser):
         return unknown
 
 
-def build_parser() -> Parser:
-    """The full argument parser, with every command module registered."""
+def build_parser(argv: Sequence[str] | None = None) -> Parser:
+    """The argument parser: every command module registered, or with ``argv`` only the module of
+    the command it names (see :func:`command_names`)."""
     parser = Parser(
         prog="scanpoint",
         description="Offline QR-credential scanning terminal: verify credentials, run the\n"
@@ -116,7 +132,7 @@ def build_parser() -> Parser:
     issuer = issuer_parser.add_subparsers(dest="issuer_command", metavar="ISSUER_COMMAND",
                                           title="issuer commands")
     issuer.required = True
-    for module in command_modules():
+    for module in command_modules(argv):
         module.register(commands, issuer)
     commands._choices_actions.sort(key=lambda choice: choice.dest)     # help lists A-Z
     chain: list[Parser] = []
@@ -150,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv if argv is not None else sys.argv[1:])
     try:
         args = parser.parse_args(argv)
     except SystemExit as done:          # --help, --version, or a usage error said in one line

@@ -205,9 +205,15 @@ def g_table() -> list[list]:
     return _G_TABLE
 
 
-def g_walk(k: int) -> tuple[list[list], list[int]]:
-    """The generator's table and the digits of ``k`` for it: one walk for :func:`comb_sum`."""
-    return g_table(), digits(k, G_WINDOW, _G_ROWS)
+def built_g_table() -> list[list] | None:
+    """The generator's table if something built it already, else None (nothing is built)."""
+    return _G_TABLE
+
+
+def g_walk(k: int, table: list[list] | None = None) -> tuple[list[list], list[int]]:
+    """The generator's table (``table``, or built now) and the digits of ``k`` for it: one walk
+    for :func:`comb_sum`."""
+    return (g_table() if table is None else table), digits(k, G_WINDOW, _G_ROWS)
 
 
 def mul_g(k: int):

@@ -9,11 +9,13 @@ Why it is fast without C: there are no doublings at verification time. Both [s]G
 read from precomputed *comb tables* (for each w-bit chunk i of the scalar, the multiples
 j·2^(w·i)·Q for j = 1 … 2^(w−1), signed digits, affine coordinates), so a verification is about
 2·⌈257/w⌉ mixed Jacobian-affine additions, and no modular inversion at all (x1 is compared in
-projective form). The generator's table is built once per process (~11 ms, ~1.4 MB); each
-issuer key gets its own table in :class:`PublicKey` (see :func:`load_public_key`, ~6 ms,
-~0.7 MB), which the trust list keeps for the keys it holds. :func:`verify` keeps the most
-recently used keys in a small LRU cache; a key it meets for the first time is checked without a
-table (width-5 NAF double-and-add, ~1 ms) and gets its table when it is used again.
+projective form). The generator's table is built once per process (~11 ms, ~1.4 MB), when the
+first key gets a table; each issuer key gets its own table in :class:`PublicKey` (see
+:func:`load_public_key`, ~6 ms, ~0.7 MB), which the trust list keeps for the keys it holds.
+:func:`verify` keeps the most recently used keys in a small LRU cache; a key it meets for the
+first time is checked without a table (width-5 NAF double-and-add, ~1 ms) and gets its table when
+it is used again. Until some key has a table, [s]G is computed the same way, so a process that
+checks a signature or two (``scanpoint verify``) builds no table at all.
 Measured on x86-64 (``benchmarks/bench_sm2.py``): ~0.24 ms per verification with a cached key,
 gmssl ~8–11 ms.
 
@@ -142,7 +144,9 @@ class PublicKey:
         return self._table is not None
 
     def precompute(self) -> None:
-        """Build this key's comb table now (~6 ms on x86-64, once per key)."""
+        """Build this key's comb table now (~6 ms on x86-64, once per key), and the generator's
+        (once per process): a key worth a table is verified often."""
+        curve.g_table()
         if self._table is None:
             self._table = curve.comb_table(self.x, self.y, self._window)
 
@@ -200,17 +204,21 @@ class PublicKey:
         t = (r + s) % N
         if t == 0:
             return False
-        g_walk = curve.g_walk(s)
         table = self._table
         if table is None and self._lazy:
             if self._used:
                 self.precompute()
                 table = self._table
             self._used = True
-        if table is not None:
-            acc = curve.comb_sum(g_walk, (table, curve.digits(t, self._window, self._rows)))
+        g_table = curve.g_table() if table is not None else curve.built_g_table()
+        if g_table is None:     # nothing kept in this process needs tables (a one-shot check)
+            acc = curve.mul_wnaf(t, self.x, self.y, curve.mul_wnaf(s, GX, GY))
         else:
-            acc = curve.mul_wnaf(t, self.x, self.y, curve.comb_sum(g_walk))
+            g_walk = curve.g_walk(s, g_table)
+            if table is not None:
+                acc = curve.comb_sum(g_walk, (table, curve.digits(t, self._window, self._rows)))
+            else:
+                acc = curve.mul_wnaf(t, self.x, self.y, curve.comb_sum(g_walk))
         if acc is None:  # [s]G + [t]P_A is the point at infinity
             return False
         x, _, z = acc

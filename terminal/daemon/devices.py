@@ -126,9 +126,11 @@ def _module(name: str, what: str) -> ModuleType:
 
 
 def open_decoder(config: Config) -> Decoder:
-    """The configured QR decoder (``[decoder] backend``), from ``drivers.decoder``."""
+    """The configured QR decoder (``[decoder]``), from ``drivers.decoder``: one code per frame,
+    retries within ``budget_ms`` per frame."""
+    d = config.decoder
     decoder: Decoder = _module("drivers.decoder", "the QR decoder").open_decoder(
-        config.decoder.backend)
+        d.backend, single=True, budget_ms=d.budget_ms, average_frames=d.average_frames)
     return decoder
 
 

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from terminal.errors import CredentialError
-from terminal.formats.dsc import DscStore
 from terminal.lists.trust import TrustList
 from terminal.reasons import Decision, Reason
+
+if TYPE_CHECKING:       # the DCC stack (X.509) is loaded only when a DCC is read
+    from terminal.formats.dsc import DscStore
 
 MAX_TEXT_LENGTH = 4296
 """The most a QR code can hold (version 40-L, alphanumeric mode): longer text is not a QR code."""

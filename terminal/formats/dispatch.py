@@ -9,21 +9,33 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from terminal.formats import dcc, native
 from terminal.formats.chain import MAX_TEXT_LENGTH, VerifyContext
 from terminal.reasons import Reason
 from terminal.result import Result, deny
 
-FORMATS: tuple[ModuleType, ...] = (native, dcc)
-"""Tried in order; each declares its own prefixes."""
+PREFIXES = {"native": ("SP",), "dcc": ("HC1:",)}
+"""Each format's prefixes, tried in order. Repeated from the modules (a test checks they agree) so
+that reading a code imports only its own format: a native code never loads the DCC stack (X.509
+parsing, ~15 ms of a one-shot ``scanpoint verify``)."""
+
+
+def format_module(name: str) -> ModuleType:
+    """The module of format ``name`` (imported on first use)."""
+    if name == "native":
+        from terminal.formats import native
+
+        return native
+    from terminal.formats import dcc
+
+    return dcc
 
 
 def detect(text: str) -> ModuleType | None:
     """The format module whose prefix starts ``text``, or None."""
     head = text[:8].upper()
-    for module in FORMATS:
-        if any(head.startswith(prefix) for prefix in module.PREFIXES):
-            return module
+    for name, prefixes in PREFIXES.items():
+        if any(head.startswith(prefix) for prefix in prefixes):
+            return format_module(name)
     return None
 
 

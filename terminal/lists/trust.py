@@ -102,8 +102,10 @@ class TrustList:
 
     @classmethod
     def from_bytes(cls, data: bytes, root_public_key: bytes, *,
-                   max_bytes: int = MAX_LIST_BYTES) -> TrustList:
-        """Verify a signed trust list against the pinned root and load every key; or raise."""
+                   max_bytes: int = MAX_LIST_BYTES, lazy: bool = False) -> TrustList:
+        """Verify a signed trust list against the pinned root and load every key; or raise.
+
+        ``lazy``: no key gets its comb table up front (a one-shot check uses each key once)."""
         signed = verify_list(data, root_public_key, KIND, max_bytes=max_bytes)
         entries = signed.body.get("keys")
         if set(signed.body) != {"keys"} or not isinstance(entries, list):
@@ -112,7 +114,7 @@ class TrustList:
             raise TrustListError(f"trust list has {len(entries)} keys, more than {MAX_KEYS}")
         keys: dict[bytes, IssuerKey] = {}
         for index, entry in enumerate(entries):
-            key = _entry(index, entry, lazy=len(entries) > EAGER_TABLES)
+            key = _entry(index, entry, lazy=lazy or len(entries) > EAGER_TABLES)
             if key.kid in keys:
                 raise TrustListError(f"trust list entry {index}: key id {key.kid.hex()} is listed twice")
             keys[key.kid] = key
@@ -122,14 +124,14 @@ class TrustList:
 
     @classmethod
     def load(cls, path: str | os.PathLike, root_public_key: bytes, *,
-             max_bytes: int = MAX_LIST_BYTES) -> TrustList:
+             max_bytes: int = MAX_LIST_BYTES, lazy: bool = False) -> TrustList:
         """Read and verify a trust list file (reading at most ``max_bytes`` + 1 bytes)."""
         try:
             with open(path, "rb") as f:
                 data = f.read(max_bytes + 1)
         except OSError as exc:
             raise TrustListError(f"cannot read trust list {path}: {exc.strerror or exc}") from None
-        return cls.from_bytes(data, root_public_key, max_bytes=max_bytes)
+        return cls.from_bytes(data, root_public_key, max_bytes=max_bytes, lazy=lazy)
 
 
 def _entry(index: int, entry: object, *, lazy: bool = False) -> IssuerKey:
@@ -197,8 +199,10 @@ def list_path(config: Config) -> Path:
     return Path(config.terminal.state_dir) / DEFAULT_FILE
 
 
-def load_configured(config: Config) -> TrustList | None:
+def load_configured(config: Config, *, lazy: bool = False) -> TrustList | None:
     """The trust list a config names, loaded once (``scanpoint verify``); None if there is none.
+
+    ``lazy``: build no key's comb table up front (for a process that checks a code or two).
 
     None without a root key, or when ``[trust] list`` is empty and STATE_DIR holds no list yet;
     :class:`TrustListError` if the list is refused (or set without a root key to verify it).
@@ -211,7 +215,7 @@ def load_configured(config: Config) -> TrustList | None:
     path = list_path(config)
     if not config.trust.list and not path.exists():
         return None
-    return TrustList.load(path, root)
+    return TrustList.load(path, root, lazy=lazy)
 
 
 class TrustListFile:

@@ -10,18 +10,21 @@ Anything unexpected on the way becomes ``check`` / ``INTERNAL_ERROR`` (the rule 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from terminal.clock import SYSTEM, Clock
 from terminal.config import Config
 from terminal.errors import CertificateError
 from terminal.formats import dispatch
 from terminal.formats.chain import VerifyContext
-from terminal.formats.dsc import DscStore, store_from_config
 from terminal.interfaces import RevocationLookup
 from terminal.lists.trust import FixedTrust, TrustList, TrustListFile, TrustSource
 from terminal.reasons import Decision, Reason
 from terminal.result import Result, check, deny, internal_error
 from terminal.verify.policy import Policy
+
+if TYPE_CHECKING:       # the DCC stack (X.509) is loaded only where signer certificates are
+    from terminal.formats.dsc import DscStore
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ class Verifier:
         out (its codes answer ``check`` or ``deny``), so a damaged file degrades the terminal
         instead of stopping it.
         """
+        from terminal.formats.dsc import store_from_config
+
         dsc = None
         try:
             dsc = store_from_config(config.dcc)

@@ -112,12 +112,3 @@ def test_commands_use_the_exit_table_and_do_not_import_main():
     assert not problems, problems
 
 
-
-def test_every_command_module_is_registered():
-    from pathlib import Path
-
-    from terminal.cli import commands
-    from terminal.cli.main import command_modules
-
-    on_disk = {p.stem for p in Path(commands.__file__).parent.glob("*.py") if p.stem != "__init__"}
-    assert {m.__name__.rsplit(".", 1)[1] for m in command_modules()} == on_disk

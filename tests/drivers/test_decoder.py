@@ -1,7 +1,13 @@
-"""The QR decoders on real photos (zxing-cpp's own sample set) and on simulated camera frames."""
+"""The QR decoders on real photos (zxing-cpp's own sample set) and on simulated camera frames.
+
+Read-rate tests give the camera decoder an unlimited retry budget, so what they assert does not
+depend on how fast this machine is (the budget itself is tested in ``test_escalate.py``).
+"""
 
 from __future__ import annotations
 
+import math
+import subprocess
 import sys
 
 import cv2
@@ -17,8 +23,9 @@ from terminal.errors import ConfigError, DecoderUnavailable
 from terminal.formats import native
 
 REAL_FOLDERS = [f"qrcode-{i}" for i in range(1, 7)]
-MIN_REAL_READS = 124        # issue 3: at least 124 of the 137 photos
 REAL_TOTAL = 137
+# Issue 3 asked for 124 of the 137 photos; issue 12: never fewer than before it (128 and 129).
+MIN_REAL_READS = {"zxing": 128, "zxing+pyzbar": 129}
 
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
@@ -41,9 +48,15 @@ def zxing():
     return open_decoder("zxing")
 
 
-@pytest.mark.parametrize("name,minimum", [("zxing", MIN_REAL_READS), ("zxing+pyzbar", MIN_REAL_READS)])
-def test_real_photos_read_rate(testdata, name, minimum):
-    decoder = open_decoder(name)
+def camera_decoder(name: str):
+    """The daemon's decoder (one code per frame, retries gated) with an unlimited budget."""
+    return open_decoder(name, single=True, budget_ms=math.inf)
+
+
+@pytest.mark.parametrize("mode", ["images", "camera"])
+@pytest.mark.parametrize("name", ["zxing", "zxing+pyzbar"])
+def test_real_photos_read_rate(testdata, name, mode):
+    decoder = open_decoder(name, images=True) if mode == "images" else camera_decoder(name)
     root = testdata / "qr" / "zxing-cpp"
     total = read = 0
     missed = []
@@ -53,14 +66,16 @@ def test_real_photos_read_rate(testdata, name, minimum):
             read += 1
         else:
             missed.append(f"{path.parent.name}/{path.name}")
-    print(f"decoder={name} read {read}/{total}; missed: {missed}")
+    print(f"decoder={name} mode={mode} read {read}/{total}; missed: {missed}")
     assert total == REAL_TOTAL
+    minimum = MIN_REAL_READS[name]
     assert read >= minimum, f"{name} read only {read}/{total} real photos (need {minimum}); missed {missed}"
 
 
+@pytest.mark.parametrize("mode", ["images", "camera"])
 @pytest.mark.parametrize("name", DECODER_NAMES)
-def test_false_positive_images_report_nothing(testdata, name):
-    decoder = open_decoder(name)
+def test_false_positive_images_report_nothing(testdata, name, mode):
+    decoder = open_decoder(name, images=True) if mode == "images" else camera_decoder(name)
     root = testdata / "qr" / "zxing-cpp"
     reported = {}
     count = 0
@@ -144,38 +159,48 @@ def low_contrast_noisy_frames():
     return text, frames
 
 
-def test_blur_retry_rescues_low_contrast_noisy_frames():
+def test_retries_rescue_low_contrast_noisy_frames():
     text, frames = low_contrast_noisy_frames()
-    with_retry = ZxingDecoder()
+    with_retry = ZxingDecoder(budget_ms=math.inf)
     without = ZxingDecoder(rescue=False)
     plain = sum(text in without.decode(f) for f in frames)
     rescued = sum(text in with_retry.decode(f) for f in frames)
     print(f"low contrast + noise: {plain}/{len(frames)} without retry, {rescued}/{len(frames)} with")
     assert rescued >= plain + 6
-    assert with_retry.stats["box3"] + with_retry.stats["median3"] >= 6
+    assert with_retry.stats["denoise"] >= 6
 
 
 def test_retry_is_skipped_on_featureless_frames():
-    decoder = ZxingDecoder()
+    decoder = ZxingDecoder(budget_ms=math.inf)
     rng = np.random.default_rng(1)
     for frame in (np.full((480, 640), 40, np.uint8), blank(look=Look(noise=25), rng=rng)):
         assert not looks_textured(frame)
         assert decoder.decode(frame) == []
-    assert decoder.stats["retries"] == 0
+    assert decoder.stats["escalated"] == 0 and decoder.stats["idle"] == 2
+    assert decoder.escalation.tries == {}
 
 
-def test_code_frames_look_textured():
-    _, frames = low_contrast_noisy_frames()
-    assert all(looks_textured(f) for f in frames)
+def test_code_frames_look_textured_and_empty_scenes_do_not():
+    from hw_sim.scenes import CONDITIONS, empty_set, hard_set
+
+    frames = [s.frame for c in CONDITIONS for s in hard_set(c, 5, seed=3)]
+    seen = sum(looks_textured(f) for f in frames)
+    empty = empty_set(10, seed=3) + empty_set(10, seed=3, dim=True)
+    false = sum(looks_textured(f) for f in empty)
+    print(f"code-like: {seen}/{len(frames)} hard code frames, {false}/{len(empty)} empty scenes")
+    assert seen >= len(frames) - 2
+    assert false <= 4
 
 
 def test_fallback_asks_the_secondary_only_when_needed():
-    zx, zb = ZxingDecoder(), PyzbarDecoder()
+    zx, zb = ZxingDecoder(budget_ms=math.inf), PyzbarDecoder()
     fallback = FallbackDecoder(zx, zb)
     assert fallback.name == "zxing+pyzbar"
     assert fallback.decode(draw("FALLBACK", look=CRISP)) == ["FALLBACK"]
     assert zx.stats["plain"] == 1
-    scene = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (480, 10))   # textured, no code
+    scene = np.full((480, 640), 128, np.uint8)           # a code-like texture, but no code
+    blocks = np.random.default_rng(4).integers(0, 2, (40, 40)).astype(np.uint8) * 200 + 20
+    scene[80:400, 160:480] = np.kron(blocks, np.ones((8, 8), np.uint8))
     assert looks_textured(scene)
     assert fallback.decode(scene) == []
     assert fallback.secondary_calls == 0        # zxing located no QR symbol: pyzbar not asked
@@ -184,9 +209,9 @@ def test_fallback_asks_the_secondary_only_when_needed():
 def test_fallback_reads_what_zxing_located_but_could_not_read(testdata):
     photo = load_gray(testdata / "qr" / "zxing-cpp" / "qrcode-4" / "08.webp")
     expected = (testdata / "qr" / "zxing-cpp" / "qrcode-4" / "08.txt").read_text(encoding="utf-8")
-    zx = ZxingDecoder()
+    zx = ZxingDecoder(budget_ms=math.inf)
     assert zx.decode(photo) == [] and zx.last_located
-    fallback = FallbackDecoder(ZxingDecoder(), PyzbarDecoder())
+    fallback = FallbackDecoder(ZxingDecoder(budget_ms=math.inf), PyzbarDecoder())
     assert fallback.decode(photo) == [expected] and fallback.secondary_calls == 1
 
 

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from drivers.images import ImageUnreadable, load_gray
 
     try:
-        decoder = open_decoder(args.decoder)
+        decoder = open_decoder(args.decoder, images=True)   # every code; thorough: no camera to keep up with
     except ConfigError as exc:
         raise UsageError(f"argument --decoder: {exc}") from None
     status = Exit.OK

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     trust = None
     try:
         from terminal.lists.trust import load_configured
-        trust = load_configured(cfg)
+        trust = load_configured(cfg, lazy=True)   # one check per key: no comb tables
     except TrustListError as exc:
         print(f"scanpoint verify: warning: trust list refused ({exc}); native credentials will "
               "get 'check'", file=sys.stderr)
@@ -119,7 +119,7 @@ def _image_decoder(name: str) -> tuple[Callable[..., list[str]], Callable[[str],
     from drivers.decoder import open_decoder
     from drivers.images import load_gray
 
-    return open_decoder(name).decode, load_gray
+    return open_decoder(name, images=True).decode, load_gray
 
 
 def _emit(as_json: bool, source: str, result: Result | None) -> None:

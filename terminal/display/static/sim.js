@@ -22,6 +22,9 @@
     stats.errors += 1;
     setTimeout(function () { frame.src = "/sim/frame.jpg?t=" + Date.now(); }, 1000);
   });
+  // the first frame is asked for only now: had the page's own <img src> loaded before this
+  // deferred script ran, its load event would have been missed and the frame never refreshed
+  frame.src = "/sim/frame.jpg?t=" + Date.now();
 
   function flash(name, on) {
     const pin = document.getElementById("pin-" + name);

@@ -14,11 +14,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from terminal.formats import base45, cose, inflate, native  # noqa: E402
-from terminal.reasons import Decision, Reason  # noqa: E402
-from terminal.verify.verifier import Verifier  # noqa: E402
-from tests.support import credentials as kit  # noqa: E402
-from timing import median_ms  # noqa: E402  (benchmarks/ is on sys.path)
+from timing import median_ms
+
+from terminal.formats import base45, cose, inflate, native
+from terminal.reasons import Decision, Reason
+from terminal.verify.verifier import Verifier
+from tests.support import credentials as kit
 
 
 def main() -> int:

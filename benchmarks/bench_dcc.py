@@ -15,12 +15,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from terminal.formats import dsc  # noqa: E402
-from terminal.formats import dcc  
-from terminal.formats.chain import VerifyContext# noqa: E402
-from tools import dcc_sample as sample  # noqa: E402
-from tools.testdata import find_testdata  # noqa: E402
-from timing import median_ms  # noqa: E402  (benchmarks/ is on sys.path)
+from timing import median_ms
+
+from terminal.formats import (
+    dcc,
+    dsc,
+)
+from terminal.formats.chain import VerifyContext
+from tools import dcc_sample as sample
+from tools.testdata import find_testdata
 
 
 def bench_code(label: str, text: str, ctx: VerifyContext, rounds: int) -> None:

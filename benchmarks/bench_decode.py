@@ -23,14 +23,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "hw-sim")]
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from drivers.decoder import ZxingDecoder, open_decoder  # noqa: E402
-from drivers.images import load_gray  # noqa: E402
-from hw_sim.render import Look, blank, draw  # noqa: E402
-from hw_sim.scenes import hard_set  # noqa: E402
-from tools.testdata import find_testdata  # noqa: E402
+from drivers.decoder import ZxingDecoder, open_decoder
+from drivers.images import load_gray
+from hw_sim.render import Look, blank, draw
+from hw_sim.scenes import hard_set
+from tools.testdata import find_testdata
 
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
@@ -116,9 +116,9 @@ def bench_cost(repeat: int, data: Path | None) -> None:
 
     results = {}
     for label, (frame, text) in frames(data).items():
-        runners = {n: ((lambda: fresh(ours, frame)) if n == "scanpoint" else
-                       (lambda: fresh(both, frame)) if n == "scanpoint zxing+pyzbar" else
-                       (lambda fn=calls[n]: fn(frame))) for n in names}
+        runners = {n: ((lambda frame=frame: fresh(ours, frame)) if n == "scanpoint" else
+                       (lambda frame=frame: fresh(both, frame)) if n == "scanpoint zxing+pyzbar" else
+                       (lambda fn=calls[n], frame=frame: fn(frame))) for n in names}
         costs = interleaved_medians(runners, repeat)
         found = fresh(ours, frame)
         ok = "read" if text is not None and text in found else ("-" if text is None else "MISSED")
@@ -148,8 +148,9 @@ def bench_no_code_scenes(data: Path, repeat: int) -> None:
         start = time.perf_counter()
         ours.decode(photo)
         first.append((time.perf_counter() - start) * 1e3)
-        both = interleaved_medians({"ours": lambda: ours.decode(photo),
-                                    "raw": lambda: zxingcpp.read_barcodes(photo, formats=qr)}, repeat)
+        both = interleaved_medians({"ours": lambda photo=photo: ours.decode(photo),
+                                    "raw": lambda photo=photo: zxingcpp.read_barcodes(photo, formats=qr)},
+                                   repeat)
         steady.append(both["ours"])
         raw.append(both["raw"])
     print(f"  all {len(photos)} no-code photos at 640x480, mean ms: zxing-cpp default "

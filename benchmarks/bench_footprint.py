@@ -5,7 +5,8 @@
     python benchmarks/bench_footprint.py --baseline /path/to/other/checkout   # side by side
 
 With ``--baseline`` the two checkouts' verify runs alternate (this machine's load drifts from minute
-to minute; alternating keeps the comparison fair) and each figure is printed for both. Each figure is a whole process started the way a user or systemd starts it (``python -m terminal``
+to minute; alternating keeps the comparison fair) and each figure is printed for both. Each figure
+is a whole process started the way a user or systemd starts it (``python -m terminal``
 with the checkout on ``PYTHONPATH``), so interpreter start-up and every import are included. The
 daemon runs the simulator with a looping scenario that shows a signed native credential and an
 empty scene in turn (so the decoder, the SM2 verifier and the signals all work), then gets SIGTERM;
@@ -25,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,7 +52,7 @@ def setup(repo: Path, work: Path) -> tuple[Path, str, str]:
     done = scanpoint(repo, "issuer", "init", str(work / "demo"))
     if done.returncode:
         raise SystemExit(f"issuer init failed: {done.stderr}")
-    at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     done = scanpoint(repo, "issuer", "issue", str(work / "demo"), "--type", "health", "--status",
                      "green", "--name", "Test", "--holder-id", "-", "--at", at, "--ttl", "120",
                      input="110101199001011234\n")
@@ -97,7 +98,7 @@ def bench_verify(setups: list[tuple[Path, Path, str, str]], runs: int) -> None:
         trace = subprocess.run([sys.executable, "-X", "importtime", "-m", "terminal", *args],
                                env=env_for(repo), cwd=repo, capture_output=True, text=True)
         modules = sum(1 for line in trace.stderr.splitlines() if line.startswith("import time:"))
-        print(f"  {str(repo):40s} median {statistics.median(row) * 1e3:.0f} ms (quartiles "
+        print(f"  {repo!s:40s} median {statistics.median(row) * 1e3:.0f} ms (quartiles "
               f"{row[runs // 4] * 1e3:.0f}-{row[3 * runs // 4] * 1e3:.0f}), {modules} modules "
               f"imported; heavy: {', '.join(imported(trace.stderr))}")
 
@@ -128,7 +129,7 @@ def bench_daemon(repo: Path, config: Path, text: str, runs: int, seconds: float)
     time.sleep(seconds)
     trace.send_signal(signal.SIGTERM)
     _, err = trace.communicate()
-    print(f"  {str(repo):40s} median {statistics.median(peaks):.1f} MiB (all: "
+    print(f"  {repo!s:40s} median {statistics.median(peaks):.1f} MiB (all: "
           f"{', '.join(f'{p:.1f}' for p in peaks)}); heavy: {', '.join(imported(err))}")
 
 
@@ -141,7 +142,7 @@ def bench_pi_imports(repo: Path, frames: Path) -> None:
             "print(' '.join(sorted(m for m in ('cv2', 'PIL', 'pyzbar') if m in sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code], env=env_for(repo), cwd=repo,
                           capture_output=True, text=True)
-    print(f"  {str(repo):40s} imports {done.stdout.strip() or 'none of cv2, PIL, pyzbar'}"
+    print(f"  {repo!s:40s} imports {done.stdout.strip() or 'none of cv2, PIL, pyzbar'}"
           f"{done.stderr.strip()[-300:]}")
 
 
@@ -170,6 +171,7 @@ def main() -> None:
         for repo, config, text, _ in setups:
             bench_daemon(repo, config, text, daemon_runs, args.seconds)
         import numpy as np
+
         from hw_sim.scenes import hard_set
 
         frames = Path(tmp) / "hard.npy"

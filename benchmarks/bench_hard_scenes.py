@@ -23,11 +23,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "hw-sim")]
 
-import numpy as np  # noqa: E402
 
-from drivers.decoder import ZxingDecoder  # noqa: E402
-from drivers.escalate import CANDIDATES, DEFAULT_STEPS  # noqa: E402
-from hw_sim.scenes import CONDITIONS, empty_set, hard_set, sequence_set  # noqa: E402
+from drivers.decoder import ZxingDecoder
+from drivers.escalate import CANDIDATES, DEFAULT_STEPS
+from hw_sim.scenes import CONDITIONS, empty_set, hard_set, sequence_set
 
 WITHIN = 3
 

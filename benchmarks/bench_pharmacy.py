@@ -22,13 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "hw-sim")]
 
-from drivers.printer import EscPosPrinter  # noqa: E402
-from hw_sim.printer import VirtualPrinter  # noqa: E402
-from terminal.counter.audit import AuditLog  # noqa: E402
-from terminal.counter.printqueue import PrintQueue  # noqa: E402
-from terminal.reasons import Decision, Reason  # noqa: E402
-from terminal.result import Credential, Result  # noqa: E402
-from terminal.counter.slip import build_slip  # noqa: E402
+from drivers.printer import EscPosPrinter
+from hw_sim.printer import VirtualPrinter
+from terminal.counter.audit import AuditLog
+from terminal.counter.printqueue import PrintQueue
+from terminal.counter.slip import build_slip
+from terminal.reasons import Decision, Reason
+from terminal.result import Credential, Result
 
 SECRET = bytes(32)
 

@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "hw-sim")]
 
-from terminal import config as config_mod  # noqa: E402
-from terminal.clock import SystemClock  # noqa: E402
-from terminal.interfaces import Frame  # noqa: E402
+from terminal import config as config_mod
+from terminal.clock import SystemClock
+from terminal.interfaces import Frame
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from terminal.lists.listfiles import public_root  # noqa: E402
-from terminal.result import Credential  # noqa: E402
-from terminal.lists.revocation import RevocationCheck, RevocationStore, serial_hash  # noqa: E402
+from terminal.lists.listfiles import public_root
+from terminal.lists.revocation import RevocationCheck, RevocationStore, serial_hash
+from terminal.result import Credential
 
 NOW = int(time.time())
 

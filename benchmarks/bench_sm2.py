@@ -19,10 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout, not an installed copy
 
-from terminal.crypto import sm2  # noqa: E402
-from terminal.crypto import curve
-from terminal.crypto.sm3 import sm3  # noqa: E402
-from timing import median_ms, median_each_ms  # noqa: E402  (benchmarks/ is on sys.path)
+from timing import median_each_ms, median_ms
+
+from terminal.crypto import (
+    curve,
+    sm2,
+)
+from terminal.crypto.sm3 import sm3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("SM2 sign, ours", median_ms(lambda: sm2.sign(d, msg), max(runs // 4, 10))))
 
     try:
-        from gmssl import sm2 as gm_sm2, sm3 as gm_sm3, func as gm_func
+        from gmssl import func as gm_func
+        from gmssl import sm2 as gm_sm2
+        from gmssl import sm3 as gm_sm3
     except ImportError:
         gm_sm2 = None
     if gm_sm2 is not None:

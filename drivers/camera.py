@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class LatestFrame:
             except CameraError as exc:
                 self._fail(exc)
                 return
-            except Exception as exc:  # a driver bug must not kill the terminal silently
+            except Exception as exc:  # noqa: BLE001 - a driver bug must not kill the terminal silently
                 self._fail(CameraError(f"camera read failed: {exc}"))
                 return
             if image is None:
@@ -175,7 +176,7 @@ class OpenCVCamera:
         with self._lock:
             self._cap.release()
 
-    def __enter__(self) -> "OpenCVCamera":
+    def __enter__(self) -> OpenCVCamera:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -263,7 +264,7 @@ class PiCamera:
         finally:
             self._cam.close()
 
-    def __enter__(self) -> "PiCamera":
+    def __enter__(self) -> PiCamera:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -313,5 +314,12 @@ def on_raspberry_pi() -> bool:
         return False
 
 
-__all__ = ["OpenCVCamera", "PiCamera", "LatestFrame", "open_camera", "picamera2_error",
-           "on_raspberry_pi", "CAMERA_KINDS"]
+__all__ = [
+    "CAMERA_KINDS",
+    "LatestFrame",
+    "OpenCVCamera",
+    "PiCamera",
+    "on_raspberry_pi",
+    "open_camera",
+    "picamera2_error",
+]

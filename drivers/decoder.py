@@ -19,12 +19,19 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from drivers.escalate import (DEFAULT_AVERAGE_FRAMES, DEFAULT_BUDGET_MS, Escalation, Region,
-                              find_code, region_around)
+from drivers.escalate import (
+    DEFAULT_AVERAGE_FRAMES,
+    DEFAULT_BUDGET_MS,
+    Escalation,
+    Region,
+    find_code,
+    region_around,
+)
 from terminal.errors import ConfigError, DecoderUnavailable
 
 log = logging.getLogger("scanpoint.decoder")
@@ -102,7 +109,7 @@ class ZxingDecoder:
         self._text_mode = zxingcpp.TextMode.Plain  # raw text, not "<SOH>" or GS1 "(01)" renderings
         # Camera frames gain nothing from zxing's extra downscaled pass (same reads on every hard
         # scene and real photo, +45 % time on an empty frame); large image files may.
-        self._lean = {"formats": self._formats, "text_mode": self._text_mode, "return_errors": True,
+        self._lean: dict[str, Any] = {"formats": self._formats, "text_mode": self._text_mode, "return_errors": True,
                       "try_rotate": False, "try_invert": False, "try_downscale": not gate}
         self.rescue = rescue
         self.single = single

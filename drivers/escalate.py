@@ -25,8 +25,9 @@ import logging
 import statistics
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -167,8 +168,8 @@ def find_code(gray: np.ndarray, samples: np.ndarray | None = None) -> Region | N
         return None
     hot = act > min(threshold, floor + EXTENT_SHARE * (peak - floor))
     c0, c1 = _run(hot[pr], pc)
-    r0, r1 = _run(hot[:, c0:c1].any(axis=1), pr)
-    c0, c1 = _run(hot[r0:r1].any(axis=0), pc)
+    r0, r1 = _run(np.asarray(hot[:, c0:c1].any(axis=1)), pr)
+    c0, c1 = _run(np.asarray(hot[r0:r1].any(axis=0)), pc)
     return Region(max(0, (r0 - 1) * BLOCK), min(h, (r1 + 1) * BLOCK),
                   max(0, (c0 - 1) * BLOCK), min(w, (c1 + 1) * BLOCK), peak, floor)
 
@@ -290,7 +291,7 @@ class Step:
 def has_glare(image: np.ndarray) -> bool:
     """Whether at least 1 % of the region is clipped white (a reflection, not a lit screen)."""
     sample = image[::2, ::2]
-    return np.count_nonzero(sample >= 250) * 100 >= sample.size
+    return bool(np.count_nonzero(sample >= 250) * 100 >= sample.size)
 
 
 #: Every retry measured (``benchmarks/bench_hard_scenes.py`` prints what each reads that no
@@ -411,10 +412,10 @@ class Escalation:
         if self.budget <= 0:
             return []
         if not self.gate:
-            region = located or Region(0, gray.shape[0], 0, gray.shape[1])
+            whole = located or Region(0, gray.shape[0], 0, gray.shape[1])
             self.stats["escalated"] += 1
             self._resume = 0
-            return self._ladder(gray, region, started + self.budget)
+            return self._ladder(gray, whole, started + self.budget)
         samples = _samples(gray) if min(gray.shape) >= 2 * BLOCK else None
         region = find_code(gray, samples) if located is None else located
         if located is not None and samples is not None:
@@ -430,7 +431,8 @@ class Escalation:
             self._resume = 0
             self._history.clear()
         elif (self._attempts >= GIVE_UP_ROUNDS * max(len(self.steps), 1)
-              and (self.average_frames < 2 or len(self._history) >= self._history.maxlen)):
+              and (self.average_frames < 2
+                   or len(self._history) >= (self._history.maxlen or 1))):
             self.stats["given_up"] += 1          # tried everything on this very scene: wait for a change
             self._last = seen
             return []

@@ -20,8 +20,8 @@ import time
 from collections import deque
 from typing import Protocol
 
-from terminal.interfaces import PrinterStatus, PrintOutcome
 from terminal.counter.paper import Line, Slip
+from terminal.interfaces import PrinterStatus, PrintOutcome
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from terminal.errors import ConfigError, DeviceError
 from terminal.reasons import Decision
@@ -63,7 +64,7 @@ class Pattern:
             raise ConfigError(f"signal pattern {self.name!r} may not drive the relay: only "
                               f"'pass' opens the gate; remove relay from {self.name!r}")
 
-    def scaled(self, factor: float) -> "Pattern":
+    def scaled(self, factor: float) -> Pattern:
         """The same pattern with every time multiplied by ``factor`` (fast tests, demos)."""
         changes = {}
         for name in OUTPUTS:
@@ -240,13 +241,13 @@ class GpioSignals:
             for device in self._devices:
                 try:
                     device.off()
-                except Exception:  # closing must not fail half-way
+                except Exception:  # noqa: BLE001 - closing must not fail half-way
                     pass
             for device in self._devices:
                 device.close()
             self._devices = []
 
-    def __enter__(self) -> "GpioSignals":
+    def __enter__(self) -> GpioSignals:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -274,13 +275,13 @@ class GpioSignals:
 
             leds = [] if amber else ordered([(self.green, pattern.green), (self.red, pattern.red)])
             plan = leds + ordered([(self.buzzer, pattern.buzzer), (self.relay, pattern.relay)])
-            if amber:
+            if amber and self.board is not None:
                 self.board.on()
             for device, blink in plan:
                 device.on() if blink is not None else device.off()
             # Phase 2: gpiozero's background blink threads carry the pattern on from there
             # (amber: one LEDBoard thread for both LEDs, so red and green change together).
-            if amber:
+            if amber and self.board is not None and pattern.amber is not None:
                 self.board.blink(pattern.amber.on_time, pattern.amber.off_time,
                                  n=pattern.amber.n, background=True)
             for device, blink in plan:

@@ -18,10 +18,13 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from terminal.counter.paper import WIDTH_CHARS
 from terminal.errors import ConfigError
+
+if TYPE_CHECKING:
+    from terminal.verify.policy import Policy
 
 
 def setting(default: Any, doc: str, *, path: bool = False) -> Any:
@@ -92,7 +95,7 @@ class PolicySection:
         if not 0 <= self.skew <= 600:
             raise ConfigError("[policy] skew must be between 0 and 600 seconds")
 
-    def to_policy(self):
+    def to_policy(self) -> Policy:
         """The :class:`terminal.verify.policy.Policy` these settings describe."""
         from terminal.verify.policy import Policy
 

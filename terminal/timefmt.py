@@ -7,7 +7,7 @@ way (UTC, whole seconds, ``Z``), so a time printed by one command can be pasted 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from terminal.clock import SYSTEM
 from terminal.errors import TimeFormatError
@@ -20,7 +20,7 @@ def parse_iso(text: str) -> float:
     try:
         moment = datetime.fromisoformat(text.strip())   # Python 3.11+ reads a trailing Z
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         seconds = moment.timestamp()
     except (ValueError, OverflowError):
         raise TimeFormatError(f"{text!r} is not an ISO-8601 date or time such as "
@@ -34,7 +34,7 @@ def in_range(seconds: float, text: str) -> float:
     try:
         if not math.isfinite(seconds):
             raise ValueError
-        datetime.fromtimestamp(seconds, timezone.utc)
+        datetime.fromtimestamp(seconds, UTC)
     except (ValueError, OverflowError, OSError):
         raise TimeFormatError(f"{text!r} is out of range: give a time between the years "
                               "1 and 9999") from None
@@ -43,7 +43,7 @@ def in_range(seconds: float, text: str) -> float:
 
 def iso(seconds: float) -> str:
     """UTC ISO-8601 with whole seconds, e.g. ``2026-11-24T03:15:40Z``."""
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_at(value: str | None) -> float:

@@ -9,14 +9,13 @@ import stat
 import pytest
 
 from terminal import config
-
-from terminal.issuer import credentials
-from terminal.issuer import directory as iss
 from terminal.errors import IssuerError
 from terminal.formats import base45, cbor, cose, inflate, native
-from terminal.reasons import Decision, Reason
+from terminal.issuer import credentials
+from terminal.issuer import directory as iss
 from terminal.lists.signedlist import verify_list
 from terminal.lists.trust import TrustList
+from terminal.reasons import Decision, Reason
 from terminal.verify.verifier import Verifier
 
 T0 = 1767225600

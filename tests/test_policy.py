@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from terminal.verify.policy import Policy
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential
+from terminal.verify.policy import Policy
 
 
 def cred(type="health", status="green"):

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from terminal.issuer import credentials as iss
 from terminal.crypto import sm2
 from terminal.errors import TrustListError
+from terminal.issuer import credentials as iss
 from terminal.lists.signedlist import key_id
 from terminal.lists.trust import TrustList, TrustStore
-from tests.support.credentials import (DAY, ISSUER, ISSUER_KID, ISSUER_NAME, ISSUER_PUB, NOW, ROOT_PUB, STRANGER,
-                             default_entries, signed_list, trust_bytes, trust_list)
+from tests.support.credentials import (
+    DAY,
+    ISSUER,
+    ISSUER_KID,
+    ISSUER_NAME,
+    ISSUER_PUB,
+    NOW,
+    ROOT_PUB,
+    STRANGER,
+    default_entries,
+    signed_list,
+    trust_bytes,
+    trust_list,
+)
 
 
 def p256_public_key() -> bytes:
@@ -153,8 +167,6 @@ def test_key_id_of_65_byte_key_matches():
 
 
 # --- fuzzing: a list loader only ever says TrustListError ------------------------------------
-
-from hypothesis import assume, given, settings, strategies as st  # noqa: E402
 
 GOOD_LIST = trust_bytes()
 

@@ -11,12 +11,11 @@ import os
 from pathlib import Path
 
 from terminal.clock import FixedClock
-
 from terminal.lists import listfiles
 from terminal.lists.publish import Publisher
-from terminal.reasons import Decision, Reason
 from terminal.lists.sync import SyncClient, SyncSettings
 from terminal.lists.trust import TrustListFile, list_path
+from terminal.reasons import Decision, Reason
 from terminal.verify.verifier import Verifier
 from tests.support import credentials as kit
 from tests.support.configs import load_config

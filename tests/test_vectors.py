@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from terminal.verify.policy import Policy
-from terminal.reasons import Decision, Reason
 from terminal.lists.trust import TrustList
+from terminal.reasons import Decision, Reason
+from terminal.verify.policy import Policy
 from terminal.verify.verifier import Verifier
 
 DOC = json.loads(Path(__file__).with_name("vectors").joinpath("native.json")

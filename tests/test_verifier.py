@@ -8,11 +8,11 @@ import pytest
 
 from terminal import config
 from terminal.errors import ConfigError
-from terminal.verify.policy import Policy
-from terminal.reasons import Decision, Reason
-from terminal.result import Credential
 from terminal.lists.revocation import RevocationCheck, RevocationStore, serial_hash
 from terminal.lists.trust import TrustStore
+from terminal.reasons import Decision, Reason
+from terminal.result import Credential
+from terminal.verify.policy import Policy
 from terminal.verify.verifier import Verifier
 from tests.support import credentials as kit
 from tests.support.credentials import NOW

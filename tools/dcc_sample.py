@@ -26,9 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from terminal.formats import dsc
 from terminal.crypto import ecdsa
-from terminal.formats import base45, cose
+from terminal.formats import base45, cose, dsc
 
 SAMPLE_NAME = {"fn": "Mustermann", "fnt": "MUSTERMANN", "gn": "Erika", "gnt": "ERIKA"}
 SAMPLE_ENTRIES: dict[str, dict[str, Any]] = {
@@ -57,9 +56,9 @@ def make_signer(kind: str = "ec", *, eku: list[str] | None = None,
         rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = time.time()
     start = dt.datetime.fromtimestamp(not_before if not_before is not None else now - 86400 * 180,
-                                      dt.timezone.utc)
+                                      dt.UTC)
     end = dt.datetime.fromtimestamp(not_after if not_after is not None else now + 86400 * 180,
-                                    dt.timezone.utc)
+                                    dt.UTC)
     name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, country),
                       x509.NameAttribute(NameOID.COMMON_NAME, "scanpoint sample DSC")])
     builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name)

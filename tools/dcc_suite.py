@@ -39,13 +39,12 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from terminal.formats import dsc
 from terminal.errors import CredentialError
-from terminal.formats import cbor, dcc
+from terminal.formats import cbor, dcc, dsc
 from terminal.formats.chain import VerifyContext
 from terminal.reasons import Reason
 from tools.testdata import find_testdata
@@ -139,7 +138,7 @@ def parse_clock(text: str) -> float:
     """An ISO 8601 validation clock; without a zone it is UTC (as the suite's own runner assumes)."""
     moment = datetime.fromisoformat(text.strip())
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
@@ -266,7 +265,8 @@ def evaluate(case: Case, picture_decoder: Callable[[bytes], list[str]] | None) -
         result["EXPECTEDEXPIRATIONCHECK"] = result["EXPECTEDKEYUSAGE"] = (False, "no certificate")
     else:
         _, reason, detail = _run(dcc.check_validity, claims, signer_cert, case.clock)
-        result["EXPECTEDEXPIRATIONCHECK"] = (reason is None, "in date" if reason is None else f"{reason.value}: {detail}")
+        result["EXPECTEDEXPIRATIONCHECK"] = (reason is None,
+                                             "in date" if reason is None else f"{reason.value}: {detail}")
         _, reason, detail = _run(dcc.check_key_usage, claims, signer_cert)
         result["EXPECTEDKEYUSAGE"] = (reason is None, "allowed" if reason is None else f"{reason.value}: {detail}")
     return {k: v for k, v in result.items() if k in wanted}
@@ -345,13 +345,13 @@ def run(root: Path, picture_decoder: Callable[[bytes], list[str]] | None) -> Tab
 def default_picture_decoder() -> Callable[[bytes], list[str]]:
     """PNG bytes → QR texts, through the project's decoder (``drivers.decoder``, zxing-cpp with
     its rescue retries) when present, else zxing-cpp directly. ``.name`` says which."""
+    import importlib.util
     import io
 
     import numpy as np
     from PIL import Image
-    import importlib.util
     if importlib.util.find_spec("drivers") and importlib.util.find_spec("drivers.decoder"):
-        from drivers.decoder import open_decoder   # a broken driver must fail here, not hide
+        from drivers.decoder import open_decoder  # a broken driver must fail here, not hide
         read_gray = open_decoder("zxing").decode
         name = "drivers.decoder zxing"
     else:                                   # before the hardware drivers land

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
+from hw_sim.scenario import Scenario
 from terminal.clock import SYSTEM, Clock
 from terminal.errors import CameraError, CameraMissing, ConfigError
 from terminal.interfaces import Frame
-
-from hw_sim.scenario import Scenario
 
 log = logging.getLogger("scanpoint.hw_sim.camera")
 
@@ -67,7 +67,7 @@ class ImageSource:
         self.duration = hold * len(self.images)
 
     @classmethod
-    def from_directory(cls, directory: str | Path, **kwargs: Any) -> "ImageSource":
+    def from_directory(cls, directory: str | Path, **kwargs: Any) -> ImageSource:
         """Every image file in ``directory`` (sorted by name; other files ignored)."""
         directory = Path(directory)
         paths = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -213,7 +213,7 @@ class SimCamera:
             return None
         return Frame(image, self.start + t)
 
-    def reopen(self) -> "SimCamera":
+    def reopen(self) -> SimCamera:
         """A new camera on the same source and timeline (what a driver re-open after a fault gives);
         raises :class:`CameraMissing` while the source has the camera unplugged."""
         return SimCamera(self.source, clock=self.clock, fps=self.fps, start=self.start)
@@ -221,7 +221,7 @@ class SimCamera:
     def close(self) -> None:
         self._closed = True
 
-    def __enter__(self) -> "SimCamera":
+    def __enter__(self) -> SimCamera:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -9,8 +9,9 @@ wiring). ``assert_states_and_times`` hands over to gpiozero's own check with its
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from drivers.signals import DEFAULT_PATTERNS, GpioSignals, Pattern, SignalPins
 
@@ -91,7 +92,10 @@ class PinRecorder:
         return predicate(self.states())
 
 
-def mock_signals(pins: SignalPins = SignalPins(), *,
+DEFAULT_PINS = SignalPins()
+
+
+def mock_signals(pins: SignalPins = DEFAULT_PINS, *,
                  patterns: Mapping[str, Pattern] = DEFAULT_PATTERNS,
                  scale: float = 1.0) -> tuple[GpioSignals, PinRecorder]:
     """A :class:`GpioSignals` on a fresh ``MockFactory`` and a recorder of its pins.

@@ -26,6 +26,7 @@ import threading
 import tty
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from terminal.counter.paper import align as pad_align
 from terminal.counter.paper import char_width, spaced
@@ -117,7 +118,7 @@ class EscPosParser:
             self.p._content(Segment(decoded, self.bold, self.size))
             self.text.clear()
 
-    def _one(self, out: bytearray) -> int:  # noqa: C901 - a flat dispatch is the clearest form
+    def _one(self, out: bytearray) -> int:
         b = self.buf
         c = b[0]
         if c == 0x0A:
@@ -422,7 +423,7 @@ class VirtualPrinter:
             self.received += data
             try:
                 reply = self._parser.feed(data)
-            except Exception:  # noqa: BLE001 - a simulator bug must not wedge the test
+            except Exception:
                 log.exception("event=virtual_printer_parse_error")
                 continue
             if reply and self.online:
@@ -448,8 +449,8 @@ class VirtualPrinter:
 
 def render_png(lines: list[PrintedLine], width: int, font_path: str | None):
     """Draw slip lines on a receipt-width image (12 dots a column, 24 a line)."""
-    from PIL import Image, ImageDraw, ImageFont
     import segno
+    from PIL import Image, ImageDraw, ImageFont
 
     px = width * DOTS_PER_CHAR
     latin_path = next((f for f in LATIN_FONTS if os.path.exists(f)), None)
@@ -465,7 +466,7 @@ def render_png(lines: list[PrintedLine], width: int, font_path: str | None):
                 fonts[key] = ImageFont.load_default(size=19 * scale)
         return fonts[key]
 
-    blocks: list[tuple[str, object, int]] = []
+    blocks: list[tuple[str, Any, int]] = []
     height = 8
     for line in lines:
         if line.qr is not None:

@@ -72,14 +72,14 @@ def draw(text: str, *, look: Look = Look(), width: int = WIDTH, height: int = HE
     code = np.where(modules == 1, look.dark, look.light).astype(np.uint8)
     picks = (np.arange(side) * modules.shape[0]) // side          # nearest-neighbour resize
     code = code[picks[:, None], picks[None, :]]
-    corners = np.float64([[0, 0], [side, 0], [side, side], [0, side]])
+    corners = np.array([[0, 0], [side, 0], [side, side], [0, side]], dtype=np.float64)
     centred = corners - side / 2.0
     angle = np.deg2rad(look.angle)
     cos, sin = np.cos(angle), np.sin(angle)
     keystone = (1 - look.tilt, 1 + look.tilt, 1 + look.tilt, 1 - look.tilt)
     target = [[width / 2 + (x * cos - y * sin) * k, height / 2 + (x * sin + y * cos) * k]
               for (x, y), k in zip(centred, keystone)]
-    matrix = perspective_transform(corners, np.float64(target))
+    matrix = perspective_transform(corners, np.array(target, dtype=np.float64))
     frame = warp_perspective(code, matrix, width, height, border=float(look.background))
     return _finish(np.clip(frame + 0.5, 0, 255).astype(np.uint8), look, rng)
 

@@ -13,9 +13,10 @@ and reused, so replay is cheap and deterministic.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -215,7 +216,7 @@ class Scenario:
     # --- building from data ----------------------------------------------------------------------
     @classmethod
     def from_list(cls, items: Iterable[Mapping[str, Any]], *, loop: bool = False,
-                  seed: int = 0) -> "Scenario":
+                  seed: int = 0) -> Scenario:
         """A scenario from plain data, e.g. ``[{"show": "NC1:...", "ms": 1500}, {"nothing": 500}]``.
 
         Keys: ``show`` (text, with ``ms`` and optional ``look`` table of :class:`Look` fields),
@@ -227,15 +228,16 @@ class Scenario:
 
     @classmethod
     def from_script(cls, script: Iterable[tuple[str | None, float]], *, loop: bool = False,
-                    seed: int = 0, look: Look = Look()) -> "Scenario":
+                    seed: int = 0, look: Look | None = None) -> Scenario:
         """A scenario from ``(text, seconds)`` pairs: the code of ``text`` in view for that long,
         or nothing in view where ``text`` is None."""
+        look = look if look is not None else Look()
         steps: list[Step] = [Show(text, seconds * 1000.0, look) if text is not None
                              else Nothing(seconds * 1000.0) for text, seconds in script]
         return cls(steps, loop=loop, seed=seed)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Scenario":
+    def load(cls, path: str | Path) -> Scenario:
         """A scenario file: JSON (a list, or ``{"steps": [...], "loop": false, "seed": 0}``) or
         TOML (``[[steps]]`` tables, optional ``loop`` and ``seed``)."""
         path = Path(path)
@@ -258,7 +260,8 @@ class Scenario:
                              seed=int(data.get("seed", 0)))
 
 
-_SIMPLE = {"nothing": Nothing, "stall": Stall, "disappear": Disappear}
+_SIMPLE: dict[str, type[Nothing] | type[Stall] | type[Disappear]] = {
+    "nothing": Nothing, "stall": Stall, "disappear": Disappear}
 
 
 def _step(item: Mapping[str, Any], n: int) -> Step:

@@ -22,9 +22,9 @@ imports it (it uses OpenCV to draw).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -161,7 +161,7 @@ def code_corners(scene: Scene, text: str, width: int = WIDTH, height: int = HEIG
     return project(scene, square, width, height)
 
 
-def _phone_texture(text: str, scene: Scene) -> tuple[np.ndarray, float]:
+def _phone_texture(text: str, scene: Scene) -> tuple[np.ndarray, tuple[float, float]]:
     """The flat phone at :data:`TEXTURE_PPM` px/module (body, screen, code) and the code's
     half-side in modules measured from the texture's centre."""
     modules = qr_modules(text)
@@ -177,7 +177,7 @@ def _phone_texture(text: str, scene: Scene) -> tuple[np.ndarray, float]:
     texture = cv2.resize(body, None, fx=TEXTURE_PPM, fy=TEXTURE_PPM, interpolation=cv2.INTER_NEAREST)
     # module units from the texture's top left to the code's centre
     centre = (3 + left + n / 2.0, 4 + top + n / 2.0)
-    return texture, centre
+    return np.asarray(texture), centre
 
 
 def render_scene(text: str, scene: Scene, *, rng: np.random.Generator | None = None,
@@ -195,8 +195,8 @@ def render_scene(text: str, scene: Scene, *, rng: np.random.Generator | None = N
     corners_mod = np.array([[0, 0], [tw, 0], [tw, th], [0, th]], np.float64) / TEXTURE_PPM
     corners_mod -= (cu, cv)
     target = project(scene, corners_mod, width, height) * ss
-    source = np.float32([[0, 0], [tw, 0], [tw, th], [0, th]])
-    matrix = cv2.getPerspectiveTransform(source, np.float32(target))
+    source = np.array([[0, 0], [tw, 0], [tw, th], [0, th]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(source, np.asarray(target, dtype=np.float32))
     big_bg = cv2.resize(background, (width * ss, height * ss), interpolation=cv2.INTER_LINEAR)
     mask = cv2.warpPerspective(np.ones_like(texture), matrix, (width * ss, height * ss),
                                flags=cv2.INTER_LINEAR, borderValue=0.0)
@@ -415,6 +415,19 @@ def sequence_set(kind: str, count: int, *, frames: int = 6, seed: int = 0) -> li
     return out
 
 
-__all__ = ["Scene", "Sample", "Sequence", "CONDITIONS", "credential_texts", "issuer_key", "render_scene",
-           "hard_set", "empty_set", "still_sequence", "moving_sequence", "sequence_set",
-           "code_corners", "project"]
+__all__ = [
+    "CONDITIONS",
+    "Sample",
+    "Scene",
+    "Sequence",
+    "code_corners",
+    "credential_texts",
+    "empty_set",
+    "hard_set",
+    "issuer_key",
+    "moving_sequence",
+    "project",
+    "render_scene",
+    "sequence_set",
+    "still_sequence",
+]

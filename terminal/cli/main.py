@@ -185,7 +185,7 @@ def _run(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         _say(prog, "interrupted")
         return Exit.INTERRUPTED
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - an unexpected error is one line, never a traceback
         return _report(prog, exc)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import asdict, dataclass
-from typing import Any
 
 #: Characters per line for the usual paper widths (Font A, 12x24 dots).
 WIDTH_CHARS = {58: 32, 80: 48}

@@ -102,7 +102,7 @@ class PrintQueue:
                                 "(paper, cable, power) — new slips are not queued")
             cur = self._conn.execute("INSERT INTO slips (created, slip) VALUES (?, ?)",
                                      (self._clock.time(), slip.to_json()))
-            slip_id = cur.lastrowid
+            slip_id = int(cur.lastrowid or 0)
         self._wake.set()
         return slip_id
 
@@ -166,7 +166,7 @@ class PrintQueue:
                 self._wake.clear()
                 try:
                     worked = self._step(conn)
-                except Exception:  # noqa: BLE001 - the worker must survive anything
+                except Exception:
                     log.exception("event=print_worker_error")
                     worked = False
                 if self._clock.monotonic() - last_purge > 3600:
@@ -226,7 +226,7 @@ class PrintQueue:
     def __enter__(self) -> PrintQueue:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

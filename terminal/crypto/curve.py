@@ -22,10 +22,14 @@ G_WINDOW = 8
 
 Point = tuple[int, int, int]
 """A Jacobian point (X, Y, Z); functions take and return ``Point | None`` (None: infinity)."""
+Affine = tuple[int, int]
+Table = list[list[Any]]
+"""Comb-table rows of affine points (``row[0]`` is None: digit 0 adds nothing)."""
+Walk = tuple[Table, list[int]]
+"""A table and the digits to walk it with (one per row)."""
 
 
-
-def double(pt):
+def double(pt: Point | None) -> Point | None:
     """[2]pt for a Jacobian point (dbl-2007-bl, using a = −3); None is the point at infinity."""
     if pt is None:
         return None
@@ -42,7 +46,7 @@ def double(pt):
     return (x3, y3, z3)
 
 
-def add_affine(pt, x2, y2):
+def add_affine(pt: Point | None, x2: int, y2: int) -> Point | None:
     """pt + (x2, y2) for a Jacobian pt and an affine point (mixed addition, complete)."""
     if pt is None:
         return (x2, y2, 1)
@@ -76,7 +80,7 @@ def invert_many(values: list[int]) -> list[int]:
     return out
 
 
-def to_affine_many(points):
+def to_affine_many(points: list[Point]) -> list[Affine]:
     """Jacobian points (none at infinity) to affine with one inversion."""
     out = []
     for (x, y, _), zi in zip(points, invert_many([z for _, _, z in points])):
@@ -85,7 +89,7 @@ def to_affine_many(points):
     return out
 
 
-def comb_table(x: int, y: int, window: int) -> list[list]:
+def comb_table(x: int, y: int, window: int) -> Table:
     """Rows i = 0 … ⌈257/w⌉−1 of the signed comb table of Q = (x, y).
 
     ``row[d]`` is the affine point d·B_i, B_i = 2^(w·i)·Q, for every digit
@@ -98,7 +102,7 @@ def comb_table(x: int, y: int, window: int) -> list[list]:
     """
     half = 1 << (window - 1)
     rows = (257 + window - 1) // window
-    bases = [(x, y, 1)]
+    bases: list[Any] = [(x, y, 1)]   # Q has prime order n: no multiple met here is infinity
     for _ in range(rows - 1):
         b = bases[-1]
         for _ in range(window):
@@ -154,12 +158,15 @@ def digits(k: int, window: int, rows: int) -> list[int]:
     return out
 
 
-def comb_sum(*walks, acc=None):
+def comb_sum(*walks: Walk, acc: Point | None = None) -> Point | None:
     """acc + Σ table[i][digits[i]] over the (table, digits) walks, in Jacobian form (None = O).
 
     This loop is the whole cost of a verification, so the mixed Jacobian-affine addition
     (8M + 3S) is inlined on local variables; it is complete (doubling and cancellation handled).
     """
+    x1: Any
+    y1: Any
+    z1: Any
     if acc is None:
         x1 = y1 = z1 = None
     else:
@@ -177,7 +184,7 @@ def comb_sum(*walks, acc=None):
             r = y2 * zz * z1 % P - y1
             if h == 0:  # same x: the same point (double it) or its negative (sum is O)
                 if r == 0:
-                    x1, y1, z1 = double((x2, y2, 1))
+                    x1, y1, z1 = double((x2, y2, 1)) or (None, None, None)
                 else:
                     x1 = y1 = z1 = None
                 continue
@@ -190,12 +197,12 @@ def comb_sum(*walks, acc=None):
     return None if x1 is None else (x1, y1, z1)
 
 
-_G_TABLE: list[list] | None = None
+_G_TABLE: Table | None = None
 _G_ROWS = (257 + G_WINDOW - 1) // G_WINDOW
 _G_LOCK = threading.Lock()
 
 
-def g_table() -> list[list]:
+def g_table() -> Table:
     """The generator's comb table, built on first use (~11 ms) and kept for the process."""
     global _G_TABLE
     if _G_TABLE is None:
@@ -205,18 +212,18 @@ def g_table() -> list[list]:
     return _G_TABLE
 
 
-def built_g_table() -> list[list] | None:
+def built_g_table() -> Table | None:
     """The generator's table if something built it already, else None (nothing is built)."""
     return _G_TABLE
 
 
-def g_walk(k: int, table: list[list] | None = None) -> tuple[list[list], list[int]]:
+def g_walk(k: int, table: Table | None = None) -> Walk:
     """The generator's table (``table``, or built now) and the digits of ``k`` for it: one walk
     for :func:`comb_sum`."""
     return (g_table() if table is None else table), digits(k, G_WINDOW, _G_ROWS)
 
 
-def mul_g(k: int):
+def mul_g(k: int) -> Point | None:
     """[k]G in Jacobian form (None for infinity), 0 ≤ k < 2^256."""
     return comb_sum(g_walk(k))
 
@@ -239,20 +246,18 @@ def wnaf(k: int, width: int) -> list[int]:
     return out
 
 
-def mul_wnaf(k: int, x: int, y: int, acc=None):
+def mul_wnaf(k: int, x: int, y: int, acc: Point | None = None) -> Point | None:
     """acc + [k](x, y) by double-and-add over a width-5 NAF, for a key seen only once.
 
     Costs ~256 doublings (~0.6 ms) but no table: cheaper than building a comb table (~6 ms)
     for a key that may never be used again. (x, y) must have prime order n.
     """
-    odd = [(x, y, 1)]
-    twice = double(odd[0])
-    tx, ty = affine(twice)
+    odd: list[Any] = [(x, y, 1)]     # Q has prime order n: no multiple met here is infinity
+    tx, ty = affine(double(odd[0]))
     for _ in range(7):  # Q, 3Q, … 15Q
         odd.append(add_affine(odd[-1], tx, ty))
-    odd = to_affine_many(odd)
     lut = {}
-    for i, (ox, oy) in enumerate(odd):
+    for i, (ox, oy) in enumerate(to_affine_many(odd)):
         lut[2 * i + 1] = (ox, oy)
         lut[-2 * i - 1] = (ox, P - oy)
     q = None
@@ -268,7 +273,10 @@ def mul_wnaf(k: int, x: int, y: int, acc=None):
     return add_affine(acc, qx, qy)
 
 
-def affine(pt) -> tuple[int, int]:
+def affine(pt: Point | None) -> Affine:
+    """The affine coordinates of a Jacobian point (not infinity)."""
+    if pt is None:
+        raise ValueError("the point at infinity has no affine coordinates")
     x, y, z = pt
     zi = pow(z, -1, P)
     zi2 = zi * zi % P

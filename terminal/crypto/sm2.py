@@ -30,9 +30,10 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 
 from terminal.crypto import curve
-from terminal.crypto.curve import A, B, GX, GY, N, P
+from terminal.crypto.curve import GX, GY, A, B, N, P
 from terminal.crypto.sm3 import hmac_sm3, sm3
 from terminal.errors import KeyFormatError
 
@@ -79,7 +80,7 @@ def parse_public_key(public_key: bytes) -> tuple[int, int]:
     return x, y
 
 
-def _check_signer_id(signer_id) -> bytes:
+def _check_signer_id(signer_id: object) -> bytes:
     if not isinstance(signer_id, (bytes, bytearray)):
         raise TypeError(f"signer_id must be bytes, not {type(signer_id).__name__}")
     if len(signer_id) > _MAX_SIGNER_ID:
@@ -98,7 +99,7 @@ def za(public_key: bytes, signer_id: bytes = DEFAULT_SIGNER_ID) -> bytes:
     return _za(x, y, _check_signer_id(signer_id))
 
 
-def _split_signature(signature) -> tuple[int, int] | None:
+def _split_signature(signature: object) -> tuple[int, int] | None:
     """(r, s) from a 64-byte r‖s that passes §7.1 steps B1–B2, else None."""
     if not isinstance(signature, (bytes, bytearray, memoryview)) or len(signature) != 64:
         return None
@@ -121,8 +122,17 @@ class PublicKey:
     cost neither the time nor the ~0.7 MB; False builds it only when :meth:`precompute` is called.
     """
 
-    __slots__ = ("x", "y", "_table", "_rows", "_window", "_za", "_lazy", "_used",
-                 "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_lazy",
+        "_rows",
+        "_table",
+        "_used",
+        "_window",
+        "_za",
+        "x",
+        "y",
+    )
 
     def __init__(self, public_key: bytes, *, window: int = KEY_WINDOW,
                  precompute: bool | None = True) -> None:
@@ -311,7 +321,7 @@ def generate_private_key() -> int:
     return 1 + secrets.randbelow(N - 2)
 
 
-def _rfc6979_nonces(private_key: int, e: bytes):
+def _rfc6979_nonces(private_key: int, e: bytes) -> Iterator[int]:
     """RFC 6979 §3.2 nonces k ∈ [1, n−1] from HMAC-SM3 over the key and e (qlen = hlen = 256)."""
     x = private_key.to_bytes(32, "big")
     h1 = (int.from_bytes(e, "big") % N).to_bytes(32, "big")  # bits2octets(e)

@@ -107,7 +107,7 @@ class Devices:
         for name, close in closers:
             try:
                 close()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - closing one device must not stop the others closing
                 log.warning("event=device_close_failed device=%s error=%r", name, exc)
 
     def __enter__(self) -> Devices:

@@ -188,7 +188,7 @@ class Service:
         self.notifier.stopping("stopping")
         try:
             self.signals.off()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failing part is counted and logged; the loop goes on
             log.error("signals off failed error=%r", exc)
         self._close_camera()
         if self.reader is not None:
@@ -199,7 +199,7 @@ class Service:
         for observer in self.pipeline.observers:
             try:
                 observer.close()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a failing part is counted and logged; the loop goes on
                 log.warning("observer close failed observer=%s error=%r",
                             type(observer).__name__, exc)
         if self.open_camera is not None:
@@ -234,7 +234,7 @@ class Service:
         assert self.camera is not None
         try:
             frame = self.camera.read()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failing part is counted and logged; the loop goes on
             self._camera_failed(exc)
             return
         if frame is None:
@@ -268,7 +268,7 @@ class Service:
             return
         try:
             self.camera = self.open_camera()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failing part is counted and logged; the loop goes on
             self.camera = None
             self._camera_failed(exc)
             return
@@ -294,7 +294,7 @@ class Service:
         if camera is not None:
             try:
                 camera.close()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a failing part is counted and logged; the loop goes on
                 log.warning("camera close failed error=%r", exc)
 
     def _update_fault(self) -> None:
@@ -313,7 +313,7 @@ class Service:
         try:
             self.signals.fault(active)
             self._fault_shown = active
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failing part is counted and logged; the loop goes on
             log.error("fault signal failed error=%r", exc)
 
     # -- health and watchdog ------------------------------------------------------------------
@@ -435,7 +435,7 @@ class Service:
         for listener in self.status_listeners:
             try:
                 listener(document)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a failing part is counted and logged; the loop goes on
                 log.warning("status listener failed error=%r", exc)
 
 

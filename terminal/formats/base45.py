@@ -17,7 +17,7 @@ class Base45Error(CredentialError):
 
 def encode(data: bytes) -> str:
     """Base45-encode ``data``."""
-    out = []
+    out: list[str] = []
     for i in range(0, len(data) - 1, 2):
         n = data[i] * 256 + data[i + 1]
         e, rest = divmod(n, 45 * 45)

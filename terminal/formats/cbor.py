@@ -41,7 +41,7 @@ _SIMPLE = {20: False, 21: True, 22: None}
 
 
 class _Reader:
-    __slots__ = ("data", "pos", "max_depth", "allow_indefinite")
+    __slots__ = ("allow_indefinite", "data", "max_depth", "pos")
 
     def __init__(self, data: bytes, max_depth: int, allow_indefinite: bool) -> None:
         self.data = data
@@ -81,15 +81,10 @@ class _Reader:
         if major == 7:
             return self.simple(info)
         arg = self.argument(info)
-        if arg is None:
-            if major in (0, 1, 6):
-                raise CBORError(f"indefinite length is not allowed for major type {major}")
-            if not self.allow_indefinite:
-                raise CBORError("indefinite-length CBOR items are not allowed here")
-        if major == 0:
-            return arg
-        if major == 1:
-            return -1 - arg
+        if major in (0, 1, 6):
+            return self.number_or_tag(major, arg, depth)
+        if arg is None and not self.allow_indefinite:
+            raise CBORError("indefinite-length CBOR items are not allowed here")
         if major in (2, 3):
             raw = self.string(major, arg)
             if major == 2:
@@ -100,21 +95,32 @@ class _Reader:
                 raise CBORError("CBOR text string is not valid UTF-8") from None
         if major == 4:
             return self.array(arg, depth)
-        if major == 5:
-            return self.map(arg, depth)
+        return self.map(arg, depth)
+
+    def number_or_tag(self, major: int, arg: int | None, depth: int) -> Any:
+        """An unsigned (0) or negative (1) integer, or a tag (6): never of indefinite length."""
+        if arg is None:
+            raise CBORError(f"indefinite length is not allowed for major type {major}")
+        if major == 0:
+            return arg
+        if major == 1:
+            return -1 - arg
         return Tag(arg, self.item(depth + 1))
 
     def string(self, major: int, length: int | None) -> bytes:
         if length is not None:
             return self.take(length)
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             initial = self.take(1)[0]
             if initial == 0xFF:
                 return b"".join(chunks)
             if initial >> 5 != major or initial & 0x1F == 31:
                 raise CBORError("indefinite-length string holds a chunk of another type")
-            chunks.append(self.take(self.argument(initial & 0x1F)))
+            size = self.argument(initial & 0x1F)
+            if size is None:
+                raise CBORError("indefinite-length string holds an indefinite chunk")
+            chunks.append(self.take(size))
 
     def array(self, count: int | None, depth: int) -> list:
         if count is None:

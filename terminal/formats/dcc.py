@@ -291,7 +291,7 @@ def _drop_shadowed_headers(obj: Any) -> Any:
 
     Anything malformed is returned unchanged for :func:`cose.sign1_from_obj` to refuse precisely.
     """
-    tags = []
+    tags: list[int] = []
     inner = obj
     while isinstance(inner, cbor.Tag) and len(tags) < 2:
         tags.append(inner.tag)

@@ -17,13 +17,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from terminal.crypto import ecdsa
 from terminal.config import DccSection
+from terminal.crypto import ecdsa
 from terminal.errors import CertificateError
 
 log = logging.getLogger(__name__)
@@ -135,7 +134,8 @@ def signer_certificate(der: bytes) -> SignerCertificate:
     except (ValueError, TypeError) as exc:
         raise CertificateError(f"not a valid X.509 certificate: {exc}") from exc
     algorithm = ecdsa.algorithm_for_key(public_key)
-    if algorithm is None or (isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < 2048):
+    if (algorithm is None or not isinstance(public_key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey))
+            or (isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < 2048)):
         raise CertificateError(
             f"certificate {subject!r} has an unsupported key (need EC P-256 or RSA >= 2048 bits)")
     canonical = bytes(der)
@@ -286,7 +286,7 @@ def _oid_text(raw: bytes) -> str:
 
 def _eku_from_tbs(tbs: bytes) -> frozenset[str] | None:
     _, start, end = _der_item(tbs, 0)
-    for tag, cstart, cend in _der_children(tbs, start, end):
+    for tag, cstart, _cend in _der_children(tbs, start, end):
         if tag != 0xA3:                                  # [3] extensions
             continue
         _, lstart, lend = _der_item(tbs, cstart)         # SEQUENCE OF Extension

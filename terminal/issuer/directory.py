@@ -29,8 +29,14 @@ from terminal.clock import SYSTEM, Clock
 from terminal.crypto import sm2
 from terminal.errors import IssuerError
 from terminal.formats import native
-from terminal.issuer.credentials import (DEFAULT_TTL, credential_claims, encode_credential,
-                                         sign_revocation_list, sign_trust_list, trust_entry)
+from terminal.issuer.credentials import (
+    DEFAULT_TTL,
+    credential_claims,
+    encode_credential,
+    sign_revocation_list,
+    sign_trust_list,
+    trust_entry,
+)
 from terminal.lists.signedlist import key_id
 from terminal.storage import atomic_write
 

@@ -14,13 +14,12 @@ not fit the held list is caught. Every call of :mod:`terminal.lists.signedlist` 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from terminal.lists import signedlist
 from terminal.errors import TrustListError
+from terminal.lists import signedlist
 
 LISTS_DIR = "lists"
 PUBLIC_DIR = "public"
@@ -28,7 +27,7 @@ PUBLIC_DIR = "public"
 it, never inside, so a static HTTP server pointed at it cannot hand them out."""
 
 
-def public_root(issuer_dir: "str | Path") -> Path:
+def public_root(issuer_dir: str | Path) -> Path:
     """The folder under an issuer directory that is served at the terminals' ``[sync] source``."""
     return Path(issuer_dir) / PUBLIC_DIR
 INDEX_NAME = "index.sl"
@@ -63,7 +62,7 @@ class FileRef:
         return {"path": self.path, "size": self.size, "sha256": self.sha256}
 
     @classmethod
-    def from_body(cls, raw: Any) -> "FileRef":
+    def from_body(cls, raw: Any) -> FileRef:
         if not isinstance(raw, dict):
             raise TrustListError("index: file entry is not a map")
         path, size, digest = raw.get("path"), raw.get("size"), raw.get("sha256")
@@ -75,17 +74,31 @@ class FileRef:
 
 
 @dataclass(frozen=True)
+class RevocationFiles:
+    """Where the index says the newest revocation list is: a full snapshot, and deltas to it."""
+
+    version: int
+    snapshot: FileRef
+    deltas: dict[int, FileRef]          # base version -> delta file to ``version``
+
+
+@dataclass(frozen=True)
+class TrustFile:
+    """Where the index says the newest trust list is."""
+
+    version: int
+    file: FileRef
+
+
+@dataclass(frozen=True)
 class Index:
-    """The signed index: newest revocation version, its snapshot and deltas, and the trust list."""
+    """The signed index: the newest revocation list and trust list, each present or not."""
 
     version: int
     issued: int
     valid_until: int
-    revocation_version: int | None
-    snapshot: FileRef | None
-    deltas: dict[int, FileRef]          # base version -> delta file to revocation_version
-    trust_version: int | None
-    trust: FileRef | None
+    revocation: RevocationFiles | None
+    trust: TrustFile | None
 
 
 # -- signing (publisher) ------------------------------------------------------------------------
@@ -143,26 +156,24 @@ def read_index(data: bytes, root_public_key: bytes, *, max_bytes: int) -> Index:
     """Verify and parse the signed index."""
     lst = verify(data, root_public_key, KIND_INDEX, max_bytes=max_bytes)
     body = lst.body
-    rv = snap = tv = trust = None
-    deltas: dict[int, FileRef] = {}
+    revocation = trust = None
     rev = body.get("revocation")
     if rev is not None:
         if not isinstance(rev, dict) or not isinstance(rev.get("version"), int):
             raise TrustListError("index: revocation entry malformed")
-        rv = rev["version"]
-        snap = FileRef.from_body(rev.get("snapshot"))
         raw_deltas = rev.get("deltas", {})
         if not isinstance(raw_deltas, dict):
             raise TrustListError("index: deltas malformed")
+        deltas: dict[int, FileRef] = {}
         for b, ref in raw_deltas.items():
             try:
                 deltas[int(b)] = FileRef.from_body(ref)
             except ValueError:
                 raise TrustListError(f"index: delta base {b!r} is not a version") from None
+        revocation = RevocationFiles(rev["version"], FileRef.from_body(rev.get("snapshot")), deltas)
     tr = body.get("trust")
     if tr is not None:
         if not isinstance(tr, dict) or not isinstance(tr.get("version"), int):
             raise TrustListError("index: trust entry malformed")
-        tv = tr["version"]
-        trust = FileRef.from_body(tr.get("file"))
-    return Index(lst.version, lst.issued, lst.valid_until, rv, snap, deltas, tv, trust)
+        trust = TrustFile(tr["version"], FileRef.from_body(tr.get("file")))
+    return Index(lst.version, lst.issued, lst.valid_until, revocation, trust)

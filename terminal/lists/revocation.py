@@ -18,9 +18,10 @@ import json
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from terminal import storage
 from terminal.clock import SYSTEM, Clock
@@ -263,7 +264,7 @@ class RevocationStore:
     def _rollback(self) -> None:
         try:
             self.con.execute("ROLLBACK")
-        except Exception:  # already rolled back (e.g. by the error itself)
+        except Exception:  # noqa: BLE001 - already rolled back (e.g. by the error itself)
             pass
 
     def checkpoint(self) -> None:
@@ -273,7 +274,7 @@ class RevocationStore:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> "RevocationStore":
+    def __enter__(self) -> RevocationStore:
         return self
 
     def __exit__(self, *exc: object) -> None:

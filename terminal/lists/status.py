@@ -94,7 +94,7 @@ def status_section(config: Any, *, clock: Clock = SYSTEM) -> dict[str, Any]:
                 "lists": {}, "clock": {"trusted": None}, "last_sync": None}
     try:
         meta, state = read_lists(db)
-    except Exception as exc:  # report, never crash the status screen
+    except Exception as exc:  # noqa: BLE001 - report, never crash the status screen
         return {"store": str(db), "error": f"revocation store unreadable: {exc}",
                 "lists": {}, "clock": {"trusted": None}, "last_sync": None}
     out = describe(meta, state, now, guard)

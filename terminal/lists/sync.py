@@ -30,16 +30,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from terminal.lists import listfiles
-
-from terminal.lists import timeguard
 from terminal.clock import SYSTEM, Clock
 from terminal.errors import ConfigError, SyncError, TrustListError
-from terminal.lists.listfiles import FileRef, Index
+from terminal.lists import listfiles, timeguard
+from terminal.lists.listfiles import FileRef, Index, RevocationFiles, TrustFile
+from terminal.lists.revocation import (
+    REVOCATION,
+    TRUST,
+    DeltaMismatch,
+    ListRollback,
+    RevocationStore,
+    store_path,
+)
 from terminal.lists.signedlist import MAX_LIST_BYTES
 from terminal.lists.trust import TrustStore, list_path
-from terminal.lists.revocation import (REVOCATION, TRUST, DeltaMismatch, ListRollback,
-                                 RevocationStore, store_path)
 
 log = logging.getLogger("scanpoint.sync")
 
@@ -81,7 +85,7 @@ class SyncSettings:
 
     @classmethod
     def from_config(cls, config: Any, root_public_key: bytes,
-                    trust_file: Path | None = None) -> "SyncSettings":
+                    trust_file: Path | None = None) -> SyncSettings:
         """Settings from a loaded :class:`terminal.config.Config`."""
         state = Path(config.terminal.state_dir)
         source = config.sync.source
@@ -98,7 +102,7 @@ class SyncSettings:
             ca_file=config.sync.ca_file, max_clock_offset=config.lists.max_clock_offset)
 
     @classmethod
-    def for_terminal(cls, config: Any) -> "SyncSettings":
+    def for_terminal(cls, config: Any) -> SyncSettings:
         """Settings for a terminal config as ``scanpoint sync`` runs it: lists from ``[sync]
         source``, verified with the pinned ``[trust] root_key``, the trust list written where the
         scanner reads it (:func:`terminal.lists.trust.list_path`).
@@ -241,7 +245,7 @@ class Source:
             headers["If-None-Match"] = etag
         part = self._partial(rel) if resumable and expect is not None else None
         have = 0
-        if part is not None:
+        if part is not None and expect is not None:
             part_path, meta_path = part
             try:
                 meta = json.loads(meta_path.read_text())
@@ -287,10 +291,10 @@ class Source:
             total = (have + int(length)) if length and length.isdigit() else None
             if total is not None and total > cap:
                 raise SyncFailed("too-large", f"{rel} is {total} bytes, over the cap of {cap}")
-            if part is not None:
+            if part is not None and expect is not None:
                 part_path, meta_path = part
                 meta_path.write_text(json.dumps({"sha256": expect.sha256, "etag": new_etag}))
-                out = open(part_path, "ab" if have else "wb")
+                out = open(part_path, "ab" if have else "wb")  # noqa: SIM115 - fsynced, closed below
             else:
                 out = None
             buf = bytearray()
@@ -366,16 +370,12 @@ class SyncClient:
     def run_once(self) -> SyncResult:
         """One sync; never raises for expected failures -- they come back as a failed result."""
         self.s.db.parent.mkdir(parents=True, exist_ok=True)
-        lock = open(str(self.s.db) + ".sync-lock", "a")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.close()
-            return SyncResult(False, "busy", "another sync of this store is running")
-        try:
+        with open(str(self.s.db) + ".sync-lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return SyncResult(False, "busy", "another sync of this store is running")
             return self._run_locked()
-        finally:
-            lock.close()
 
     def _run_locked(self) -> SyncResult:
         store = RevocationStore(self.s.db)
@@ -416,17 +416,17 @@ class SyncClient:
         held_index = store.meta(listfiles.KIND_INDEX)
         etag = held_index.etag if held_index else None
         fetched = source.fetch(listfiles.INDEX_NAME, self.s.max_index_bytes, etag=etag)
-        if fetched.status == 304:
+        if fetched.status == 304 and held_index is not None:   # only a held index has an ETag
             return SyncResult(True, "current", f"index unchanged (version {held_index.version})")
         idx = self._read_index(fetched.data)
         if held_index is not None and idx.version < held_index.version:
             raise SyncFailed("rollback", f"index version {idx.version} is older than held "
                              f"version {held_index.version} (replayed or rolled back)")
         applied: list[str] = []
-        if idx.snapshot is not None:
-            applied += self._sync_revocation(store, source, idx)
+        if idx.revocation is not None:
+            applied += self._sync_revocation(store, source, idx.revocation)
         if idx.trust is not None and self.s.trust_file is not None:
-            applied += self._sync_trust(store, source, idx)
+            applied += self._sync_trust(store, source, idx.trust, self.s.trust_file)
         if held_index is None or idx.version > held_index.version:
             store.record_list(listfiles.KIND_INDEX, idx.version, idx.issued, idx.valid_until,
                               etag=fetched.etag)
@@ -441,16 +441,18 @@ class SyncClient:
         except TrustListError as exc:
             raise SyncFailed(listfiles.refusal_code(exc), f"index refused: {exc}") from None
 
-    def _sync_revocation(self, store: RevocationStore, source: Source, idx: Index) -> list[str]:
+    def _sync_revocation(self, store: RevocationStore, source: Source,
+                         files: RevocationFiles) -> list[str]:
         held = store.meta(REVOCATION)
-        target = idx.revocation_version
+        target = files.version
         if held is not None and target < held.version:
             raise SyncFailed("rollback", f"revocation list version {target} is older than held "
                              f"version {held.version} (rolled back)")
         if held is not None and target == held.version:
             return []
-        delta = idx.deltas.get(held.version) if held is not None else None
-        if delta is not None and (delta.size < idx.snapshot.size or delta.size <= 4096):
+        delta = files.deltas.get(held.version) if held is not None else None
+        if held is not None and delta is not None and (delta.size < files.snapshot.size
+                                                       or delta.size <= 4096):
             try:
                 self._apply_file(store, source, delta, listfiles.KIND_DELTA, target)
                 return [f"revocation delta {held.version}->{target}"]
@@ -458,7 +460,7 @@ class SyncClient:
                 if isinstance(exc, SyncFailed) and exc.code == "rollback":
                     raise
                 log.warning("event=delta_refused reason=%r fallback=snapshot", str(exc))
-        self._apply_file(store, source, idx.snapshot, listfiles.KIND_SNAPSHOT, target)
+        self._apply_file(store, source, files.snapshot, listfiles.KIND_SNAPSHOT, target)
         return [f"revocation snapshot {target}"]
 
     def _download(self, source: Source, ref: FileRef, limit: int | None = None) -> bytes:
@@ -504,24 +506,24 @@ class SyncClient:
             raise SyncFailed("malformed", f"{ref.path}: {exc}") from None
         log.info("event=applied kind=%s version=%d file=%s", kind, lst.version, ref.path)
 
-    def _sync_trust(self, store: RevocationStore, source: Source, idx: Index) -> list[str]:
+    def _sync_trust(self, store: RevocationStore, source: Source, listed: TrustFile,
+                    trust_file: Path) -> list[str]:
         held = store.meta(TRUST)
-        if held is not None and idx.trust_version < held.version:
-            raise SyncFailed("rollback", f"trust list version {idx.trust_version} is older than "
+        if held is not None and listed.version < held.version:
+            raise SyncFailed("rollback", f"trust list version {listed.version} is older than "
                              f"held version {held.version} (rolled back)")
-        if held is not None and idx.trust_version == held.version:
+        if held is not None and listed.version == held.version:
             return []
         # the scanner reads trust lists up to MAX_LIST_BYTES: a bigger one would be refused there
-        data = self._download(source, idx.trust, MAX_LIST_BYTES)
-        trust_store = TrustStore(self.s.root_public_key, self.s.trust_file,
-                                 max_bytes=MAX_LIST_BYTES)
+        data = self._download(source, listed.file, MAX_LIST_BYTES)
+        trust_store = TrustStore(self.s.root_public_key, trust_file, max_bytes=MAX_LIST_BYTES)
         try:
             trust_store.load()                       # the file the scanner holds now, if any
         except TrustListError as exc:
             # its version is the floor: without it an older list could replace a newer one
-            log.warning("event=held_trust_list_unreadable path=%s error=%s", self.s.trust_file, exc)
+            log.warning("event=held_trust_list_unreadable path=%s error=%s", trust_file, exc)
             raise SyncFailed("held-trust-unreadable",
-                             f"held trust list {self.s.trust_file} cannot be read ({exc}); not "
+                             f"held trust list {trust_file} cannot be read ({exc}); not "
                              "replacing it: check or remove the file, then sync again") from None
         try:
             # verifies signature and every key entry, refuses a version not above the held file,
@@ -530,13 +532,13 @@ class SyncClient:
             lst = trust_store.update(data)
         except TrustListError as exc:
             raise SyncFailed(listfiles.refusal_code(exc), str(exc)) from None
-        source.done_with(idx.trust.path)
-        if lst.version != idx.trust_version:
+        source.done_with(listed.file.path)
+        if lst.version != listed.version:
             raise SyncFailed("malformed", f"trust file holds version {lst.version}, index says "
-                             f"{idx.trust_version}")
+                             f"{listed.version}")
         try:
             store.record_list(TRUST, lst.version, lst.issued, lst.valid_until,
-                              etag=idx.trust.sha256, entries=None)
+                              etag=listed.file.sha256, entries=None)
         except ListRollback as exc:
             raise SyncFailed("rollback", str(exc)) from None
         return [f"trust list {lst.version}"]

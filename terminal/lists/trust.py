@@ -15,14 +15,20 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from terminal.clock import SYSTEM, Clock
 from terminal.config import Config
 from terminal.crypto import sm2
 from terminal.errors import KeyFormatError, TrustListError
-from terminal.lists.signedlist import (ALG_SM2_SM3, KEY_ID_LENGTH, MAX_LIST_BYTES, SignedList,
-                                       key_id, verify_list)
+from terminal.lists.signedlist import (
+    ALG_SM2_SM3,
+    KEY_ID_LENGTH,
+    MAX_LIST_BYTES,
+    SignedList,
+    key_id,
+    verify_list,
+)
 from terminal.storage import atomic_write
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ class Policy:
 
     @classmethod
     def preset(cls, site: str, accept: list[str] | tuple[str, ...] | None = None,
-               yellow: str | None = None) -> "Policy":
+               yellow: str | None = None) -> Policy:
         """The policy of a named site, with optional overrides; ValueError for an unknown site."""
         if site not in PRESETS:
             raise ValueError(f"unknown site {site!r}: choose one of {', '.join(sorted(PRESETS))}")

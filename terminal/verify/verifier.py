@@ -74,7 +74,7 @@ class Verifier:
         """The decision for one QR text at wall time ``now`` (Unix seconds). Never raises."""
         try:
             return self._verify(text, now)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the one never-raise boundary (terminal.result's rule)
             return internal_error("verifier", exc)
 
     def _verify(self, text: str, now: float) -> Result:

@@ -11,17 +11,17 @@ import stat
 
 import pytest
 
-from tests.support.results import AT, credential, decision_event, sample_results
-from tests.support.waiting import wait_until
-from tests.support.configs import load_config, write_config
-from terminal.counter.audit import AuditLog, parse_since, status_section
-from terminal.daemon.redaction import install_redaction, redact
 from terminal.cli.main import main
 from terminal.clock import FixedClock
-from terminal.reasons import Decision, Reason
-from terminal.result import Result
+from terminal.counter.audit import AuditLog, parse_since, status_section
 from terminal.counter.secret import keyed_serial_hash, load_or_create_secret, verification_code
 from terminal.counter.slip import build_slip
+from terminal.daemon.redaction import install_redaction, redact
+from terminal.reasons import Decision, Reason
+from terminal.result import Result
+from tests.support.configs import load_config, write_config
+from tests.support.results import AT, credential, decision_event, sample_results
+from tests.support.waiting import wait_until
 
 
 def export_text(audit: AuditLog, since: float, fmt: str) -> str:
@@ -107,8 +107,8 @@ def test_export_csv_and_jsonl(audit):
     rows = list(csv.DictReader(io.StringIO(export_text(audit, AT + 1, "csv"))))
     assert [r["decision"] for r in rows] == ["deny", "check"]
     assert rows[0]["time"] == "2027-01-15T08:00:01Z" and rows[0]["reason"] == "REVOKED"
-    lines = [json.loads(l) for l in export_text(audit, 0, "jsonl").splitlines()]
-    assert [l["reason"] for l in lines] == ["OK", "REVOKED", "STATUS_YELLOW"]
+    lines = [json.loads(line) for line in export_text(audit, 0, "jsonl").splitlines()]
+    assert [row["reason"] for row in lines] == ["OK", "REVOKED", "STATUS_YELLOW"]
     with pytest.raises(ValueError):
         export_text(audit, 0, "xml")
 
@@ -211,7 +211,7 @@ def test_concurrent_starters_all_get_the_one_key(tmp_path):
         barrier.wait()
         try:
             keys.append(load_or_create_secret(tmp_path / "state"))
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=start) for _ in range(8)]

@@ -14,20 +14,19 @@ import secrets
 import time
 from pathlib import Path
 
-
 from drivers.printer import EscPosPrinter
 from hw_sim.printer import VirtualPrinter
+from terminal.counter.audit import AuditLog
+from terminal.counter.printqueue import PrintQueue, SlipObserver
+from terminal.counter.secret import load_or_create_secret
+from terminal.daemon.redaction import install_redaction
+from terminal.formats import base45
+from terminal.formats.names import mask_name
+from terminal.reasons import Decision, Reason
+from terminal.result import Credential, Result
 from tests.support.configs import demo_terminal
 from tests.support.observers import Recorder
 from tests.support.results import AT, CST, decision_event
-from terminal.counter.audit import AuditLog
-from terminal.daemon.redaction import install_redaction
-from terminal.formats import base45
-from terminal.counter.printqueue import PrintQueue, SlipObserver
-from terminal.reasons import Decision, Reason
-from terminal.result import Credential, Result
-from terminal.counter.secret import load_or_create_secret
-from terminal.formats.names import mask_name
 
 PEOPLE = [("张小三", "110101199003071234"), ("欧阳明月", "44030519851212567X"),
           ("Wei Li", "E12345678")]

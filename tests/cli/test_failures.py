@@ -97,7 +97,7 @@ def reader_gone(monkeypatch) -> Iterator[None]:
     """Standard output is a real pipe whose reader has already closed it."""
     read, write = os.pipe()
     os.close(read)
-    stream = open(write, "w", encoding="utf-8")
+    stream = open(write, "w", encoding="utf-8")  # noqa: SIM115 - closed by the test's finally
     monkeypatch.setattr(sys, "stdout", stream)
     try:
         yield

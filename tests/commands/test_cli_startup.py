@@ -60,7 +60,7 @@ def test_the_full_parser_still_lists_every_command():
 def test_format_prefixes_listed_for_lazy_import_match_the_modules():
     for name, prefixes in dispatch.PREFIXES.items():
         module = importlib.import_module(f"terminal.formats.{name}")
-        assert module.NAME == name and tuple(prefixes) == tuple(module.PREFIXES)
+        assert name == module.NAME and tuple(prefixes) == tuple(module.PREFIXES)
     assert dispatch.detect("HC1:ABC").NAME == "dcc"
     assert dispatch.detect("SP1:ABC").NAME == "native"
     assert dispatch.detect("XYZ:ABC") is None

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,9 @@ import pytest
 from terminal.cli.main import main
 from tests.support.programs import python_env
 
+
 def iso(t: int) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # "now" for issuing and verifying: set when a terminal is made (its issuer key is valid from
@@ -159,8 +160,11 @@ def test_issue_refuses_bad_type_for_status(demo, capsys):
 
 def test_python_dash_m_terminal_end_to_end(tmp_path):
     env = python_env(hw_sim=False)
-    run = lambda *a: subprocess.run([sys.executable, "-m", "terminal", *a], capture_output=True,
-                                    text=True, env=env, cwd=tmp_path, timeout=60)
+
+    def run(*a):
+        return subprocess.run([sys.executable, "-m", "terminal", *a], capture_output=True,
+                              text=True, env=env, cwd=tmp_path, timeout=60)
+
     assert run("issuer", "init", "demo").returncode == 0
     assert run("issuer", "publish", "demo").returncode == 0
     synced = run("sync", "--config", "demo/terminal.toml", "--once")

@@ -7,10 +7,8 @@ import random
 import pytest
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from terminal.crypto import sm2
-from terminal.crypto import curve
+from terminal.crypto import curve, sm2
 from terminal.errors import KeyFormatError, ScanpointError
-
 from tests.support import sm2_reference as ref
 
 N, P = sm2.N, sm2.P
@@ -145,7 +143,9 @@ def test_good_signature_verifies_in_every_accepted_form(signer):
 
 @pytest.mark.parametrize("mangle", [
     lambda s: s[:63], lambda s: s + b"\x00", lambda s: b"\x00" + s, lambda s: b"",
-    lambda s: s[:32], lambda s: s + s, lambda s: encode_dss_signature(int.from_bytes(s[:32], "big"), int.from_bytes(s[32:], "big")), lambda s: s.hex().encode(),
+    lambda s: s[:32], lambda s: s + s,
+    lambda s: encode_dss_signature(int.from_bytes(s[:32], "big"), int.from_bytes(s[32:], "big")),
+    lambda s: s.hex().encode(),
 ], ids=["63", "65-trailing", "65-leading", "empty", "32", "128", "der", "hex"])
 def test_malformed_signature_is_false(mangle, signer):
     _, pub, msg, sig = signer
@@ -321,7 +321,7 @@ def test_public_key_object():
 
 def test_sign_verify_round_trip():
     rng = random.Random(RNG_SEED + 4)
-    for i in range(30):
+    for _ in range(30):
         d = rng.randrange(1, N - 1)
         msg = rng.randbytes(rng.randrange(0, 300))
         uid = rng.choice([sm2.DEFAULT_SIGNER_ID, b"", b"issuer@example.cn", rng.randbytes(40)])

@@ -12,12 +12,9 @@ import json
 
 import pytest
 
-from tools.testdata import find_testdata
-
-from terminal.crypto import sm2
-from terminal.crypto import curve
+from terminal.crypto import curve, sm2
 from terminal.crypto.sm3 import hmac_sm3, sm3
-
+from tools.testdata import find_testdata
 
 ANNEX_A = "sm2p256v1-gmt0003.5-annexA"
 
@@ -137,8 +134,8 @@ def test_other_curve_signature_does_not_verify_under_sm2p256v1_key(testdata, v):
     pub = sm2.public_key_of(int(v["private_key"], 16))
     if v.get("public_key_x"):
         assert pub != _pub(v)
-    uid = v.get("user_id_hex") and bytes.fromhex(v["user_id_hex"]) or v["user_id"].encode()
-    msg = v.get("message_hex") and bytes.fromhex(v["message_hex"]) or v["message"].encode()
+    uid = (v.get("user_id_hex") and bytes.fromhex(v["user_id_hex"])) or v["user_id"].encode()
+    msg = (v.get("message_hex") and bytes.fromhex(v["message_hex"])) or v["message"].encode()
     assert sm2.verify(pub, msg, _sig(v), signer_id=uid) is False
     if v.get("e"):
         assert sm2.load_public_key(pub).verify_digest(bytes.fromhex(v["e"]), _sig(v)) is False

@@ -10,8 +10,14 @@ import cv2
 import numpy as np
 import pytest
 
-from drivers.camera import (MAX_READ_FAILURES, LatestFrame, OpenCVCamera, open_camera,
-                            on_raspberry_pi, picamera2_error)
+from drivers.camera import (
+    MAX_READ_FAILURES,
+    LatestFrame,
+    OpenCVCamera,
+    on_raspberry_pi,
+    open_camera,
+    picamera2_error,
+)
 from drivers.decoder import open_decoder
 from hw_sim.clock import SimClock
 from hw_sim.render import CRISP, draw

@@ -7,7 +7,6 @@ depend on how fast this machine is (the budget itself is tested in ``test_escala
 from __future__ import annotations
 
 import math
-import subprocess
 import sys
 
 import cv2
@@ -15,8 +14,14 @@ import numpy as np
 import pytest
 import segno
 
-from drivers.decoder import (DECODER_NAMES, FallbackDecoder, PyzbarDecoder, ZxingDecoder,
-                             looks_textured, open_decoder)
+from drivers.decoder import (
+    DECODER_NAMES,
+    FallbackDecoder,
+    PyzbarDecoder,
+    ZxingDecoder,
+    looks_textured,
+    open_decoder,
+)
 from drivers.images import ImageUnreadable, load_gray
 from hw_sim.render import CRISP, Look, blank, draw
 from terminal.errors import ConfigError, DecoderUnavailable

@@ -14,11 +14,28 @@ import pytest
 import zxingcpp
 
 from drivers.decoder import ZxingDecoder, as_gray, open_decoder
-from drivers.escalate import (CANDIDATES, DEFAULT_STEPS, GIVE_UP_ROUNDS, Escalation, box3,
-                              find_code, invert, local_contrast, upscale2)
+from drivers.escalate import (
+    CANDIDATES,
+    DEFAULT_STEPS,
+    GIVE_UP_ROUNDS,
+    Escalation,
+    box3,
+    find_code,
+    invert,
+    local_contrast,
+    upscale2,
+)
 from hw_sim.render import CRISP, Look, blank, draw
-from hw_sim.scenes import (CONDITIONS, Scene, credential_texts, empty_set, hard_set,
-                           moving_sequence, sequence_set, still_sequence)
+from hw_sim.scenes import (
+    CONDITIONS,
+    Scene,
+    credential_texts,
+    empty_set,
+    hard_set,
+    moving_sequence,
+    sequence_set,
+    still_sequence,
+)
 
 UNLIMITED = math.inf
 

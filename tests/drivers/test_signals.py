@@ -14,8 +14,16 @@ import time
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from drivers.signals import (DEFAULT_PATTERNS, Blink, GpioSignals, Pattern, SignalPins,
-                             open_pin_factory, open_signals, patterns_from_mapping)
+from drivers.signals import (
+    DEFAULT_PATTERNS,
+    Blink,
+    GpioSignals,
+    Pattern,
+    SignalPins,
+    open_pin_factory,
+    open_signals,
+    patterns_from_mapping,
+)
 from hw_sim.pins import mock_signals
 from terminal.errors import ConfigError, DeviceError
 from terminal.interfaces import Signals

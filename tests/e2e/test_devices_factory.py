@@ -11,10 +11,10 @@ from terminal import config as config_mod
 from terminal.clock import SystemClock
 from terminal.daemon.compose import build_verifier
 from terminal.daemon.devices import open_devices
-from terminal.errors import ConfigError
-from tests.support.configs import load_config
 from terminal.daemon.pipeline import Pipeline
 from terminal.daemon.service import Service, read_status
+from terminal.errors import ConfigError
+from tests.support.configs import load_config
 
 
 def test_terminal_imports_no_hardware_library_until_devices_are_opened():

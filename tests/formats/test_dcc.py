@@ -8,11 +8,11 @@ import time
 import zlib
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from terminal.formats import dsc
 from terminal.crypto import ecdsa
-from terminal.formats import base45, cbor, cose, dcc, names
+from terminal.formats import base45, cbor, cose, dcc, dsc, names
 from terminal.formats.chain import VerifyContext
 from terminal.reasons import Decision, Reason
 from tools import dcc_sample as sample

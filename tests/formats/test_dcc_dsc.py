@@ -12,9 +12,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from terminal.formats import dsc
 from terminal.crypto import ecdsa
 from terminal.errors import CertificateError, ConfigError
+from terminal.formats import dsc
 from tools import dcc_sample as sample
 
 
@@ -104,7 +104,7 @@ def test_unsupported_key_is_refused(tmp_path):
     from cryptography.x509.oid import NameOID
     key = ec.generate_private_key(ec.SECP384R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "p384")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
             .sign(key, hashes.SHA384()))
@@ -125,7 +125,7 @@ def test_empty_eku_sequence_is_read_although_cryptography_refuses_it(testdata):
         pytest.skip("shared test data lacks dcc/common/2DCode/raw/CO15.json")
     der = base64.b64decode(json.loads(case.read_text())["TESTCTX"]["CERTIFICATE"])
     with pytest.raises(ValueError):
-        x509.load_der_x509_certificate(der).extensions      # the library's own refusal
+        _ = x509.load_der_x509_certificate(der).extensions  # the library's own refusal
     cert = dsc.signer_certificate(der)
     assert cert.extended_key_usage == frozenset()
     assert cert.allows(dsc.EKU_RECOVERY)

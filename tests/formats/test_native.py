@@ -6,12 +6,13 @@ import logging
 import zlib
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from terminal.formats import base45, cbor, dispatch, names, native
 from terminal.formats.chain import VerifyContext
-from terminal.reasons import Decision, Reason
 from terminal.lists.trust import TrustList
+from terminal.reasons import Decision, Reason
 from terminal.verify.verifier import Verifier
 from tests.support import credentials as kit
 from tests.support.credentials import ISSUER_KID, NOW

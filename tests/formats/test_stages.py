@@ -7,12 +7,12 @@ import zlib
 
 import cbor2
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from terminal.errors import CredentialError
 from terminal.formats import base45, cbor, cose, inflate
 from terminal.reasons import Reason
-
 
 # --- Base45 (RFC 9285 examples) ---------------------------------------------------------------
 

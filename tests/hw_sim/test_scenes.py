@@ -5,10 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hw_sim.scenes import (CONDITIONS, ISSUED, ISSUER_NAME, Scene, code_corners, credential_texts,
-                           empty_set, hard_set, issuer_key, moving_sequence, render_scene,
-                           sequence_set, still_sequence)
 from hw_sim.render import qr_modules
+from hw_sim.scenes import (
+    CONDITIONS,
+    ISSUED,
+    ISSUER_NAME,
+    Scene,
+    code_corners,
+    credential_texts,
+    empty_set,
+    hard_set,
+    issuer_key,
+    moving_sequence,
+    render_scene,
+    sequence_set,
+    still_sequence,
+)
 from terminal.crypto import sm2
 from terminal.issuer import directory as iss
 from terminal.lists.trust import TrustList

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 
 from drivers.decoder import open_decoder
-from hw_sim.camera import (ImageSource, SimCamera, VideoSource, open_sim_camera,
-                           source_for)
+from hw_sim.camera import ImageSource, SimCamera, VideoSource, open_sim_camera, source_for
 from hw_sim.clock import SimClock
 from hw_sim.faults import GARBAGE_KINDS, Fault, FaultyCamera, garbage_frame
 from hw_sim.render import CRISP, Look, draw
-from hw_sim.scenario import (Disappear, Garbage, Glare, Nothing, Scenario, Show, Stall)
+from hw_sim.scenario import Disappear, Garbage, Glare, Nothing, Scenario, Show, Stall
 from terminal.clock import Clock
 from terminal.errors import CameraError, CameraMissing, ConfigError
 from terminal.interfaces import Camera

@@ -7,9 +7,22 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import serial
 
-from drivers.printer import (CHINESE_OFF, CHINESE_ON, CUT, INIT, STATUS_IN_ORDER, STATUS_PAPER,
-                             STATUS_PRINTER, DummyBackend, EscPos, EscPosPrinter, SerialBackend,
-                             parse_paper_status, parse_printer_status, qr)
+from drivers.printer import (
+    CHINESE_OFF,
+    CHINESE_ON,
+    CUT,
+    INIT,
+    STATUS_IN_ORDER,
+    STATUS_PAPER,
+    STATUS_PRINTER,
+    DummyBackend,
+    EscPos,
+    EscPosPrinter,
+    SerialBackend,
+    parse_paper_status,
+    parse_printer_status,
+    qr,
+)
 from terminal.counter.printqueue import PrintOutcome
 from terminal.counter.slip import Line, Slip, build_slip
 from tests.support.results import AT, CST, SECRET
@@ -45,7 +58,7 @@ def test_slip_stream_structure(results):
     assert data.endswith(b"\x1bd\x03" + CUT)
     assert qr(slip.code) in data
     assert "通过".encode("gb18030") in data and "张*三".encode("gb18030") in data
-    assert "张*三".encode("utf-8") not in data
+    assert "张*三".encode() not in data
     assert data.count(CHINESE_ON) == data.count(CHINESE_OFF) > 0
     assert b"\x1d!\x11" in data                  # double width and height for the decision
 

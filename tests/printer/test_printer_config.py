@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from hw_sim.printer import VirtualPrinter
-from tests.support.results import decision_event, sample_results
 from terminal import config as config_mod
 from terminal.counter import audit, printqueue
 from terminal.daemon.compose import audit_observer, slip_observer
 from terminal.daemon.devices import open_devices
 from terminal.errors import ConfigError
 from tests.support.configs import load_config, write_config
+from tests.support.results import decision_event, sample_results
 
 
 def load(tmp_path, extra: str):

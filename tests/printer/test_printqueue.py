@@ -14,12 +14,12 @@ import pytest
 
 from drivers.printer import EscPosPrinter
 from hw_sim.printer import VirtualPrinter
-from tests.support.results import AT, CST, SECRET, credential, decision_event
-from tests.support.slips import make_slips, printed_codes
-from tests.support.waiting import wait_until
 from terminal.counter.printqueue import PrintQueue, QueueFull, SlipObserver
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
+from tests.support.results import AT, CST, SECRET, credential, decision_event
+from tests.support.slips import make_slips, printed_codes
+from tests.support.waiting import wait_until
 
 
 def driver(vp: VirtualPrinter, print_timeout: float = 3.0) -> EscPosPrinter:

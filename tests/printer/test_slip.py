@@ -8,13 +8,12 @@ import pytest
 from cryptography.hazmat.primitives import hashes, hmac
 
 from drivers.printer import EscPosPrinter
-from terminal.interfaces import PrintOutcome
-from terminal.reasons import Decision, Reason
-from terminal.result import Result
 from terminal.counter.paper import Slip, text_width, wrap
 from terminal.counter.slip import REASON_ZH, build_slip
 from terminal.formats.names import shown_name
-
+from terminal.interfaces import PrintOutcome
+from terminal.reasons import Decision, Reason
+from terminal.result import Result
 from tests.support.results import AT, CST, SECRET
 
 #: the codes, computed independently below: Base32(HMAC-SM3(SECRET, "scanpoint-serial\\0" + serial))[:8]
@@ -94,7 +93,7 @@ def test_exact_slip_content_through_virtual_printer(vprinter, results, decision)
     assert printed.text == expected
     # what crossed the pty: Chinese as GB18030 inside FS & ... FS ., never UTF-8
     assert b"\x1c&" + "姓名 Name: 张*三".encode("gb18030") + b"\x1c." in printed.raw
-    assert "张*三".encode("utf-8") not in printed.raw
+    assert "张*三".encode() not in printed.raw
     assert printed.txt_path.read_text(encoding="utf-8") == expected
     assert printed.png_path.exists() and printed.png_path.stat().st_size > 1000
     # the big decision line is bold and double size on paper

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.cutrun import campaign  # noqa: E402
+from tests.support.cutrun import campaign
 
 CUTS = 300
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cutrun import digest
 from terminal.lists.revocation import RevocationStore
+from tests.support.cutrun import digest
 
 WORKER = Path(__file__).resolve().parents[1] / "support" / "killworker.py"
 N = 60_000

@@ -8,11 +8,17 @@ import time
 import pytest
 
 from terminal.errors import TrustListError
+from terminal.lists.revocation import (
+    DeltaMismatch,
+    ListRollback,
+    RevocationCheck,
+    RevocationStore,
+    serial_hash,
+    split_hashes,
+)
+from terminal.lists.timeguard import TimeGuard
 from terminal.reasons import Reason
 from terminal.result import Credential
-from terminal.lists.revocation import (DeltaMismatch, ListRollback, RevocationCheck, RevocationStore,
-                                 serial_hash, split_hashes)
-from terminal.lists.timeguard import TimeGuard
 from tests.support.configs import config_text, load_config
 from tests.support.results import credential
 

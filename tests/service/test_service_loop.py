@@ -3,7 +3,8 @@
 The devices are the simulator's own (``open_devices`` with ``hardware = "sim"``): a scripted
 camera behind ``hw_sim.faults.FaultyCamera``, whose switches unplug and stall it, the real
 zxing-cpp decoder, and gpiozero signals on mock pins. Time is a ``hw_sim`` SimClock whose sleep
-the loop calls (it advances instead of waiting), so each backoff step is exact; the systemd side is a real AF_UNIX datagram
+the loop calls (it advances instead of waiting), so each backoff step is exact; the systemd side
+is a real AF_UNIX datagram
 socket. The full daemon on the real clock runs in ``tests/e2e``.
 """
 

@@ -6,8 +6,8 @@ import json
 import os
 import time
 
-from terminal.cli.main import main
 from terminal.cli.commands.status import daemon_state
+from terminal.cli.main import main
 from terminal.daemon.service import write_status_file
 from tests.support import configs
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import zlib
 
-from terminal.issuer import credentials as iss
 from terminal.crypto import sm2, sm3
 from terminal.formats import base45, cbor, cose, native
+from terminal.issuer import credentials as iss
 from terminal.lists.signedlist import ALG_SM2_SM3, key_id, sign_list
 from terminal.lists.trust import TrustList
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import apsw
 
-from tests.support.powercut import CutVFS, Disk, PowerCut, materialize
 from terminal.lists.revocation import RevocationStore
 from terminal.storage import configure
+from tests.support.powercut import CutVFS, Disk, PowerCut, materialize
 
 DB = "/rev.db"
 ISSUED = 1_700_000_000
@@ -35,7 +35,9 @@ class Plan:
 def make_plan(seed: int, base_n: int = 1500, versions: int = 8, add: int = 150,
               remove: int = 40) -> Plan:
     rng = random.Random(seed)
-    rb = lambda: rng.getrandbits(128).to_bytes(16, "big")
+    def rb() -> bytes:
+        return rng.getrandbits(128).to_bytes(16, "big")
+
     cur = sorted({rb() for _ in range(base_n)})
     first = cur
     expected = {1: (len(cur), digest(cur))}
@@ -110,7 +112,7 @@ class Outcome:
     ok: int = 0
     at_new: int = 0      # found the in-flight update committed
 
-    def add(self, other: "Outcome") -> None:
+    def add(self, other: Outcome) -> None:
         for k in vars(self):
             setattr(self, k, getattr(self, k) + getattr(other, k))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from terminal.lists.revocation import RevocationStore  # noqa: E402
+from terminal.lists.revocation import RevocationStore
 
 
 def main(db: str, kind: str, payload: str) -> None:

@@ -23,6 +23,6 @@ def printed_codes(vp: VirtualPrinter) -> list[str]:
     """The verification code of every slip ``vp`` cut, in print order."""
     codes = []
     for slip in vp.slips:
-        line = next(l for l in slip.text.splitlines() if l.startswith("核验码"))
+        line = next(text for text in slip.text.splitlines() if text.startswith("核验码"))
         codes.append(line.split(": ")[1].replace("-", ""))
     return codes

@@ -11,10 +11,10 @@ import json
 
 import pytest
 
-from tests.support.listserver import ListServer
-from terminal.lists import listfiles
 from terminal.cli.exits import Exit
 from terminal.cli.main import main
+from terminal.lists import listfiles
+from tests.support.listserver import ListServer
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_revoke_publish_sync_denies(served, capsys):
 
 
 def test_revoke_by_serial_and_refusals(served, capsys):
-    d, server = served
+    d, _ = served
     assert run(capsys, "issuer", "init", str(d))[0] == 0          # folder source by default
     assert 'source = "public"' in (d / "terminal.toml").read_text()
     code, _, err = run(capsys, "issuer", "revoke", str(d), "--serial", "zz")

@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.listserver import ListServer
-from tests.support.configs import load_config
-from tests.support.results import credential
-from terminal.lists import listfiles
+from terminal.clock import SystemClock
 from terminal.crypto import sm2
+from terminal.lists import listfiles
 from terminal.lists.publish import Publisher
+from terminal.lists.revocation import RevocationCheck, RevocationStore
+from terminal.lists.sync import SyncClient, SyncFailed, SyncSettings
 from terminal.reasons import Reason
 from terminal.result import Credential
-from terminal.lists.revocation import RevocationCheck, RevocationStore
-from terminal.clock import SystemClock
-from terminal.lists.sync import SyncClient, SyncFailed, SyncSettings
+from tests.support.configs import load_config
+from tests.support.listserver import ListServer
+from tests.support.results import credential
 
 ROOT = sm2.generate_private_key()
 ROOT_PUB = sm2.public_key_of(ROOT)
@@ -369,7 +369,7 @@ def test_trust_list_download_is_capped_at_what_the_scanner_reads(rig):
     rig.publish(A)
     index = listfiles.read_index((rig.lists() / listfiles.INDEX_NAME).read_bytes(), ROOT_PUB,
                                  max_bytes=65536)
-    ref = dataclasses.replace(index.trust, size=MAX_LIST_BYTES + 1)
+    ref = dataclasses.replace(index.trust.file, size=MAX_LIST_BYTES + 1)
     with pytest.raises(SyncFailed) as err:
         SyncClient(rig.settings)._download(None, ref, MAX_LIST_BYTES)
     assert err.value.code == "too-large"

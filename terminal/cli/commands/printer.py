@@ -13,10 +13,10 @@ import json
 from terminal.cli import args as types
 from terminal.cli.args import DEFAULT_CONFIG, load_config
 from terminal.cli.exits import Exit
-from terminal.counter.printqueue import status_section
-from terminal.counter.slip import build_slip
 from terminal.clock import SYSTEM
 from terminal.config import Config
+from terminal.counter.printqueue import status_section
+from terminal.counter.slip import build_slip
 from terminal.errors import PrinterError
 from terminal.interfaces import Printer, PrintOutcome
 from terminal.reasons import Decision, Reason

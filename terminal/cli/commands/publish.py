@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from terminal.cli import args as types
-from terminal.clock import SYSTEM
 from terminal.cli.exits import Exit
+from terminal.clock import SYSTEM
 from terminal.errors import UsageError
 
 if TYPE_CHECKING:

@@ -84,7 +84,7 @@ def collect(config: config_mod.Config) -> dict[str, Any]:
     for key, section in sections():
         try:
             value = section(config)
-        except Exception as exc:   # one broken part must not hide the others
+        except Exception as exc:  # noqa: BLE001 - one broken part must not hide the others
             value = {"error": f"{type(exc).__name__}: {exc}"}
         report[key] = value
     return report

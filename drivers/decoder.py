@@ -214,18 +214,14 @@ class PyzbarDecoder:
 
 
 class FallbackDecoder:
-    """Try ``primary``; when it finds nothing but something code-like was there, ask ``secondary``.
-
-    "Code-like" is the primary's own judgement when it has one (zxing-cpp located a QR symbol it
-    could not read: ``last_located``), else ``gate`` (:func:`looks_textured`). So an empty scene
-    costs about what the primary alone costs, and the slow secondary runs only on real attempts.
+    """Try zxing-cpp; when it finds nothing but located a QR symbol it could not read
+    (``last_located``), ask pyzbar. So an empty scene costs about what zxing-cpp alone costs, and
+    the slow secondary runs only on real attempts.
     """
 
-    def __init__(self, primary: Any, secondary: Any,
-                 gate: Callable[[np.ndarray], bool] = looks_textured) -> None:
+    def __init__(self, primary: ZxingDecoder, secondary: PyzbarDecoder) -> None:
         self.primary = primary
         self.secondary = secondary
-        self.gate = gate
         self.name = f"{primary.name}+{secondary.name}"
         self.secondary_calls = 0
 
@@ -237,8 +233,7 @@ class FallbackDecoder:
         texts = self.primary.decode(gray)
         if texts:
             return texts
-        located = getattr(self.primary, "last_located", None)
-        if not (located if located is not None else self.gate(gray)):
+        if not self.primary.last_located:
             return []
         self.secondary_calls += 1
         return self.secondary.decode(gray)

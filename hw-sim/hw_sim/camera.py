@@ -48,6 +48,10 @@ class FrameSource(Protocol):
     def prerender(self) -> None:
         """Do expensive drawing now, before the timeline starts."""
 
+    def scan_times(self) -> list[tuple[float, str]]:
+        """``(seconds from the start, text)`` of every code the 2D reader reads (none but in a
+        scenario with ``scan`` steps)."""
+
 
 class ImageSource:
     """Image files shown one after another, each for ``hold`` seconds (then looping, or an empty
@@ -97,6 +101,9 @@ class ImageSource:
 
     def prerender(self) -> None:
         """Nothing to draw: the images were loaded when the source was made."""
+
+    def scan_times(self) -> list[tuple[float, str]]:
+        return []
 
 
 class VideoSource:
@@ -161,6 +168,9 @@ class VideoSource:
 
     def prerender(self) -> None:
         """Nothing to draw: frames are decoded as they are asked for."""
+
+    def scan_times(self) -> list[tuple[float, str]]:
+        return []
 
     def close(self) -> None:
         self._cap.release()

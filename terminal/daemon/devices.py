@@ -325,7 +325,7 @@ def _sim_reader(config: Config, handle: SimHandle, source: Any,
     reader_mod = _module("hw_sim.reader", "the hardware simulator (hw-sim)")
     state = Path(config.terminal.state_dir)
     handle.reader = reader_mod.VirtualReader(state / READER_LINK)
-    scans = source.scan_times() if hasattr(source, "scan_times") else []
+    scans = source.scan_times()
     handle.feeder = reader_mod.ScanFeeder(handle.reader, scans, clock=clock)
     opener = reader_opener(config, handle.reader.port, clock=clock)
 

@@ -215,14 +215,41 @@ def test_what_is_left_names_the_devices_found(tmp_path):
         (dev / name).touch()
     cfg = config_mod.from_dict({"terminal": {"hardware": "pi"}, "policy": {"site": "pharmacy"}})
     lines = setup.left_to_do(cfg, ["health"], dev)
-    assert lines[0].startswith("camera:  found ") and "video0" in lines[0]
-    assert lines[1].startswith("pins:") and "gpiochip" not in lines[1]
+    assert lines[0].startswith("camera:") and "scanpoint status" in lines[0]
+    assert lines[1].startswith("pins:") and "green 17" in lines[1] and "gpiochip" not in lines[1]
     assert f'url = "{dev / "ttyUSB0"}"' in lines[2]
     assert lines[3].startswith("trust:") and "insurance, social-security" in lines[3]
     empty = tmp_path / "empty"
     empty.mkdir()
     lines = setup.left_to_do(config_mod.from_dict({"terminal": {"hardware": "pi"}}), ["health"], empty)
-    assert "none found" in lines[0] and "no /dev/gpiochip*" in lines[1] and len(lines) == 2
+    assert "no /dev/gpiochip*" in lines[1] and len(lines) == 2
+
+
+def test_a_config_path_that_cannot_be_written_is_refused_before_syncing(served, tmp_path, capsys):
+    d, server = served
+    blocker = tmp_path / "etc"
+    blocker.write_text("a file where the folder should be")
+    cfg = blocker / "scanpoint" / "scanpoint.toml"
+    code, _, err = setup_cli(capsys, cfg, server.url, root_key(d))
+    assert code == 2 and f"cannot read {cfg}: Not a directory" in err
+    assert server.requests == []
+    # a config whose folder is a file: refused as unwritable before any sync
+    with pytest.raises(config_mod.ConfigError, match="cannot write"):
+        setup.writable(blocker / "scanpoint.toml")
+
+
+def test_a_broken_existing_config_is_named(tmp_path, capsys):
+    cfg = tmp_path / "scanpoint.toml"
+    cfg.write_text("[signals]\ngreen_pins = 5\n")
+    code, _, err = setup_cli(capsys, cfg, "http://127.0.0.1:9/", "04" + "00" * 64)
+    assert code == 2 and "root_key" in err          # the key is checked first
+    d = issuer(tmp_path)
+    capsys.readouterr()
+    code, _, err = setup_cli(capsys, cfg, "http://127.0.0.1:9/", root_key(d))
+    assert code == 2 and str(cfg) in err and "green_pins" in err
+    cfg.write_text("[signals\n")
+    code, _, err = setup_cli(capsys, cfg, "http://127.0.0.1:9/", root_key(d))
+    assert code == 2 and "not valid TOML" in err
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs root")

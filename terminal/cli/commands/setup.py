@@ -112,6 +112,17 @@ def write_atomically(path: Path, text: str) -> None:
         os.close(dir_fd)
 
 
+def writable(path: Path) -> None:
+    """Refuse early, with the reason, when the config file could not be written afterwards."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK) or (
+            path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"cannot write {path} (no permission, or {folder} is not a folder); "
+                          "run setup with sudo")
+
+
 def first_sync(cfg: config_mod.Config) -> dict[str, Any]:
     """Run one real sync for ``cfg`` and return its result and what the trust list holds.
 
@@ -120,8 +131,12 @@ def first_sync(cfg: config_mod.Config) -> dict[str, Any]:
     units that update it later.
     """
     state = Path(cfg.terminal.state_dir)
-    state.mkdir(parents=True, exist_ok=True, mode=0o750)
-    owner = state.stat()
+    try:
+        state.mkdir(parents=True, exist_ok=True, mode=0o750)
+        owner = state.stat()
+    except OSError as exc:
+        raise SetupError(f"cannot create the state folder {state}: {exc.strerror}; "
+                         "run setup with sudo") from None
     if os.geteuid() == 0 and owner.st_uid != 0:
         return _in_child_as(owner.st_uid, owner.st_gid, lambda: _sync_and_summarise(cfg))
     return _sync_and_summarise(cfg)
@@ -177,25 +192,27 @@ def _in_child_as(uid: int, gid: int, work: Callable[[], dict[str, Any]]) -> dict
 
 
 def devices(dev: Path) -> dict[str, list[str]]:
-    """Device nodes present under ``dev`` that the terminal can use, by kind."""
+    """GPIO chips and USB serial ports (where receipt printers appear) present under ``dev``.
+
+    Cameras are not looked for: on a Pi the codec and ISP have video and media nodes with or
+    without a camera, so their presence would say nothing.
+    """
     def found(*patterns: str) -> list[str]:
         return sorted({str(p) for pattern in patterns for p in dev.glob(pattern)})
 
-    return {"camera": found("video*", "media*"), "gpio": found("gpiochip*", "gpiomem*"),
-            "serial": found("ttyUSB*", "ttyACM*")}
+    return {"gpio": found("gpiochip*"), "serial": found("ttyUSB*", "ttyACM*")}
 
 
 def left_to_do(cfg: config_mod.Config, trust_types: list[str], dev: Path) -> list[str]:
     """The few lines that say what setup could not do: camera, pins, printer, accepted types."""
     found = devices(dev)
     lines = []
-    accepted = sorted(cfg.policy.to_policy().accept)
     from terminal.verify.policy import DCC_TYPES   # DCCs are checked against [dcc], not the trust list
+    accepted = sorted(cfg.policy.to_policy().accept)
     missing = [t for t in accepted if t not in trust_types and t not in DCC_TYPES]
     if cfg.terminal.hardware == "pi":
-        camera = (f"found {', '.join(found['camera'])}" if found["camera"] else
-                  "none found (no /dev/video*, /dev/media*): connect it and check the ribbon cable")
-        lines.append(f"camera:  {camera}; `scanpoint status` shows it once the scanner runs")
+        lines.append("camera:  connect it; `scanpoint status` shows whether the scanner gets frames "
+                     "(CSI cameras: rpicam-hello --list-cameras)")
         s = cfg.signals
         lines.append(f"pins:    BCM green {s.green_pin}, red {s.red_pin}, buzzer {s.buzzer_pin}, relay "
                      f"{s.relay_pin} ([signals]; Pi 5: pin_factory = \"lgpio\")"
@@ -224,7 +241,10 @@ def run_setup(args: argparse.Namespace, *, out=None, dev: Path = Path("/dev")) -
     existing = read_existing(path)
     values = settings_for(existing, source=args.source, root_key=root_key, site=args.site,
                           hardware=args.hardware)
-    text = config_mod.documented_toml(values, header=HEADER)
+    try:
+        text = config_mod.documented_toml(values, header=HEADER)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}; fix it, then run setup again") from None
     cfg = config_mod.loads(text, where=str(path), base=path.resolve().parent)
     cfg.source = path
     old_key = str(existing.get("trust", {}).get("root_key", "")).lower()
@@ -232,13 +252,18 @@ def run_setup(args: argparse.Namespace, *, out=None, dev: Path = Path("/dev")) -
     if old_key and old_key != root_key and store_path(cfg).exists():
         raise ConfigError(f"{store_path(cfg)} holds lists synced under a different root key; to "
                           f"start over, stop the units and empty {cfg.terminal.state_dir} first")
+    writable(path)
     synced = first_sync(cfg)
     if not synced["ok"]:
         print(f"scanpoint setup: {synced['line']}", file=sys.stderr)
         print(f"scanpoint setup: {path} was not changed; check the URL and the root key with the "
               "issuer, then run setup again", file=sys.stderr)
         return EXIT_FAILURE
-    write_atomically(path, text)
+    try:
+        write_atomically(path, text)
+    except OSError as exc:
+        raise SetupError(f"the lists verified, but {path} could not be written: {exc.strerror}") \
+            from None
     log.info("event=setup_written config=%s site=%s", path, cfg.policy.site)
     types = ", ".join(synced["types"]) or "none"
     print(f"lists:   verified with root key {root_key[:8]}...: revocation list v{synced['revocation']}, "

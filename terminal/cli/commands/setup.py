@@ -40,7 +40,7 @@ HEADER = """\
 
 
 class SetupError(ScanpointError):
-    """Setup could not complete (the first sync failed or was refused); nothing was written."""
+    """Setup could not complete: the state folder, the first sync or writing the config failed."""
 
 
 def conffile_text() -> str:
@@ -56,7 +56,11 @@ def configured(cfg: config_mod.Config) -> bool:
 def settings_for(existing: dict[str, Any], *, source: str, root_key: str, site: str | None,
                  hardware: str | None) -> dict[str, dict[str, Any]]:
     """The config's set values: ``existing`` (parsed TOML) with setup's own settings laid over it."""
-    values = {name: dict(section) for name, section in existing.items() if isinstance(section, dict)}
+    values: dict[str, dict[str, Any]] = {}
+    for name, section in existing.items():
+        if not isinstance(section, dict):
+            raise ConfigError(f"{name} = ... is not a [section]: settings belong in one")
+        values[name] = dict(section)
     values.setdefault("trust", {})["root_key"] = root_key
     values.setdefault("sync", {})["source"] = source
     if site is not None:

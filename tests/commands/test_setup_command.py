@@ -247,6 +247,9 @@ def test_a_broken_existing_config_is_named(tmp_path, capsys):
     capsys.readouterr()
     code, _, err = setup_cli(capsys, cfg, "http://127.0.0.1:9/", root_key(d))
     assert code == 2 and str(cfg) in err and "green_pins" in err
+    cfg.write_text('id = "gate-7"\n')
+    code, _, err = setup_cli(capsys, cfg, "http://127.0.0.1:9/", root_key(d))
+    assert code == 2 and str(cfg) in err and "not a [section]" in err
     cfg.write_text("[signals\n")
     code, _, err = setup_cli(capsys, cfg, "http://127.0.0.1:9/", root_key(d))
     assert code == 2 and "not valid TOML" in err

@@ -243,9 +243,9 @@ def run_setup(args: argparse.Namespace, *, out=None, dev: Path = Path("/dev")) -
     path = Path(args.config)
     root_key = normalise_root_key(args.root_key)
     existing = read_existing(path)
-    values = settings_for(existing, source=args.source, root_key=root_key, site=args.site,
-                          hardware=args.hardware)
     try:
+        values = settings_for(existing, source=args.source, root_key=root_key, site=args.site,
+                              hardware=args.hardware)
         text = config_mod.documented_toml(values, header=HEADER)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}; fix it, then run setup again") from None

@@ -15,6 +15,7 @@ from terminal.interfaces import Signals
 from terminal.reasons import Decision
 
 TOL = 0.06  # thread timing on a loaded 2-core machine
+LATE = 0.25  # how late a busy or emulated scheduler may switch an output off
 
 
 def near(a: float, b: float, tol: float = TOL) -> bool:
@@ -64,13 +65,23 @@ def test_default_pass_pattern_full_length():
         signals.close()
 
 
+def wait_off(rec, *names: str, limit: float = 5.0) -> None:
+    """Wait until the named outputs are off: an emulated or loaded machine switches them late."""
+    deadline = time.monotonic() + limit
+    while any(rec.states()[n] for n in names) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_deny_pattern(scaled):
     signals, rec = scaled
     signals.show("deny")
     time.sleep(0.65)
-    assert [(round(b - a, 2)) for a, b in on_spans(rec.history("red"))] == pytest.approx([0.5], abs=TOL)
+    wait_off(rec, "red", "buzzer")
+    # never cut short; late by thread scheduling only (0.09 s seen under arm64 emulation)
+    (start, end), = on_spans(rec.history("red"))
+    assert 0.5 - TOL <= end - start <= 0.5 + LATE
     (start, end), = on_spans(rec.history("buzzer"))
-    assert near(end - start, 0.2)
+    assert 0.2 - TOL <= end - start <= 0.2 + LATE
     assert on_spans(rec.history("green")) == [] and on_spans(rec.history("relay")) == []
 
 

@@ -30,5 +30,5 @@ def test_sync_and_scanner_units_use_the_same_venv_and_config():
         return words[0].rsplit("/", 1)[0], words[words.index("--config") + 1]
 
     assert program_and_config("scanpoint-sync.service") == program_and_config("scanpoint.service")
-    assert program_and_config("scanpoint.service") == ("/opt/scanpoint/.venv/bin",
+    assert program_and_config("scanpoint.service") == ("/opt/scanpoint/venv/bin",
                                                        "/etc/scanpoint/scanpoint.toml")

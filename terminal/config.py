@@ -7,11 +7,18 @@ what is allowed — a typo must never be silently ignored on a security device.
 
 To add a section: write a dataclass whose fields use :func:`setting`, then add a field for it to
 :class:`Config`. Relative paths in path-like settings are resolved against the config file's folder.
+
+Every number is checked where the sections are built, not key by key: a float must be finite
+(``nan`` compares false with everything, so ``issued_tolerance = nan`` would switch the clock guard
+off) and every number within its setting's range — ``low``/``high`` given to :func:`setting`, else
+:data:`DEFAULT_FLOAT_RANGE` for a float — or the load fails with one line naming the key.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 import tomllib
 import types
 import typing
@@ -22,13 +29,34 @@ from typing import Any
 from terminal.counter.paper import WIDTH_CHARS
 from terminal.errors import ConfigError
 
+DEFAULT_FLOAT_RANGE = (0.0, 1e9)
+"""The range of a float setting that declares none: the floats here are durations and amounts."""
 
-def setting(default: Any, doc: str, *, path: bool = False) -> Any:
-    """A config field with a default and a one-line description; ``path=True`` resolves it."""
+
+def setting(default: Any, doc: str, *, path: bool = False, words: tuple[str, ...] = (),
+            low: float | None = None, high: float | None = None) -> Any:
+    """A config field with a default and a one-line description.
+
+    ``path=True`` resolves a relative value against the config file's folder, except the
+    ``words`` that name something other than a file (``[camera] source = "auto"``). ``low`` and
+    ``high`` bound a number (inclusive); a float without them gets :data:`DEFAULT_FLOAT_RANGE`.
+    """
+    metadata = {"doc": doc, "path": path, "words": words, "low": low, "high": high}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default),
-                     metadata={"doc": doc, "path": path})
-    return field(default=default, metadata={"doc": doc, "path": path})
+        return field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def value_range(section: Any, key: str) -> tuple[float | None, float | None]:
+    """The inclusive (low, high) a number setting of ``section`` (a section or its class) must
+    lie in; None: unbounded."""
+    cls = section if isinstance(section, type) else type(section)
+    f = {f.name: f for f in dataclasses.fields(cls)}[key]
+    low, high = f.metadata.get("low"), f.metadata.get("high")
+    if typing.get_type_hints(cls)[key] is float:
+        low = DEFAULT_FLOAT_RANGE[0] if low is None else low
+        high = DEFAULT_FLOAT_RANGE[1] if high is None else high
+    return low, high
 
 
 @dataclass
@@ -81,7 +109,8 @@ class PolicySection:
                                       "or 'pharmacy' (insurance and social-security cards)")
     accept: list[str] = setting([], "credential types accepted; empty: the site preset's list")
     yellow: str = setting("", "yellow health status: 'check' or 'deny'; empty: the site preset's")
-    skew: float = setting(30.0, "seconds of clock difference allowed at a credential's nbf/exp")
+    skew: float = setting(30.0, "seconds of clock difference allowed at a credential's nbf/exp",
+                          low=0.0, high=600.0)
 
     def __post_init__(self) -> None:
         try:
@@ -111,7 +140,8 @@ class CameraSection:
     """The camera, and how the daemon supervises it (stall detection, retry backoff)."""
 
     source: str = setting("auto", "pi: 'auto', 'picamera2' or 'opencv'; sim: a scenario file, "
-                          "image, folder or video to replay ('auto': an empty scene)")
+                          "image, folder or video to replay ('auto': an empty scene), relative "
+                          "to this file's folder", path=True, words=("auto", "picamera2", "opencv"))
     device: int = setting(0, "OpenCV camera index (USB/laptop cameras)")
     width: int = setting(640, "frame width in pixels")
     height: int = setting(480, "frame height in pixels")
@@ -202,10 +232,17 @@ class SyncSection:
     source: str = setting("", "list source: an http(s):// URL, or a folder served by `issuer publish`",
                           path=False)
     interval: float = setting(3600.0, "seconds between syncs when `scanpoint sync` runs without --once")
-    timeout: float = setting(30.0, "seconds before a stalled HTTP request is given up")
-    retries: int = setting(4, "extra attempts after a network failure or server error")
+    timeout: float = setting(30.0, "seconds before a stalled HTTP request is given up",
+                             high=3600.0)
+    deadline: float = setting(900.0, "seconds one file's download may take in all, retries "
+                              "included, however slowly the server sends", high=86400.0)
+    retries: int = setting(4, "extra attempts after a network failure or server error",
+                           low=0, high=100)
     backoff: float = setting(2.0, "first retry delay in seconds; doubles each retry, with jitter")
-    backoff_max: float = setting(300.0, "longest retry delay in seconds")
+    backoff_max: float = setting(300.0, "longest retry delay in seconds, also the longest "
+                                 "Retry-After a server's answer is waited for")
+    redirect_hosts: list[str] = setting([], "hosts (host or host:port) a redirect from the source "
+                                        "may lead to; empty: only the source's own host")
     max_index_bytes: int = setting(65536, "byte cap on the signed index download")
     max_list_bytes: int = setting(268435456, "byte cap on any one list download (snapshot or delta)")
     ca_file: str = setting("", "PEM bundle to trust for https sources (empty: system CAs)", path=True)
@@ -215,6 +252,8 @@ class SyncSection:
     def __post_init__(self) -> None:
         if self.retries < 0 or self.timeout <= 0 or self.backoff < 0 or self.interval <= 0:
             raise ConfigError("[sync] retries must be >= 0 and timeout, interval > 0")
+        if self.deadline <= 0:
+            raise ConfigError("[sync] deadline must be more than 0 seconds")
 
 
 @dataclass
@@ -224,8 +263,10 @@ class ListsSection:
     db: str = setting("", "revocation store (SQLite); empty: STATE_DIR/revocation.db", path=True)
     stale: str = setting("check", "decision when a list is past its valid-until: 'check' or 'deny'")
     untrusted_clock: str = setting("check", "decision when the clock is untrusted: 'check' or 'deny'")
-    max_clock_offset: float = setting(7200.0, "seconds the clock may differ from the sync server's")
-    issued_tolerance: float = setting(600.0, "seconds the clock may read before a held list's issue time")
+    max_clock_offset: float = setting(7200.0, "seconds the clock may differ from the sync server's",
+                                      low=1.0, high=7 * 86400.0)
+    issued_tolerance: float = setting(600.0, "seconds the clock may read before a held list's "
+                                      "issue time", high=86400.0)
     max_entries: int = setting(20000000, "most revocation entries accepted in one list")
 
     def __post_init__(self) -> None:
@@ -359,15 +400,39 @@ def _build_section(cls: type, name: str, raw: Any, where: str, base: Path | None
         if not _type_ok(value, hints[key]):
             raise ConfigError(f"{where}: [{name}] {key} = {value!r} has the wrong type "
                               f"(expected {_type_name(hints[key])})")
-        if fields[key].metadata.get("path") and isinstance(value, str) and value and base:
+        meta = fields[key].metadata
+        if (meta.get("path") and isinstance(value, str) and value and base
+                and value not in meta.get("words", ())):
             value = str((base / value).resolve()) if not Path(value).is_absolute() else value
-        values[key] = float(value) if hints[key] is float else value
+        if hints[key] is float:
+            value = float(value)
+        if hints[key] in (float, int):
+            _check_number(cls, name, key, value, where)
+        values[key] = value
     try:
         return cls(**values)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: [{name}]: {exc}") from None
+
+
+def _check_number(cls: type, name: str, key: str, value: float, where: str) -> None:
+    """A float must be finite and every number within its setting's range (one-line error)."""
+    if not math.isfinite(value):
+        raise ConfigError(f"{where}: [{name}] {key} = {value!r} is not a finite number")
+    low, high = value_range(cls, key)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigError(f"{where}: [{name}] {key} = {value!r} is out of range: give "
+                          f"{_bounds(low, high)}")
+
+
+def _bounds(low: float | None, high: float | None) -> str:
+    if low is None:
+        return f"at most {high:g}"
+    if high is None:
+        return f"at least {low:g}"
+    return f"a number from {low:g} to {high:g}"
 
 
 def _type_name(annotation: Any) -> str:
@@ -400,11 +465,18 @@ def load(path: str | Path) -> Config:
     """Read and check the config file at ``path``; relative paths in it are taken from its folder."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise ConfigError(f"config file '{shown}' is not UTF-8 text (byte {exc.start} on line "
+                          f"{line}): save it as UTF-8") from None
     config = loads(text, where=str(path), base=path.resolve().parent)
     config.source = path
     return config

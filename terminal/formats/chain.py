@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import TracebackType
 
+from terminal.clock import finite_time
 from terminal.errors import CredentialError
 from terminal.formats.dsc import DscStore
 from terminal.lists.trust import TrustList
@@ -35,6 +36,12 @@ class VerifyContext:
     skew: float = 0.0
     trust: TrustList | None = None   # native issuer keys, or None when no list is loaded
     dsc: DscStore | None = None      # DCC signer certificates, or None
+
+    def __post_init__(self) -> None:
+        # NaN compares false with every expiry: a context never holds one (ValueError)
+        finite_time(self.now, "verification time")
+        if finite_time(self.skew, "skew") < 0:
+            raise ValueError(f"skew must not be negative, not {self.skew!r}")
 
 
 @dataclass

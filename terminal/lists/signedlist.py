@@ -9,6 +9,7 @@ caller compares versions (they only go up) and judges freshness against its cloc
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 from terminal.crypto import sm2, sm3
@@ -42,8 +43,9 @@ class SignedList:
     body: dict
 
     def stale(self, now: float) -> bool:
-        """True once ``now`` is past ``valid_until``: the list may no longer be relied on."""
-        return now > self.valid_until
+        """True once ``now`` is past ``valid_until``: the list may no longer be relied on (and
+        for a ``now`` that is not a finite number: no list is current at an unknown time)."""
+        return not math.isfinite(now) or now > self.valid_until
 
 
 def key_id(public_key: bytes) -> bytes:

@@ -82,7 +82,8 @@ def verify_list(data: bytes, root_public_key: bytes, kind: str, *,
     if not isinstance(data, (bytes, bytearray)):
         raise TrustListError(f"{kind} list: expected bytes, got {type(data).__name__}")
     if len(data) > max_bytes:
-        raise TrustListError(f"{kind} list is {len(data)} bytes, more than the {max_bytes} allowed")
+        raise TrustListError(f"{kind} list is {len(data)} bytes, more than the {max_bytes} allowed",
+                             code="too-large")
     try:
         root_kid = key_id(root_public_key)
     except KeyFormatError as exc:
@@ -99,10 +100,11 @@ def verify_list(data: bytes, root_public_key: bytes, kind: str, *,
         shown = kid.hex() if isinstance(kid, bytes) else "none"
         raise TrustListError(
             f"{kind} list is signed by key {shown}, not the pinned root {root_kid.hex()}: "
-            "check [trust] root_key")
+            "check [trust] root_key", code="wrong-signer")
     message = cose.sig_structure(sign1)
     if not sm2.verify(root_public_key, message, sign1.signature):
-        raise TrustListError(f"{kind} list signature does not verify against the pinned root key")
+        raise TrustListError(f"{kind} list signature does not verify against the pinned root key",
+                             code="bad-signature")
     try:
         payload = cbor.loads(sign1.payload)
     except CredentialError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +30,38 @@ OBSERVED = ("server_date", "local_time", "offset", "monotonic")
 LAST_SYNC = "last_sync"        # sync_state key holding the last sync result
 
 
+BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
+BOOT_ID_ENV = "SCANPOINT_BOOT_ID"
+"""Where a sandbox that hides ``/proc/sys`` passes the boot id in: the sync unit runs with
+``ProcSubset=pid`` and sets ``Environment=SCANPOINT_BOOT_ID=%b`` (systemd's boot-id specifier)."""
+
+
 def boot_id() -> str | None:
-    """This boot's id (Linux); monotonic readings are comparable only within one boot."""
+    """This boot's id (Linux), as 32 lower-case hex digits; None if it cannot be known.
+
+    Monotonic readings are comparable only within one boot. Read from the kernel, or — where a
+    sandbox hides ``/proc/sys`` (``ProcSubset=pid``) — from :data:`BOOT_ID_ENV`, which the unit
+    fills from the same kernel value.
+    """
     try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return _normal_id(BOOT_ID_FILE.read_text())
     except OSError:
+        return _normal_id(os.environ.get(BOOT_ID_ENV, ""))
+
+
+def _normal_id(text: str) -> str | None:
+    """``text`` as 32 lower-case hex digits (the kernel writes dashes, systemd's %b none)."""
+    digits = text.strip().replace("-", "").lower()
+    if len(digits) != 32 or any(c not in "0123456789abcdef" for c in digits):
         return None
+    return digits
+
+
+def same_boot(recorded: object) -> bool:
+    """True if ``recorded`` (a stored observation's boot id, either spelling) is this boot's."""
+    current = boot_id()
+    return (current is not None and isinstance(recorded, str)
+            and _normal_id(recorded) == current)
 
 
 def parse_http_date(value: str | None) -> float | None:
@@ -113,8 +140,7 @@ class TimeGuard:
         if obs:
             if not isinstance(obs, Mapping) or not all(_finite(obs.get(k)) for k in OBSERVED):
                 return "the stored clock observation is damaged (not finite numbers)"
-            bid = boot_id()
-            if obs.get("boot_id") and obs.get("boot_id") == bid:
+            if same_boot(obs.get("boot_id")):
                 # Same boot: project the server's time with the monotonic clock, which no one can set.
                 mono = self.clock.monotonic()
                 if not _finite(mono):

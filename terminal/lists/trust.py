@@ -326,7 +326,7 @@ class TrustStore:
         if held is not None and new.version <= held.version:
             raise TrustListError(
                 f"trust list version {new.version} refused: version {held.version} is already held "
-                "(versions only go up)")
+                "(versions only go up)", code="rollback")
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self.path, bytes(data))

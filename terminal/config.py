@@ -149,6 +149,9 @@ class CameraSection:
     stall_s: float = setting(3.0, "no frame for this long counts as a camera failure")
     retry_initial_s: float = setting(0.5, "first wait before reopening a failed camera")
     retry_max_s: float = setting(30.0, "longest wait between camera retries (doubling up to it)")
+    max_image_pixels: int = setting(16_000_000, "largest image (width × height) read from a file "
+                                    "by verify, decode and replays; checked from the file's "
+                                    "header before decoding", low=1, high=200_000_000)
 
     def __post_init__(self) -> None:
         if self.width < 16 or self.height < 16 or self.fps < 1:

@@ -70,7 +70,7 @@ def check_size(path: Path, max_pixels: int = MAX_PIXELS) -> None:
                 width, height = image.size
     except Image.DecompressionBombError:
         width = height = -1
-    except Exception as exc:  # Pillow raises many types for files it cannot identify
+    except Exception as exc:  # noqa: BLE001 - Pillow plugins raise many types on a hostile header
         raise ImageUnreadable(f"cannot read image {path}: not an image file Pillow knows "
                               f"({type(exc).__name__})") from None
     if width < 0 or width * height > max_pixels:

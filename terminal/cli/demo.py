@@ -274,7 +274,8 @@ def play(site: str, work: Path, *, out: TextIO | None = None, show_s: float = SH
 def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = sys.stdout,
         show_s: float = SHOW_S, gap_s: float = GAP_S, scale: float = SCALE) -> int:
     """Run the demo and print it; 0 when every step got its expected decision, 4 otherwise."""
-    work = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="scanpoint-demo-"))
+    # absolute: the demo config names its files and is read from inside ``work``
+    work = Path(out_dir).resolve() if out_dir else Path(tempfile.mkdtemp(prefix="scanpoint-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
         print(f"scanpoint demo — site {site}, simulated camera and GPIO, files in "

@@ -82,6 +82,9 @@ class TrustSection:
                                 "'scanpoint issuer init'; empty: no native credential passes")
     list: str = setting("", "signed trust list file (from the issuer or sync); empty: "
                         "STATE_DIR/trust-list.cose, where `scanpoint sync` writes it", path=True)
+    key_tables_mib: float = setting(64.0, "memory (MiB) for issuer keys' SM2 tables, built in "
+                                    "the background: all keys get a small table (6 KB), the "
+                                    "most used a full one (0.7 MB, fastest)", low=1.0, high=4096.0)
 
     def __post_init__(self) -> None:
         if self.root_key:

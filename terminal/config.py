@@ -435,10 +435,17 @@ def _check_number(cls: type, name: str, key: str, value: float, where: str) -> N
 
 def _bounds(low: float | None, high: float | None) -> str:
     if low is None:
-        return f"at most {high:g}"
+        return f"at most {_number(high)}"
     if high is None:
-        return f"at least {low:g}"
-    return f"a number from {low:g} to {high:g}"
+        return f"at least {_number(low)}"
+    return f"a number from {_number(low)} to {_number(high)}"
+
+
+def _number(value: float | None) -> str:
+    """``1000000000`` rather than ``1e+09`` for a whole number."""
+    if value is not None and float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:g}"
 
 
 def _type_name(annotation: Any) -> str:
@@ -494,7 +501,11 @@ def defaults_toml() -> str:
     for name, section in Config().sections().items():
         doc = (type(section).__doc__ or "").strip().splitlines()[0]
         lines += [f"# {doc}", f"[{name}]"]
+        hints = typing.get_type_hints(type(section))
         for f in dataclasses.fields(section):
+            low, high = value_range(section, f.name)
+            if hints[f.name] in (int, float) and (low is not None or high is not None):
+                lines.append(f"# ({_bounds(low, high)})")
             lines.append(f"# {f.metadata.get('doc', '')}")
             lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
         lines.append("")

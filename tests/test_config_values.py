@@ -104,3 +104,15 @@ def test_an_unknown_credential_type_in_accept_is_refused():
 def test_known_credential_types_are_accepted():
     cfg = config.loads('[policy]\naccept = ["health", "dcc-test"]\n')
     assert cfg.policy.to_policy().accept == frozenset({"health", "dcc-test"})
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e300", "-inf"])
+@pytest.mark.parametrize("output", ["relay", "green"])
+def test_signal_pattern_times_are_finite_and_bounded(value, output):
+    """A relay pulse of inf would hold the gate open for good."""
+    from terminal.daemon.devices import signal_patterns
+
+    cfg = config.loads(f"[signals]\npatterns = {{ pass = {{ {output} = [{value}] }} }}\n")
+    with pytest.raises(ConfigError) as info:
+        signal_patterns(cfg)
+    assert f"pass.{output}" in str(info.value)

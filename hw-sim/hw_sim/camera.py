@@ -109,8 +109,9 @@ class ImageSource:
                  *, max_pixels: int | None = None) -> None:
         if not paths:
             raise ConfigError("an image replay needs at least one image file")
-        if hold <= 0:
-            raise ConfigError("each replayed image must be held for more than 0 s")
+        if not (math.isfinite(hold) and hold > 0):
+            raise ConfigError("each replayed image must be held for a finite time of more than "
+                              "0 s")
         self.paths = [Path(p) for p in paths]
         self.images = LazyImages(self.paths, max_pixels=max_pixels)
         self.hold = hold
@@ -240,8 +241,8 @@ class SimCamera:
 
     def __init__(self, source: FrameSource, *, clock: Clock | None = None, fps: float = 30.0,
                  start: float | None = None) -> None:
-        if fps <= 0:
-            raise ConfigError("camera fps must be more than 0")
+        if not (math.isfinite(fps) and fps > 0):
+            raise ConfigError("camera fps must be a finite number more than 0")
         self.source = source
         self.clock = clock or SYSTEM
         self.fps = float(fps)

@@ -16,6 +16,7 @@ stays flat however long the scenario is: an hour-long soak costs what a minute d
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -111,8 +112,9 @@ class Scenario:
 
     def __post_init__(self) -> None:
         for step in self.steps:
-            if step.ms <= 0:
-                raise ConfigError(f"scenario step {step} must last more than 0 ms")
+            if not (math.isfinite(step.ms) and step.ms > 0):
+                raise ConfigError(f"scenario step {step} must last a finite time of more than "
+                                  "0 ms")
         self._starts = np.cumsum([0.0] + [s.ms / 1000.0 for s in self.steps])
         self._lock = threading.Lock()
         self._wanted: list[int] = []             # steps to draw ahead, in order

@@ -59,3 +59,11 @@ def test_frames_are_the_same_whether_drawn_ahead_or_on_demand():
     on_demand = Scenario.from_script(script(3), seed=7)
     for t, index in ((0.0, 0), (0.35, 5), (0.7, 9)):
         assert (ahead.frame_at(t, index) == on_demand.frame_at(t, index)).all()
+
+
+@pytest.mark.parametrize("ms", [float("nan"), float("inf"), 0.0, -5.0])
+def test_a_scenario_step_must_last_a_finite_positive_time(ms):
+    from terminal.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="finite"):
+        Scenario.from_list([{"nothing": ms}])

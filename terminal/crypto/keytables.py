@@ -8,7 +8,8 @@ build one while a person waits at the gate (an 8.7 ms stall). So each key has th
   are used most, as many as the budget holds (``[trust] key_tables_mib``, default 64 MiB),
   least recently used dropped first when a hotter key needs the room;
 * **split table** (:func:`terminal.crypto.curve.split_table_steps`, ~6 KB, ~0.45 ms a
-  verification): for every key, built soon after the key is loaded;
+  verification): for every key of a trust list, built soon after the list is loaded (and for
+  any other key once it is used again);
 * **none** (width-5 NAF, ~1 ms): a key met before its split table is ready.
 
 Every table is built by one background thread (:class:`KeyTables`), in slices that hand the
@@ -184,6 +185,8 @@ class KeyTables:
             for key in keys:
                 entry = self._entry(key)
                 entry.preload = entry.preload or preload
+                if not entry.split:
+                    self._need_split[id(key)] = None
                 if entry.preload and not entry.comb:
                     self._candidates.add(id(key))
             self._wake()
@@ -202,11 +205,12 @@ class KeyTables:
                 if kid in self._lru:
                     self._lru.move_to_end(kid)
                 return
+            if not entry.split and (entry.uses >= self.min_uses or kid in self._need_split):
+                self._need_split[kid] = None                        # used: split it first
+                self._need_split.move_to_end(kid, last=False)
             if (entry.uses >= self.min_uses or entry.preload) and kid not in self._candidates:
                 self._candidates.add(kid)
                 self._wake()
-            if not entry.split and kid in self._need_split:
-                self._need_split.move_to_end(kid, last=False)        # used: split it first
 
     # -- building ------------------------------------------------------------------------------
     def build_pending(self, limit: int | None = None) -> int:
@@ -256,8 +260,6 @@ class KeyTables:
                 self._bytes += self._size("comb")
             if split:
                 self._bytes += self._size("split")
-            else:
-                self._need_split[kid] = None
             self._entries[kid] = entry
         return entry
 

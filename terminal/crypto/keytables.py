@@ -149,6 +149,7 @@ class KeyTables:
         self.min_uses = min_uses
         self.replace_every = replace_every
         self._replaced_at = -float("inf")
+        self._quiet_until = -float("inf")    # full budget: no comb work to look for until then
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
         self._entries: dict[int, _Entry] = {}
@@ -264,7 +265,11 @@ class KeyTables:
         return entry
 
     def _wake(self) -> None:
+        """Have the builder look for work (not while the budget is full and it is quiet, unless
+        a split table is wanted: looking means walking every candidate)."""
         if not self.background or self._closed:
+            return
+        if not self._need_split and self.clock.monotonic() < self._quiet_until:
             return
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._run, name="sm2-key-tables", daemon=True)
@@ -315,6 +320,11 @@ class KeyTables:
                 key = entry.ref() if entry is not None else None
                 if entry is not None and key is not None and not entry.split:
                     return key, "split"
+            need = self._size("comb")
+            full = self._bytes + need > self.budget_bytes and bool(self._lru)
+            now = self.clock.monotonic()
+            if full and now < max(self._quiet_until, self._replaced_at + self.replace_every):
+                return None                  # full: one replacement per interval at most
             best = None
             for kid in list(self._candidates):
                 entry = self._entries.get(kid)
@@ -328,14 +338,12 @@ class KeyTables:
                 return None
             _, kid, entry = best
             self._candidates.discard(kid)
-            need = self._size("comb")
-            if self._bytes + need > self.budget_bytes and self._lru:
-                now = self.clock.monotonic()
-                if now - self._replaced_at < self.replace_every:
-                    return None              # full: one replacement per interval at most
+            if full:
                 victim = self._entries[next(iter(self._lru))]
                 if self._heat(entry) < 2 * max(1, self._heat(victim)):
-                    return None              # not clearly hotter than the least recent: keep it
+                    # not clearly hotter than the least recent: keep it, look again later
+                    self._quiet_until = now + self.replace_every
+                    return None
                 self._replaced_at = now
                 while self._bytes + need > self.budget_bytes and self._lru:
                     self._evict_lru()

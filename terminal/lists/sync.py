@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from terminal.clock import SYSTEM, Clock
+from terminal.crypto import keytables
 from terminal.errors import ConfigError, TrustListError
 from terminal.lists import listfiles, timeguard
 from terminal.lists.fetch import Fetched, Progress, Source, SyncFailed, http_date_note
@@ -393,8 +394,10 @@ class SyncClient:
                              f"held version {held.version} (rolled back)")
         if held is not None and version == held.version:
             return []
+        # the sync only checks the list: no SM2 tables are built for its keys in this process
         trust_store = TrustStore(self.s.root_public_key, self.s.trust_file,
-                                 max_bytes=MAX_LIST_BYTES)
+                                 max_bytes=MAX_LIST_BYTES,
+                                 tables=keytables.KeyTables(background=False))
         try:
             in_file = trust_store.load()             # the file the scanner holds now, if any
         except TrustListError as exc:

@@ -318,22 +318,26 @@ class TrustStore:
     """
 
     def __init__(self, root_public_key: bytes, path: str | os.PathLike[str] | None = None, *,
-                 max_bytes: int = MAX_LIST_BYTES) -> None:
+                 max_bytes: int = MAX_LIST_BYTES,
+                 tables: keytables.KeyTables | None = None) -> None:
         self.root_public_key = bytes(root_public_key)
         self.path = Path(path) if path is not None else None
         self.max_bytes = max_bytes
+        self.tables = tables
         self.current: TrustList | None = None
 
     def load(self) -> TrustList | None:
         """Load the held list from ``path``; None (and nothing held) if there is no file yet."""
         if self.path is None or not self.path.exists():
             return None
-        self.current = TrustList.load(self.path, self.root_public_key, max_bytes=self.max_bytes)
+        self.current = TrustList.load(self.path, self.root_public_key, max_bytes=self.max_bytes,
+                                      tables=self.tables)
         return self.current
 
     def update(self, data: bytes) -> TrustList:
         """Verify ``data``; accept it only if its version is higher than the held one."""
-        new = TrustList.from_bytes(data, self.root_public_key, max_bytes=self.max_bytes)
+        new = TrustList.from_bytes(data, self.root_public_key, max_bytes=self.max_bytes,
+                                   tables=self.tables)
         held = self.current
         if held is not None and new.version <= held.version:
             raise TrustListError(

@@ -116,7 +116,7 @@ def _texts_from_images(paths: list[str], decoder: str,
     return out
 
 
-def _image_decoder(name: str) -> tuple[Callable[..., list[str]], Callable[[str], Any]]:
+def _image_decoder(name: str) -> tuple[Callable[..., list[str]], Callable[..., Any]]:
     """The project's QR decoder and image loader (drivers: the CLI is where devices are chosen)."""
     from drivers.decoder import open_decoder
     from drivers.images import load_gray

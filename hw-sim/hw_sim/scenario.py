@@ -115,6 +115,8 @@ class Scenario:
             if not (math.isfinite(step.ms) and step.ms > 0):
                 raise ConfigError(f"scenario step {step} must last a finite time of more than "
                                   "0 ms")
+            if isinstance(step, Picture):
+                _check_picture(step.path)          # now, not when its frame is drawn
         self._starts = np.cumsum([0.0] + [s.ms / 1000.0 for s in self.steps])
         self._lock = threading.Lock()
         self._wanted: list[int] = []             # steps to draw ahead, in order
@@ -302,6 +304,23 @@ class Scenario:
                               f"unknown: {sorted(unknown)}")
         return cls.from_list(data["steps"], loop=bool(data.get("loop", False)),
                              seed=int(data.get("seed", 0)))
+
+
+def _check_picture(path: str) -> None:
+    """A picture step's file must be usable (name, existence, pixel cap) when the scenario is
+    made: frames are drawn lazily, and a bad file must fail at start, not mid-run."""
+    from drivers import images
+
+    problem = images.utf8_name_problem(path)
+    if problem is None and not Path(path).is_file():
+        problem = f"image not found: {path}"
+    if problem is None:
+        try:
+            images.check_size(Path(path))
+        except images.ImageUnreadable as exc:
+            problem = str(exc)
+    if problem is not None:
+        raise ConfigError(f"scenario picture step: {problem}")
 
 
 _SIMPLE = {"nothing": Nothing, "stall": Stall, "disappear": Disappear}

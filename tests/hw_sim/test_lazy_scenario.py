@@ -67,3 +67,11 @@ def test_a_scenario_step_must_last_a_finite_positive_time(ms):
 
     with pytest.raises(ConfigError, match="finite"):
         Scenario.from_list([{"nothing": ms}])
+
+
+def test_a_picture_step_is_checked_when_the_scenario_is_made(tmp_path):
+    """Frames are drawn lazily; a missing or oversized picture still fails at the start."""
+    from terminal.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not found"):
+        Scenario.from_list([{"picture": str(tmp_path / "missing.png"), "ms": 100}])

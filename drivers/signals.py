@@ -22,6 +22,8 @@ from terminal.reasons import Decision
 log = logging.getLogger("scanpoint.signals")
 
 OUTPUTS = ("green", "red", "amber", "buzzer", "relay")
+MAX_BLINK_S = 60.0
+"""Longest on or off time of one blink (a finite number: never an endless relay pulse)."""
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,10 @@ class Blink:
     n: int | None = 1
 
     def __post_init__(self) -> None:
-        if self.on_time <= 0 or self.off_time < 0:
-            raise ConfigError(f"blink times must be on > 0 s and off >= 0 s, got {self}")
+        # written to fail closed: NaN compares false, and an endless relay pulse holds the gate
+        if not (0 < self.on_time <= MAX_BLINK_S and 0 <= self.off_time <= MAX_BLINK_S):
+            raise ConfigError(f"blink times must be on > 0 s and off >= 0 s, finite and at "
+                              f"most {MAX_BLINK_S:g} s each, got {self}")
         if self.n is not None and self.n < 1:
             raise ConfigError(f"blink count n must be >= 1 or None (forever), got {self.n}")
 

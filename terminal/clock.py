@@ -66,7 +66,8 @@ class FixedClock:
         self.advance(max(0.0, seconds))
 
     def advance(self, seconds: float) -> None:
-        """Move both clocks forward."""
+        """Move both clocks forward (by a finite number of seconds: no clock may hold NaN)."""
+        seconds = finite_time(seconds, "clock advance")
         self._wall += seconds
         self._mono += seconds
 

@@ -5,16 +5,22 @@ Each ``[section]`` is a dataclass below; every field has a default and a ``doc``
 values of the wrong type, are :class:`~terminal.errors.ConfigError` naming the file, the key and
 what is allowed — a typo must never be silently ignored on a security device.
 
-To add a section: write a dataclass whose fields use :func:`setting`, then add a field for it to
-:class:`Config`. Relative paths in path-like settings are resolved against the config file's folder.
+To add a section: write a dataclass whose fields use :func:`~terminal.settings.setting`, then add
+a field for it to :class:`Config` (the machinery is :mod:`terminal.settings`). Relative paths in
+path-like settings are resolved against the config file's folder.
+
+Every number is checked where the sections are built, not key by key: a float must be finite
+(``nan`` compares false with everything, so ``issued_tolerance = nan`` would switch the clock guard
+off) and every number within its setting's range — ``low``/``high`` given to :func:`setting`, else
+:data:`~terminal.settings.DEFAULT_FLOAT_RANGE` for a float — or the load fails with one line naming the key.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import os
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,18 +28,16 @@ from typing import TYPE_CHECKING, Any
 
 from terminal.counter.paper import WIDTH_CHARS
 from terminal.errors import ConfigError
+from terminal.settings import (
+    bounds,
+    build_section,
+    setting,
+    toml_value,
+    value_range,
+)
 
 if TYPE_CHECKING:
     from terminal.verify.policy import Policy
-
-
-def setting(default: Any, doc: str, *, path: bool = False) -> Any:
-    """A config field with a default and a one-line description; ``path=True`` resolves it."""
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default),
-                     metadata={"doc": doc, "path": path})
-    return field(default=default, metadata={"doc": doc, "path": path})
-
 
 @dataclass
 class TerminalSection:
@@ -58,6 +62,9 @@ class TrustSection:
                                 "'scanpoint issuer init'; empty: no native credential passes")
     list: str = setting("", "signed trust list file (from the issuer or sync); empty: "
                         "STATE_DIR/trust-list.cose, where `scanpoint sync` writes it", path=True)
+    key_tables_mib: float = setting(64.0, "memory (MiB) for issuer keys' SM2 tables, built in "
+                                    "the background: all keys get a small table (6 KB), the "
+                                    "most used a full one (0.7 MB, fastest)", low=1.0, high=4096.0)
 
     def __post_init__(self) -> None:
         if self.root_key:
@@ -85,7 +92,8 @@ class PolicySection:
                                       "or 'pharmacy' (insurance and social-security cards)")
     accept: list[str] = setting([], "credential types accepted; empty: the site preset's list")
     yellow: str = setting("", "yellow health status: 'check' or 'deny'; empty: the site preset's")
-    skew: float = setting(30.0, "seconds of clock difference allowed at a credential's nbf/exp")
+    skew: float = setting(30.0, "seconds of clock difference allowed at a credential's nbf/exp",
+                          low=0.0, high=600.0)
 
     def __post_init__(self) -> None:
         try:
@@ -115,8 +123,9 @@ class CameraSection:
     """The camera, and how the daemon supervises it (stall detection, retry backoff)."""
 
     source: str = setting("auto", "pi: 'auto', 'picamera2' or 'opencv'; sim: a scenario file, "
-                          "image, folder or video to replay ('auto': an empty scene); 'none': "
-                          "no camera, codes come from the [reader] only")
+                          "image, folder or video to replay ('auto': an empty scene), relative "
+                          "to this file's folder; 'none': no camera, codes come from the [reader] "
+                          "only", path=True, words=("auto", "picamera2", "opencv", "none"))
     device: int = setting(0, "OpenCV camera index (USB/laptop cameras)")
     width: int = setting(640, "frame width in pixels")
     height: int = setting(480, "frame height in pixels")
@@ -124,6 +133,9 @@ class CameraSection:
     stall_s: float = setting(3.0, "no frame for this long counts as a camera failure")
     retry_initial_s: float = setting(0.5, "first wait before reopening a failed camera")
     retry_max_s: float = setting(30.0, "longest wait between camera retries (doubling up to it)")
+    max_image_pixels: int = setting(16_000_000, "largest image (width × height) read from a file "
+                                    "by verify, decode and replays; checked from the file's "
+                                    "header before decoding", low=1, high=200_000_000)
 
     def __post_init__(self) -> None:
         if self.width < 16 or self.height < 16 or self.fps < 1:
@@ -277,10 +289,17 @@ class SyncSection:
     source: str = setting("", "list source: an http(s):// URL, or a folder served by `issuer publish`",
                           path=False)
     interval: float = setting(3600.0, "seconds between syncs when `scanpoint sync` runs without --once")
-    timeout: float = setting(30.0, "seconds before a stalled HTTP request is given up")
-    retries: int = setting(4, "extra attempts after a network failure or server error")
+    timeout: float = setting(30.0, "seconds before a stalled HTTP request is given up",
+                             high=3600.0)
+    deadline: float = setting(900.0, "seconds one file's download may take in all, retries "
+                              "included, however slowly the server sends", high=86400.0)
+    retries: int = setting(4, "extra attempts after a network failure or server error",
+                           low=0, high=100)
     backoff: float = setting(2.0, "first retry delay in seconds; doubles each retry, with jitter")
-    backoff_max: float = setting(300.0, "longest retry delay in seconds")
+    backoff_max: float = setting(300.0, "longest retry delay in seconds, also the longest "
+                                 "Retry-After a server's answer is waited for")
+    redirect_hosts: list[str] = setting([], "hosts (host or host:port) a redirect from the source "
+                                        "may lead to; empty: only the source's own host")
     max_index_bytes: int = setting(65536, "byte cap on the signed index download")
     max_list_bytes: int = setting(268435456, "byte cap on any one list download (snapshot or delta)")
     ca_file: str = setting("", "PEM bundle to trust for https sources (empty: system CAs)", path=True)
@@ -290,6 +309,8 @@ class SyncSection:
     def __post_init__(self) -> None:
         if self.retries < 0 or self.timeout <= 0 or self.backoff < 0 or self.interval <= 0:
             raise ConfigError("[sync] retries must be >= 0 and timeout, interval > 0")
+        if self.deadline <= 0:
+            raise ConfigError("[sync] deadline must be more than 0 seconds")
 
 
 @dataclass
@@ -299,8 +320,10 @@ class ListsSection:
     db: str = setting("", "revocation store (SQLite); empty: STATE_DIR/revocation.db", path=True)
     stale: str = setting("check", "decision when a list is past its valid-until: 'check' or 'deny'")
     untrusted_clock: str = setting("check", "decision when the clock is untrusted: 'check' or 'deny'")
-    max_clock_offset: float = setting(7200.0, "seconds the clock may differ from the sync server's")
-    issued_tolerance: float = setting(600.0, "seconds the clock may read before a held list's issue time")
+    max_clock_offset: float = setting(7200.0, "seconds the clock may differ from the sync server's",
+                                      low=1.0, high=7 * 86400.0)
+    issued_tolerance: float = setting(600.0, "seconds the clock may read before a held list's "
+                                      "issue time", high=86400.0)
     max_entries: int = setting(20000000, "most revocation entries accepted in one list")
 
     def __post_init__(self) -> None:
@@ -469,59 +492,6 @@ class Config:
                 if not f.metadata.get("internal")}
 
 
-def _type_ok(value: Any, annotation: Any) -> bool:
-    origin = typing.get_origin(annotation)
-    if annotation is Any:
-        return True
-    if origin in (typing.Union, types.UnionType):
-        return any(_type_ok(value, a) for a in typing.get_args(annotation))
-    if annotation is type(None):
-        return value is None
-    if origin is list:
-        (item,) = typing.get_args(annotation) or (Any,)
-        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
-    if origin is dict:
-        k, v = typing.get_args(annotation) or (Any, Any)
-        return isinstance(value, dict) and all(
-            _type_ok(a, k) and _type_ok(b, v) for a, b in value.items())
-    if annotation is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(annotation, type):
-        return isinstance(value, annotation)
-    return True
-
-
-def _build_section(cls: type, name: str, raw: Any, where: str, base: Path | None) -> Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: [{name}] must be a table")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} in [{name}]; "
-                          f"known keys: {', '.join(sorted(fields))}")
-    values = {}
-    for key, value in raw.items():
-        if not _type_ok(value, hints[key]):
-            raise ConfigError(f"{where}: [{name}] {key} = {value!r} has the wrong type "
-                              f"(expected {_type_name(hints[key])})")
-        if fields[key].metadata.get("path") and isinstance(value, str) and value and base:
-            value = str((base / value).resolve()) if not Path(value).is_absolute() else value
-        values[key] = float(value) if hints[key] is float else value
-    try:
-        return cls(**values)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: [{name}]: {exc}") from None
-
-
-def _type_name(annotation: Any) -> str:
-    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
-
-
 def from_dict(data: dict[str, Any], *, where: str = "<config>", base: Path | None = None) -> Config:
     """Build a :class:`Config` from parsed TOML, checking every section and key."""
     hints = typing.get_type_hints(Config)
@@ -530,7 +500,7 @@ def from_dict(data: dict[str, Any], *, where: str = "<config>", base: Path | Non
     if unknown:
         raise ConfigError(f"{where}: unknown section(s) {', '.join(unknown)}; "
                           f"known sections: {', '.join(sorted(known))}")
-    sections = {name: _build_section(hints[name], name, raw, where, base)
+    sections = {name: build_section(hints[name], name, raw, where, base)
                 for name, raw in data.items()}
     return Config(**sections)
 
@@ -548,11 +518,18 @@ def load(path: str | Path) -> Config:
     """Read and check the config file at ``path``; relative paths in it are taken from its folder."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise ConfigError(f"config file '{shown}' is not UTF-8 text (byte {exc.start} on line "
+                          f"{line}): save it as UTF-8") from None
     config = loads(text, where=str(path), base=path.resolve().parent)
     config.source = path
     return config
@@ -564,25 +541,15 @@ def defaults_toml() -> str:
     for name, section in Config().sections().items():
         doc = (type(section).__doc__ or "").strip().splitlines()[0]
         lines += [f"# {doc}", f"[{name}]"]
+        hints = typing.get_type_hints(type(section))
         for f in dataclasses.fields(section):
+            low, high = value_range(section, f.name)
+            if hints[f.name] in (int, float) and (low is not None or high is not None):
+                lines.append(f"# ({bounds(low, high)})")
             lines.append(f"# {f.metadata.get('doc', '')}")
-            lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
+            lines.append(f"{f.name} = {toml_value(getattr(section, f.name))}")
         lines.append("")
     return "\n".join(lines)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
 
 
 def documented_toml(values: dict[str, dict[str, Any]] | None = None, *, header: str = "") -> str:
@@ -608,8 +575,8 @@ def documented_toml(values: dict[str, dict[str, Any]] | None = None, *, header: 
         for f in dataclasses.fields(section):
             lines.append(f"# {f.metadata.get('doc', '')}")
             if f.name in chosen:
-                lines.append(f"{f.name} = {_toml_value(chosen[f.name])}")
+                lines.append(f"{f.name} = {toml_value(chosen[f.name])}")
             else:
-                lines.append(f"#{f.name} = {_toml_value(getattr(section, f.name))}")
+                lines.append(f"#{f.name} = {toml_value(getattr(section, f.name))}")
         lines.append("")
     return "\n".join(lines)

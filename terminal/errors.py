@@ -51,7 +51,19 @@ class CredentialError(ScanpointError, ValueError):
 
 
 class TrustListError(ScanpointError, ValueError):
-    """A signed trust or revocation list was refused (bad signature, rollback, expired, malformed)."""
+    """A signed trust or revocation list was refused (bad signature, rollback, expired, malformed).
+
+    ``code`` says why in a short, stable word for status and logs (``malformed``, ``too-large``,
+    ``wrong-signer``, ``bad-signature``, ``rollback``...): set where the refusal is decided, never
+    guessed from the message's words.
+    """
+
+    code: str = "malformed"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
 
 
 class DeviceError(ScanpointError, OSError):

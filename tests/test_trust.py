@@ -187,17 +187,30 @@ def test_mutated_list_is_refused(where, patch):
         TrustList.from_bytes(mutated, ROOT_PUB)
 
 
-def test_long_lists_build_key_tables_on_use_not_at_load():
-    """A short list pays for its keys' SM2 tables at load; a long one defers them (memory)."""
-    from terminal.lists.trust import EAGER_TABLES
+def test_key_tables_come_from_the_manager_not_from_load_or_scans():
+    """Loading a list builds no table; the manager builds them (all when they fit, else the
+    keys that are used), and verifications use whatever is there meanwhile."""
+    from terminal.crypto.keytables import KeyTables
 
-    assert all(k.verifier.precomputed for k in trust_list().keys.values())
-    privs = [sm2.generate_private_key() for _ in range(EAGER_TABLES + 1)]
+    tables = KeyTables(background=False)
+    short = TrustList.from_bytes(trust_bytes(), ROOT_PUB, tables=tables)
+    assert not any(k.verifier.precomputed for k in short.keys.values())
+    tables.build_pending()
+    assert all(k.verifier.precomputed and k.verifier.split_ready for k in short.keys.values())
+
+    small = KeyTables(budget_bytes=2 * 2**20, background=False)       # room for 2 comb tables
+    privs = [sm2.generate_private_key() for _ in range(6)]
     entries = [iss.trust_entry(sm2.public_key_of(d), "Many", NOW - DAY, NOW + DAY, ["health"])
                for d in privs]
-    long_list = TrustList.from_bytes(trust_bytes(entries), ROOT_PUB)
-    assert not any(k.verifier.precomputed for k in long_list.keys.values())
+    long_list = TrustList.from_bytes(trust_bytes(entries), ROOT_PUB, tables=small)
     key = long_list.key(key_id(sm2.public_key_of(privs[0])))
     sig = sm2.sign(privs[0], b"scan")
-    assert key.verify(b"scan", sig) and key.verify(b"scan", sig)
-    assert not key.verify(b"scan!", sig)
+    assert key.verify(b"scan", sig) and key.verify(b"scan", sig)       # no table yet: still right
+    assert not key.verifier.precomputed
+    small.build_pending()
+    assert all(k.verifier.split_ready for k in long_list.keys.values())
+    assert [k.verifier.precomputed for k in long_list.keys.values()].count(True) == 1
+    assert key.verifier.precomputed                                     # the one that was used
+    assert key.verify(b"scan", sig) and not key.verify(b"scan!", sig)
+
+

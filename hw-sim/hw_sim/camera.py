@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 import numpy as np
 
@@ -53,30 +55,94 @@ class FrameSource(Protocol):
         scenario with ``scan`` steps)."""
 
 
+class LazyImages(Sequence[np.ndarray]):
+    """Image files decoded when shown, at most ``keep`` held at once (least recently shown
+    dropped): a folder of a thousand photos costs what a few do. Each file's name and header
+    (pixel cap) are checked when the replay is made, so a bad file fails at start, not mid-run."""
+
+    def __init__(self, paths: Sequence[Path], *, keep: int = 8,
+                 max_pixels: int | None = None) -> None:
+        from drivers import images
+
+        self._images = images
+        self.max_pixels = images.MAX_PIXELS if max_pixels is None else max_pixels
+        self.paths = list(paths)
+        for path in self.paths:
+            problem = images.utf8_name_problem(path)
+            if problem is not None:
+                raise images.ImageUnreadable(problem)
+            images.check_size(path, self.max_pixels)
+        self.keep = keep
+        self._held: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @overload
+    def __getitem__(self, n: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, n: slice) -> Sequence[np.ndarray]: ...
+
+    def __getitem__(self, n: int | slice) -> np.ndarray | Sequence[np.ndarray]:
+        if isinstance(n, slice):
+            return [self[i] for i in range(*n.indices(len(self)))]
+        n = range(len(self))[n]
+        with self._lock:
+            image = self._held.get(n)
+            if image is not None:
+                self._held.move_to_end(n)
+                return image
+        image = self._images.load_gray(self.paths[n], max_pixels=self.max_pixels)
+        with self._lock:
+            self._held[n] = image
+            while len(self._held) > self.keep:
+                self._held.popitem(last=False)
+        return image
+
+
 class ImageSource:
     """Image files shown one after another, each for ``hold`` seconds (then looping, or an empty
-    gray scene once they are all shown when ``loop`` is False)."""
+    gray scene once they are all shown when ``loop`` is False). Files are decoded when shown
+    (:class:`LazyImages`); ``max_pixels`` caps their size (default ``[camera]
+    max_image_pixels``' 16 MP)."""
 
-    def __init__(self, paths: Sequence[str | Path], hold: float = 1.0, loop: bool = True) -> None:
-        from drivers.images import load_gray
-
+    def __init__(self, paths: Sequence[str | Path], hold: float = 1.0, loop: bool = True,
+                 *, max_pixels: int | None = None) -> None:
         if not paths:
             raise ConfigError("an image replay needs at least one image file")
-        if hold <= 0:
-            raise ConfigError("each replayed image must be held for more than 0 s")
+        if not (math.isfinite(hold) and hold > 0):
+            raise ConfigError("each replayed image must be held for a finite time of more than "
+                              "0 s")
         self.paths = [Path(p) for p in paths]
-        self.images = [load_gray(p) for p in self.paths]
+        self.images = LazyImages(self.paths, max_pixels=max_pixels)
         self.hold = hold
         self.loop = loop
         self.duration = hold * len(self.images)
+        self._shape = self.images[0].shape
 
     @classmethod
     def from_directory(cls, directory: str | Path, **kwargs: Any) -> ImageSource:
-        """Every image file in ``directory`` (sorted by name; other files ignored)."""
+        """Every image file in ``directory`` (sorted by name; other files ignored). A file whose
+        name is not UTF-8 is skipped with a warning: OpenCV crashes the process on one."""
+        from drivers.images import utf8_name_problem
+
         directory = Path(directory)
-        paths = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        paths = []
+        skipped = []
+        for p in sorted(directory.iterdir()):
+            if p.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            problem = utf8_name_problem(p)
+            if problem is None:
+                paths.append(p)
+            else:
+                skipped.append(problem)
+                log.warning("event=replay_file_skipped %s", problem)
         if not paths:
-            raise ConfigError(f"no image files in {directory}")
+            why = f" ({len(skipped)} skipped: {skipped[0]})" if skipped else ""
+            raise ConfigError(f"no image files in {directory}{why}")
         return cls(paths, **kwargs)
 
     def position(self, t: float) -> int | None:
@@ -89,8 +155,7 @@ class ImageSource:
     def frame_at(self, t: float, index: int) -> np.ndarray | None:
         n = self.position(t)
         if n is None:
-            shape = self.images[-1].shape
-            return np.full(shape, 128, np.uint8)
+            return np.full(self._shape, 128, np.uint8)
         return self.images[n]
 
     def finished(self, t: float) -> bool:
@@ -100,7 +165,7 @@ class ImageSource:
         return True
 
     def prerender(self) -> None:
-        """Nothing to draw: the images were loaded when the source was made."""
+        """Nothing to draw: images are decoded when shown (the first one already is)."""
 
     def scan_times(self) -> list[tuple[float, str]]:
         return []
@@ -185,8 +250,8 @@ class SimCamera:
 
     def __init__(self, source: FrameSource, *, clock: Clock | None = None, fps: float = 30.0,
                  start: float | None = None) -> None:
-        if fps <= 0:
-            raise ConfigError("camera fps must be more than 0")
+        if not (math.isfinite(fps) and fps > 0):
+            raise ConfigError("camera fps must be a finite number more than 0")
         self.source = source
         self.clock = clock or SYSTEM
         self.fps = float(fps)
@@ -238,25 +303,27 @@ class SimCamera:
         self.close()
 
 
-def source_for(spec: Any, *, loop: bool = True, hold: float = 1.0) -> FrameSource:
+def source_for(spec: Any, *, loop: bool = True, hold: float = 1.0,
+               max_pixels: int | None = None) -> FrameSource:
     """A frame source from a spec: a :class:`Scenario`, a scenario file (.json/.toml), a video file,
-    an image file, a directory of images, or a list of image files."""
+    an image file, a directory of images, or a list of image files (at most ``max_pixels``
+    each; default 16 MP)."""
     if isinstance(spec, (Scenario, ImageSource, VideoSource)):
         return spec
     if isinstance(spec, (list, tuple)):
-        return ImageSource(spec, hold=hold, loop=loop)
+        return ImageSource(spec, hold=hold, loop=loop, max_pixels=max_pixels)
     path = Path(spec)
     if not path.exists():
         raise CameraMissing(f"nothing to replay at {path}: not a file or directory")
     if path.is_dir():
-        return ImageSource.from_directory(path, hold=hold, loop=loop)
+        return ImageSource.from_directory(path, hold=hold, loop=loop, max_pixels=max_pixels)
     suffix = path.suffix.lower()
     if suffix in (".json", ".toml"):
         return Scenario.load(path)
     if suffix in VIDEO_SUFFIXES:
         return VideoSource(path, loop=loop)
     if suffix in IMAGE_SUFFIXES or path.is_file():
-        return ImageSource([path], hold=hold, loop=loop)
+        return ImageSource([path], hold=hold, loop=loop, max_pixels=max_pixels)
     raise CameraMissing(f"nothing to replay at {path}: not a file or directory")
 
 

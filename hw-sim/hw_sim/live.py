@@ -33,11 +33,11 @@ class LiveScenario(Scenario):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self._lock = threading.Lock()
+        self._steps_lock = threading.Lock()      # the step list (the base's _lock: its frames)
         self._present_lock = threading.Lock()
 
     def step_at(self, t: float) -> tuple[int, Step | None, float]:
-        with self._lock:
+        with self._steps_lock:
             return super().step_at(t)
 
     def present(self, steps: list[Step], at: float) -> float:
@@ -51,11 +51,10 @@ class LiveScenario(Scenario):
             for offset, step in enumerate(steps):
                 if isinstance(step, (Show, Glare)):
                     for variant in range(VARIANTS):
-                        self._cache[(first + offset, variant)] = self._render(step, first + offset,
-                                                                              variant)
+                        self._frame(step, first + offset, variant)
             new_steps = [*self.steps, *gap, *steps]
             starts = np.cumsum([0.0] + [s.ms / 1000.0 for s in new_steps])
-            with self._lock:
+            with self._steps_lock:
                 self.steps = new_steps
                 self._starts = starts
             return float(start)

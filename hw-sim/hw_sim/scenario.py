@@ -6,13 +6,21 @@ unplugged), :class:`Garbage` (broken frames), :class:`Picture` (an image file) a
 (a code read by the 2D reader: the virtual reader sends it, the camera sees nothing). A scenario is a
 frame source for :class:`hw_sim.camera.SimCamera`: it answers "what does the camera see ``t``
 seconds in?", and :meth:`Scenario.scan_times` tells :class:`hw_sim.reader.ScanFeeder` when to
-scan. Frames of a step are rendered once in a few variants (small hand shake, fresh sensor noise)
-and reused, so replay is cheap and deterministic.
+scan. Frames of a step are rendered in a few variants (small hand shake, fresh sensor noise) and
+reused, so replay is cheap and deterministic.
+
+Rendering is lazy, with a bounded cache: a step's frames are drawn when its time comes (the next
+:data:`LOOKAHEAD` steps ahead of it in a background thread, so a frame is ready when it is due)
+and at most :data:`CACHE_FRAMES` drawn frames are kept, least recently shown dropped first. Memory
+stays flat however long the scenario is: an hour-long soak costs what a minute does.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +33,10 @@ from hw_sim.render import HEIGHT, WIDTH, Look, blank, draw, glare
 from terminal.errors import CameraMissing, ConfigError
 
 VARIANTS = 4  # renderings per step, cycled frame by frame
+CACHE_FRAMES = 48
+"""Drawn frames kept (~15 MB at 640×480): the steps in view and ahead, with room for garbage."""
+LOOKAHEAD = 2
+"""Steps drawn ahead of the one in view, in the background."""
 
 
 @dataclass(frozen=True)
@@ -108,16 +120,25 @@ class Scenario:
     seed: int = 0
     width: int = WIDTH
     height: int = HEIGHT
-    _cache: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
+    _cache: OrderedDict[tuple[int, int], np.ndarray] = field(default_factory=OrderedDict,
+                                                             repr=False)
     _blank: list[np.ndarray] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         for step in self.steps:
-            if step.ms <= 0:
-                raise ConfigError(f"scenario step {step} must last more than 0 ms")
-            if isinstance(step, Scan) and (step.repeat < 1 or step.every_ms <= 0):
+            if not (math.isfinite(step.ms) and step.ms > 0):
+                raise ConfigError(f"scenario step {step} must last a finite time of more than "
+                                  "0 ms")
+            if isinstance(step, Scan) and (step.repeat < 1 or not math.isfinite(step.every_ms)
+                                           or step.every_ms <= 0):
                 raise ConfigError(f"scenario step {step}: repeat must be >= 1, every_ms > 0")
+            if isinstance(step, Picture):
+                _check_picture(step.path)          # now, not when its frame is drawn
         self._starts = np.cumsum([0.0] + [s.ms / 1000.0 for s in self.steps])
+        self._lock = threading.Lock()
+        self._wanted: list[int] = []             # steps to draw ahead, in order
+        self._drawing: threading.Thread | None = None
+        self._ahead_of = -1
 
     @property
     def duration(self) -> float:
@@ -170,22 +191,76 @@ class Scenario:
             return None
         if isinstance(step, Disappear):
             raise CameraMissing("camera disconnected (scenario step 'disappear'): check the cable")
-        key = (number, variant if not isinstance(step, Garbage) else index % 16)
-        frame = self._cache.get(key)
-        if frame is None:
-            frame = self._render(step, number, key[1])
-            self._cache[key] = frame
-        return frame
+        self._look_ahead(number)
+        return self._frame(step, number, variant if not isinstance(step, Garbage) else index % 16)
 
     def prerender(self) -> None:
-        """Render every frame variant now, so reading a frame later costs nothing (a real camera
-        does not spend 10-30 ms drawing a frame after it arrived)."""
+        """Draw the first steps now, before the timeline starts (a real camera does not spend
+        10-30 ms drawing a frame after it arrived); later steps are drawn ahead as the
+        scenario plays."""
         self._nothing(0)
-        for number, step in enumerate(self.steps):
-            if isinstance(step, (Show, Glare, Picture)):
-                for variant in range(VARIANTS):
-                    if (number, variant) not in self._cache:
-                        self._cache[(number, variant)] = self._render(step, number, variant)
+        for number in self._drawable(0, LOOKAHEAD + 1):
+            for variant in range(VARIANTS):
+                self._frame(self.steps[number], number, variant)
+
+    @property
+    def cached_frames(self) -> int:
+        """How many drawn frames are held now (at most :data:`CACHE_FRAMES`)."""
+        with self._lock:
+            return len(self._cache)
+
+    def _frame(self, step: Step, number: int, variant: int) -> np.ndarray:
+        """The drawn frame, from the cache or drawn now (and kept, least recent dropped)."""
+        key = (number, variant)
+        with self._lock:
+            frame = self._cache.get(key)
+            if frame is not None:
+                self._cache.move_to_end(key)
+                return frame
+        frame = self._render(step, number, variant)
+        with self._lock:
+            self._cache[key] = frame
+            self._cache.move_to_end(key)
+            while len(self._cache) > CACHE_FRAMES:
+                self._cache.popitem(last=False)
+        return frame
+
+    def _drawable(self, start: int, count: int) -> list[int]:
+        """Indexes of up to ``count`` steps from ``start`` that have frames to draw."""
+        found: list[int] = []
+        n = start
+        while len(found) < count and n < len(self.steps):
+            if isinstance(self.steps[n], (Show, Glare, Picture)):
+                found.append(n)
+            n += 1
+        return found
+
+    def _look_ahead(self, number: int) -> None:
+        """Have the next drawable steps after ``number`` drawn in the background."""
+        if number == self._ahead_of:
+            return
+        self._ahead_of = number
+        wanted = self._drawable(number + 1, LOOKAHEAD)
+        if self.loop and len(wanted) < LOOKAHEAD:
+            wanted += self._drawable(0, LOOKAHEAD - len(wanted))
+        with self._lock:
+            self._wanted = wanted
+            if self._drawing is None or not self._drawing.is_alive():
+                self._drawing = threading.Thread(target=self._draw_ahead, daemon=True,
+                                                 name="hw-sim-scenario-ahead")
+                self._drawing.start()
+
+    def _draw_ahead(self) -> None:
+        """Background: draw the wanted steps' variants, then end (restarted when needed)."""
+        while True:
+            with self._lock:
+                if not self._wanted:
+                    self._drawing = None
+                    return
+                number = self._wanted.pop(0)
+                missing = [v for v in range(VARIANTS) if (number, v) not in self._cache]
+            for variant in missing:
+                self._frame(self.steps[number], number, variant)
 
     def _rng(self, *parts: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, *parts])
@@ -258,6 +333,23 @@ class Scenario:
                               f"unknown: {sorted(unknown)}")
         return cls.from_list(data["steps"], loop=bool(data.get("loop", False)),
                              seed=int(data.get("seed", 0)))
+
+
+def _check_picture(path: str) -> None:
+    """A picture step's file must be usable (name, existence, pixel cap) when the scenario is
+    made: frames are drawn lazily, and a bad file must fail at start, not mid-run."""
+    from drivers import images
+
+    problem = images.utf8_name_problem(path)
+    if problem is None and not Path(path).is_file():
+        problem = f"image not found: {path}"
+    if problem is None:
+        try:
+            images.check_size(Path(path))
+        except images.ImageUnreadable as exc:
+            problem = str(exc)
+    if problem is not None:
+        raise ConfigError(f"scenario picture step: {problem}")
 
 
 _SIMPLE: dict[str, type[Nothing] | type[Stall] | type[Disappear]] = {

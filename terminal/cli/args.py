@@ -257,16 +257,11 @@ DEFAULT_CONFIG = "/etc/scanpoint/scanpoint.toml"
 
 
 def read_config(path: str) -> Any:
-    """``terminal.config.load(path)``, with a config that is not UTF-8 (say, from a pipe the
-    parser could not check ahead) reported as a configuration error naming the file."""
+    """``terminal.config.load(path)``: a config that is not UTF-8 (say, from a pipe the parser
+    could not check ahead) is a :class:`~terminal.errors.ConfigError` naming the file there."""
     from terminal import config as config_mod
-    from terminal.errors import ConfigError
 
-    try:
-        return config_mod.load(path)
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {quoted(path)} is not UTF-8 text (byte {exc.start}): "
-                          "save it as UTF-8") from None
+    return config_mod.load(path)
 
 
 def load_config(path: str | None) -> Any:

@@ -366,7 +366,8 @@ def run(site: str = "checkpoint", out_dir: str | None = None, *, out: TextIO = s
     show_s = show_s if show_s is not None else UI_SHOW_S if slow else SHOW_S
     gap_s = gap_s if gap_s is not None else UI_GAP_S if slow else GAP_S
     scale = scale if scale is not None else UI_SCALE if slow else SCALE
-    work = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="scanpoint-demo-"))
+    # absolute: the demo config names its files and is read from inside ``work``
+    work = Path(out_dir).resolve() if out_dir else Path(tempfile.mkdtemp(prefix="scanpoint-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     keep = work if out_dir else None
     failures: list[int] = []

@@ -13,6 +13,8 @@ code  name         meaning
 3     CHECK        ``verify``: check (staff decide by hand)
 4     FAILURE      other failure: the command was right but its work failed (an image with no
                    readable QR code, daemon not running, sync refused, printer not ready, I/O)
+5     STALE        ``sync``: lists applied, but the source serves them already past their
+                   valid-until (``stale-source``): its publisher has stopped publishing
 130   INTERRUPTED  interrupted by Ctrl-C
 ====  ===========  ===========================================================================
 
@@ -37,6 +39,7 @@ class Exit(enum.IntEnum):
     USAGE = 2
     CHECK = 3
     FAILURE = 4
+    STALE_SOURCE = 5
     INTERRUPTED = 130
 
 
@@ -49,4 +52,5 @@ HELP = """exit status:
   3    verify: check (staff decide by hand)
   4    other failure (no readable QR code, daemon not running, sync refused,
        printer not ready, I/O error)
+  5    sync: lists applied, but the source serves them past their valid-until
   130  interrupted"""

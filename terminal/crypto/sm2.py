@@ -9,15 +9,13 @@ Why it is fast without C: there are no doublings at verification time. Both [s]G
 read from precomputed *comb tables* (for each w-bit chunk i of the scalar, the multiples
 j·2^(w·i)·Q for j = 1 … 2^(w−1), signed digits, affine coordinates), so a verification is about
 2·⌈257/w⌉ mixed Jacobian-affine additions, and no modular inversion at all (x1 is compared in
-projective form). The generator's table is built once per process (~11 ms, ~1.4 MB), when the
-first key gets a table; each issuer key gets its own table in :class:`PublicKey` (see
-:func:`load_public_key`, ~6 ms, ~0.7 MB), which the trust list keeps for the keys it holds.
-:func:`verify` keeps the most recently used keys in a small LRU cache; a key it meets for the
-first time is checked without a table (width-5 NAF double-and-add, ~1 ms) and gets its table when
-it is used again. Until some key has a table, [s]G is computed the same way, so a process that
-checks a signature or two (``scanpoint verify``) builds no table at all.
-Measured on x86-64 (``benchmarks/bench_sm2.py``): ~0.24 ms per verification with a cached key,
-gmssl ~8–11 ms.
+projective form). The generator's table is built once per process (~11 ms, ~1.4 MB); an
+issuer key's own comb table (~6 ms, ~0.7 MB) is built off the scan path by
+:mod:`terminal.crypto.keytables`, within a memory budget and for the most used keys first; a key
+without one is verified with its small split table (~6 KB, ~0.45 ms) or, before that is ready,
+with no table at all (width-5 NAF double-and-add, ~1 ms). A verification never builds a table.
+Measured on x86-64 (``benchmarks/bench_sm2.py``, ``benchmarks/bench_keys.py``): ~0.25 ms per
+verification with a comb table, gmssl ~8–11 ms.
 
 Signing is for issuer tools, which run offline: it is *not* side-channel hardened (Python big
 integers leak timing); never sign on a machine that runs untrusted code. The nonce comes from
@@ -29,10 +27,11 @@ from __future__ import annotations
 
 import secrets
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from terminal.crypto import curve
+from terminal.crypto import curve, keytables
 from terminal.crypto.curve import GX, GY, A, B, N, P
 from terminal.crypto.sm3 import hmac_sm3, sm3
 from terminal.errors import KeyFormatError
@@ -41,8 +40,9 @@ DEFAULT_SIGNER_ID = b"1234567812345678"
 
 #: Comb window of an issuer key's table: 37 rows of 64 points (~0.7 MB, ~6 ms to build).
 KEY_WINDOW = 7
-#: How many public keys the module-level :func:`verify` keeps tables for.
-KEY_CACHE_SIZE = 8
+#: How many validated public keys the module-level :func:`verify` keeps (without their comb
+#: tables, a few KB each: the tables are :mod:`terminal.crypto.keytables`' and its budget's).
+KEY_CACHE_SIZE = 1024
 
 _CURVE_BYTES = b"".join(v.to_bytes(32, "big") for v in (A, B, GX, GY))
 _MAX_SIGNER_ID = 8191  # ENTL is the ID's length in *bits* in two bytes
@@ -112,22 +112,24 @@ def _split_signature(signature: object) -> tuple[int, int] | None:
 
 
 class PublicKey:
-    """A validated sm2p256v1 public key with its comb table and Z_A values cached.
+    """A validated sm2p256v1 public key with its tables and Z_A values cached.
 
-    Build one with :func:`load_public_key` (validation happens there, once); then
+    Build one with :func:`load_public_key` (validation happens there, once); with its comb table
     :meth:`verify` costs two table walks and one SM3, with no doublings and no inversion.
 
-    ``precompute``: True builds the comb table now; None ("lazy") verifies the first signature
-    without a table (~1 ms) and builds it on the second, so keys that are never or rarely used
-    cost neither the time nor the ~0.7 MB; False builds it only when :meth:`precompute` is called.
+    ``precompute``: True builds the comb table now (tools and tests); None hands the key to a
+    :class:`~terminal.crypto.keytables.KeyTables` (``tables``, default the process's), which
+    builds its tables in the background — its split table soon, its comb table if the key is
+    used enough and the budget has room; False: no tables unless :meth:`precompute` is called.
+    A verification never builds a table, whatever the setting.
     """
 
     __slots__ = (
         "__weakref__",
-        "_lazy",
         "_rows",
+        "_split",
         "_table",
-        "_used",
+        "_tables",
         "_window",
         "_za",
         "x",
@@ -135,16 +137,19 @@ class PublicKey:
     )
 
     def __init__(self, public_key: bytes, *, window: int = KEY_WINDOW,
-                 precompute: bool | None = True) -> None:
+                 precompute: bool | None = True,
+                 tables: keytables.KeyTables | None = None) -> None:
         if not 2 <= window <= 10:
             raise ValueError("comb window must be between 2 and 10 bits")
         self.x, self.y = parse_public_key(public_key)
         self._window = window
         self._rows = (257 + window - 1) // window
         self._table: list[list] | None = None
+        self._split: list[list[tuple[int, int]]] | None = None
         self._za: dict[bytes, bytes] = {}
-        self._lazy = precompute is None
-        self._used = False
+        self._tables = None
+        if precompute is None:
+            self._tables = tables if tables is not None else keytables.default()
         if precompute:
             self.precompute()
 
@@ -153,12 +158,34 @@ class PublicKey:
         """Whether this key's comb table is built (verification ~0.25 ms instead of ~1 ms)."""
         return self._table is not None
 
+    @property
+    def split_ready(self) -> bool:
+        """Whether this key's small split table is built (verification ~0.45 ms)."""
+        return self._split is not None
+
+    @property
+    def window(self) -> int:
+        """Bits per digit of this key's comb table."""
+        return self._window
+
     def precompute(self) -> None:
         """Build this key's comb table now (~6 ms on x86-64, once per key), and the generator's
-        (once per process): a key worth a table is verified often."""
+        (once per process), in this thread: for tools and tests that want the fast path now."""
         curve.g_table()
         if self._table is None:
             self._table = curve.comb_table(self.x, self.y, self._window)
+
+    def set_comb(self, table: list[list] | None) -> None:
+        """Give the key its comb table or drop it (the table manager's call)."""
+        self._table = table
+
+    def set_split(self, table: list[list[tuple[int, int]]]) -> None:
+        """Give the key its split table (the table manager's call)."""
+        self._split = table
+
+    def tables(self) -> tuple[bool, bool]:
+        """(has a comb table, has a split table)."""
+        return self._table is not None, self._split is not None
 
     def __bytes__(self) -> bytes:
         return self.x.to_bytes(32, "big") + self.y.to_bytes(32, "big")
@@ -214,21 +241,23 @@ class PublicKey:
         t = (r + s) % N
         if t == 0:
             return False
-        table = self._table
-        if table is None and self._lazy:
-            if self._used:
-                self.precompute()
-                table = self._table
-            self._used = True
-        g_table = curve.g_table() if table is not None else curve.built_g_table()
-        if g_table is None:     # nothing kept in this process needs tables (a one-shot check)
-            acc = curve.mul_wnaf(t, self.x, self.y, curve.mul_wnaf(s, GX, GY))
+        table = self._table                 # one read: the manager may drop it meanwhile
+        g_table = curve.built_g_table()     # built off the scan path (keytables) or not at all
+        if table is not None and g_table is not None:
+            acc = curve.comb_sum(curve.g_walk(s, g_table),
+                                 (table, curve.digits(t, self._window, self._rows)))
         else:
-            g_walk = curve.g_walk(s, g_table)
+            sg = (curve.comb_sum(curve.g_walk(s, g_table)) if g_table is not None
+                  else curve.mul_wnaf(s, GX, GY))
+            split = self._split
             if table is not None:
-                acc = curve.comb_sum(g_walk, (table, curve.digits(t, self._window, self._rows)))
+                acc = curve.comb_sum((table, curve.digits(t, self._window, self._rows)), acc=sg)
+            elif split is not None:
+                acc = curve.mul_split(t, split, sg)
             else:
-                acc = curve.mul_wnaf(t, self.x, self.y, curve.comb_sum(g_walk))
+                acc = curve.mul_wnaf(t, self.x, self.y, sg)
+        if self._tables is not None:
+            self._tables.note_use(self)
         if acc is None:  # [s]G + [t]P_A is the point at infinity
             return False
         x, _, z = acc
@@ -245,45 +274,64 @@ _CACHE: OrderedDict[bytes, PublicKey] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
-def _cached_key(public_key: bytes, precompute: bool | None) -> PublicKey:
-    """The cached :class:`PublicKey` for these bytes, created (and validated) on first use.
+_LIVE: weakref.WeakValueDictionary[bytes, PublicKey] = weakref.WeakValueDictionary()
+"""Every managed key still held anywhere (a trust list): a reloaded list reuses its keys and
+their tables instead of starting cold."""
 
-    ``precompute`` as for :class:`PublicKey`; True also builds the table of a cached lazy key.
-    """
+
+def _shared_key(public_key: bytes) -> PublicKey:
+    """The live managed :class:`PublicKey` for these bytes (the cache's, or one still held, e.g.
+    by a trust list), else a new one (validated: raises :class:`InvalidPublicKey`)."""
     if not isinstance(public_key, (bytes, bytearray, memoryview)):
         raise InvalidPublicKey(f"public key must be bytes, not {type(public_key).__name__}")
-    cache_key = bytes(public_key)
+    raw = bytes(public_key)
     with _CACHE_LOCK:
-        key = _CACHE.get(cache_key)
+        key = _CACHE.get(raw)
         if key is not None:
-            _CACHE.move_to_end(cache_key)
-    if key is not None:
-        if precompute:
-            key.precompute()  # no-op once built
-        return key
-    key = PublicKey(cache_key, precompute=precompute)  # raises InvalidPublicKey; never cached
+            _CACHE.move_to_end(raw)
+            return key
+        key = _LIVE.get(raw)
+    if key is None:
+        key = PublicKey(raw, precompute=None)
+        with _CACHE_LOCK:
+            key = _LIVE.setdefault(raw, key)
+    return key
+
+
+def _cached_key(public_key: bytes) -> PublicKey:
+    """:func:`_shared_key`, also kept in the bounded cache of :func:`verify`'s callers."""
+    key = _shared_key(public_key)
+    raw = bytes(public_key)
     with _CACHE_LOCK:
-        _CACHE[cache_key] = key
-        _CACHE.move_to_end(cache_key)
+        _CACHE[raw] = key
+        _CACHE.move_to_end(raw)
         while len(_CACHE) > KEY_CACHE_SIZE:
             _CACHE.popitem(last=False)
     return key
 
 
-def load_public_key(public_key: bytes, *, lazy: bool = False) -> PublicKey:
-    """The validated :class:`PublicKey`, with its table, for 64-byte X‖Y or 65-byte 04‖X‖Y bytes.
+def load_public_key(public_key: bytes, *, lazy: bool = False,
+                    tables: keytables.KeyTables | None = None) -> PublicKey:
+    """The validated :class:`PublicKey` for 64-byte X‖Y or 65-byte 04‖X‖Y bytes.
 
-    Validates once and builds the key's comb table (~6 ms, ~0.7 MB); with ``lazy=True`` the
-    table is built on the key's second verification instead (for long lists of keys of which
-    few are used). The last :data:`KEY_CACHE_SIZE` keys are kept (LRU), so loading or verifying
-    with a key again is free. Raises :class:`InvalidPublicKey` for a malformed key. Hold on to
-    the result for keys you keep (the trust list does), rather than relying on the small cache.
+    Validates once. Without ``lazy`` the key's comb table is built now, in this thread (~6 ms,
+    ~0.7 MB: tools, tests), and the key is kept in :func:`verify`'s cache; with ``lazy=True``
+    the key's tables are left to the table manager (``tables``, default the process's), which
+    builds them in the background within its budget — what the trust list does for its keys,
+    which hold them (a key still held is reused, tables and all; a dropped one frees them).
+    Raises :class:`InvalidPublicKey` for a malformed key.
     """
     if isinstance(public_key, PublicKey):
         if not lazy:
             public_key.precompute()
         return public_key
-    return _cached_key(public_key, precompute=None if lazy else True)
+    if tables is not None:
+        return PublicKey(public_key, precompute=None if lazy else True, tables=tables)
+    if lazy:
+        return _shared_key(public_key)
+    key = _cached_key(public_key)
+    key.precompute()  # no-op once built
+    return key
 
 
 def verify(public_key: bytes, message: bytes, signature: bytes, *,
@@ -294,8 +342,7 @@ def verify(public_key: bytes, message: bytes, signature: bytes, *,
     The last :data:`KEY_CACHE_SIZE` keys are cached: the first verification with a key costs
     ~1 ms, later ones ~0.25 ms (x86-64).
     """
-    return _cached_key(public_key, precompute=None).verify(message, signature,
-                                                          signer_id=signer_id)
+    return _cached_key(public_key).verify(message, signature, signer_id=signer_id)
 
 
 # --------------------------------------------------------------------------------------------

@@ -274,7 +274,7 @@ def _open_sim(config: Config, *, scenario: Any = None, scale: float = 1.0,
         spec = scenario_mod.Scenario.from_script(spec)
     elif spec in ("auto", "none"):
         spec = scenario_mod.Scenario([scenario_mod.Nothing(1000.0)], loop=True)
-    source = camera_mod.source_for(spec)
+    source = camera_mod.source_for(spec, max_pixels=config.camera.max_image_pixels)
     decoder = open_decoder(config)
     faulty = faults_mod.FaultyCamera(None, clock, faults)
     handle = SimHandle(recorder=None, source=source, faults=faulty)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -144,7 +145,8 @@ class Pipeline:
         """Run one frame through the pipeline. Never raises for a failing stage."""
         now = self.clock.monotonic()
         age = now - frame.arrived
-        if age * 1000.0 > self.settings.max_frame_age_ms:
+        # a frame whose age is not a finite number (a broken stamp or clock) is never read
+        if not (math.isfinite(frame.arrived) and age * 1000.0 <= self.settings.max_frame_age_ms):
             self.stats.stale += 1
             return Outcome.STALE
         self.stats.frames += 1
@@ -259,6 +261,9 @@ class Pipeline:
         credential: Credential | None = result.credential
         if result.decision is not Decision.PASS or credential is None or not credential.serial:
             return result
+        if not math.isfinite(now):      # no replay memory can be judged at an unknown time
+            return internal_error("anti-passback", ValueError(f"monotonic clock reads {now!r}"),
+                                  result.format)
         if self.replay.check_and_remember(credential.serial, now):
             return Result(Decision.DENY, Reason.REPLAYED, result.format, credential,
                           detail=f"serial passed here within the last {self.settings.anti_passback_s:g} s")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from terminal.clock import finite_time
 from terminal.errors import CredentialError
 from terminal.lists.trust import TrustList
 from terminal.reasons import Decision, Reason
@@ -38,6 +39,12 @@ class VerifyContext:
     skew: float = 0.0
     trust: TrustList | None = None   # native issuer keys, or None when no list is loaded
     dsc: DscStore | None = None      # DCC signer certificates, or None
+
+    def __post_init__(self) -> None:
+        # NaN compares false with every expiry: a context never holds one (ValueError)
+        finite_time(self.now, "verification time")
+        if finite_time(self.skew, "skew") < 0:
+            raise ValueError(f"skew must not be negative, not {self.skew!r}")
 
 
 @dataclass

@@ -141,11 +141,14 @@ def check_key_usage(credential: Credential, key: IssuerKey) -> None:
 
 
 def check_time(credential: Credential, now: float, skew: float = 0.0) -> None:
-    """In date at ``now`` within ``skew`` seconds (NOT_YET_VALID, EXPIRED)."""
-    if now + skew < credential.not_before:
-        raise _Refused(f"valid from {credential.not_before}, now {int(now)}", Reason.NOT_YET_VALID)
-    if now - skew >= credential.expires:
-        raise _Refused(f"expired at {credential.expires}, now {int(now)}", Reason.EXPIRED)
+    """In date at ``now`` within ``skew`` seconds (NOT_YET_VALID, EXPIRED).
+
+    Written so that a comparison that is false for any reason refuses: a NaN time is never in date.
+    """
+    if not now + skew >= credential.not_before:
+        raise _Refused(f"valid from {credential.not_before}, now {now:.0f}", Reason.NOT_YET_VALID)
+    if not now - skew < credential.expires:
+        raise _Refused(f"expired at {credential.expires}, now {now:.0f}", Reason.EXPIRED)
 
 
 # --- the chain ---------------------------------------------------------------------------------

@@ -78,11 +78,22 @@ def read_private_key(path: Path) -> dict[str, Any]:
         mode = path.stat().st_mode
     except FileNotFoundError:
         raise IssuerError(f"key file {path} not found: run 'scanpoint issuer init' first") from None
+    except OSError as exc:
+        raise IssuerError(f"cannot use key file {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise IssuerError(f"key file {path} is {kind}, not a key file: restore it from the "
+                          "issuer's backup")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise IssuerError(f"key file {path} is readable by others (mode {stat.S_IMODE(mode):o}): "
                           f"run 'chmod 600 {path}'")
     try:
-        text = path.read_text(encoding="utf-8").strip()
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise IssuerError(f"cannot read key file {path}: {exc.strerror} (run as the user that "
+                          "owns the issuer folder)") from None
+    try:
+        text = raw.decode("utf-8").strip()
         if text.startswith("{"):
             record = json.loads(text)
             if record.get("kind") != _KEY_FILE_KIND:

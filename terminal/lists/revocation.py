@@ -82,7 +82,8 @@ def check_hashes(blob: bytes, *, what: str = "list", max_entries: int | None = N
         raise TrustListError(f"{what}: hash body length {len(mv)} is not a multiple of 16")
     n = len(mv) // HASH_BYTES
     if max_entries is not None and n > max_entries:
-        raise TrustListError(f"{what}: {n} entries exceed the cap of {max_entries}")
+        raise TrustListError(f"{what}: {n} entries exceed the cap of {max_entries}",
+                             code="too-large")
     prev = b""
     for start in range(0, n, 65536):
         chunk = mv[start * HASH_BYTES:(start + 65536) * HASH_BYTES].tobytes()
@@ -123,9 +124,13 @@ class ListMeta:
 class ListRollback(TrustListError):
     """A list was refused because its version is not newer than the one held."""
 
+    code = "rollback"
+
 
 class DeltaMismatch(TrustListError):
     """A delta does not fit the held list (wrong base or entry count); a full snapshot is needed."""
+
+    code = "delta-mismatch"
 
 
 def _total_changes(con: Any) -> int:

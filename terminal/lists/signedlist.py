@@ -9,6 +9,7 @@ caller compares versions (they only go up) and judges freshness against its cloc
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 from terminal.crypto import sm2, sm3
@@ -42,8 +43,9 @@ class SignedList:
     body: dict
 
     def stale(self, now: float) -> bool:
-        """True once ``now`` is past ``valid_until``: the list may no longer be relied on."""
-        return now > self.valid_until
+        """True once ``now`` is past ``valid_until``: the list may no longer be relied on (and
+        for a ``now`` that is not a finite number: no list is current at an unknown time)."""
+        return not math.isfinite(now) or now > self.valid_until
 
 
 def key_id(public_key: bytes) -> bytes:
@@ -80,7 +82,8 @@ def verify_list(data: bytes, root_public_key: bytes, kind: str, *,
     if not isinstance(data, (bytes, bytearray)):
         raise TrustListError(f"{kind} list: expected bytes, got {type(data).__name__}")
     if len(data) > max_bytes:
-        raise TrustListError(f"{kind} list is {len(data)} bytes, more than the {max_bytes} allowed")
+        raise TrustListError(f"{kind} list is {len(data)} bytes, more than the {max_bytes} allowed",
+                             code="too-large")
     try:
         root_kid = key_id(root_public_key)
     except KeyFormatError as exc:
@@ -97,10 +100,11 @@ def verify_list(data: bytes, root_public_key: bytes, kind: str, *,
         shown = kid.hex() if isinstance(kid, bytes) else "none"
         raise TrustListError(
             f"{kind} list is signed by key {shown}, not the pinned root {root_kid.hex()}: "
-            "check [trust] root_key")
+            "check [trust] root_key", code="wrong-signer")
     message = cose.sig_structure(sign1)
     if not sm2.verify(root_public_key, message, sign1.signature):
-        raise TrustListError(f"{kind} list signature does not verify against the pinned root key")
+        raise TrustListError(f"{kind} list signature does not verify against the pinned root key",
+                             code="bad-signature")
     try:
         payload = cbor.loads(sign1.payload)
     except CredentialError as exc:

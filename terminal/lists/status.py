@@ -6,12 +6,13 @@ are :class:`~terminal.lists.timeguard.TimeGuard`'s, so the status screen and the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from terminal.clock import SYSTEM, Clock
 from terminal.lists.revocation import read_lists, store_path
-from terminal.lists.timeguard import CLOCK_STATE, LAST_SYNC, LAST_SYNC_OK, TimeGuard
+from terminal.lists.timeguard import CLOCK_STATE, LAST_SYNC, LAST_SYNC_OK, TimeGuard, same_boot
 
 
 def describe(meta: Mapping[str, Any], state: Mapping[str, Any], now: float,
@@ -24,8 +25,8 @@ def describe(meta: Mapping[str, Any], state: Mapping[str, Any], now: float,
             "version": m.version,
             "issued": m.issued,
             "valid_until": m.valid_until,
-            "age_s": int(now - m.issued),
-            "stale": now > m.valid_until,
+            "age_s": _seconds(now - m.issued),
+            "stale": not now <= m.valid_until,
             "entries": m.entries,
         }
     obs = state.get(CLOCK_STATE) or {}
@@ -36,11 +37,19 @@ def describe(meta: Mapping[str, Any], state: Mapping[str, Any], now: float,
         if m is None:
             parts.append(f"{kind}: none held")
             continue
-        left = (m.valid_until - now) / 3600
+        try:
+            left = (m.valid_until - now) / 3600
+        except TypeError:
+            left = math.nan
+        if not math.isfinite(left):
+            parts.append(f"{kind} v{m.version}: DAMAGED validity")
+            continue
         state_txt = f"STALE {-left:.1f} h" if left < 0 else f"valid {left:.1f} h more"
         n = f", {m.entries} entries" if m.entries is not None else ""
         parts.append(f"{kind} v{m.version}{n}, {_age(now - m.issued)} old, {state_txt}")
     parts.append("clock trusted" if clock_problem is None else f"CLOCK UNTRUSTED: {clock_problem}")
+    source = clock_source(obs, now)
+    parts.append(f"clock trust from {source}")
     last = state.get(LAST_SYNC)
     if last:
         parts.append(f"last sync {'ok' if last.get('ok') else 'FAILED'} {last.get('code')} "
@@ -51,6 +60,7 @@ def describe(meta: Mapping[str, Any], state: Mapping[str, Any], now: float,
         "clock": {
             "trusted": clock_problem is None,
             "problem": clock_problem,
+            "source": source,
             "offset_s": obs.get("offset"),
             "observed_at": obs.get("local_time"),
         },
@@ -71,8 +81,32 @@ def _last_success(state: Mapping[str, Any]) -> int | None:
     return None
 
 
+def clock_source(obs: Mapping[str, Any], now: float) -> str:
+    """Where the clock's trust comes from, in words: the ``Date`` of which verified index, how
+    long ago, and whether it is still projected with this boot's monotonic clock."""
+    if not obs:
+        return ("the held lists' issue times only (no verified server Date yet: run "
+                "`scanpoint sync --once`)")
+    index = obs.get("index_version")
+    what = f"the Date of verified index v{index}" if index is not None else "a server Date"
+    where = f" from {obs['source']}" if obs.get("source") else ""
+    boot = ("projected with this boot's monotonic clock" if same_boot(obs.get("boot_id"))
+            else "recorded in another boot: its offset only")
+    at = obs.get("local_time")
+    ago = _age(now - at) if isinstance(at, (int, float)) else "an unknown time"
+    return f"{what}{where}, {ago} ago, {boot}"
+
+
+def _seconds(value: Any) -> int | None:
+    """Whole seconds, or None for a value that is not a finite number (a damaged store)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def _age(seconds: float) -> str:
-    seconds = max(0, int(seconds))
+    seconds = max(0, _seconds(seconds) or 0)
     if seconds < 120:
         return f"{seconds} s"
     if seconds < 7200:
@@ -94,9 +128,9 @@ def status_section(config: Any, *, clock: Clock = SYSTEM) -> dict[str, Any]:
                 "lists": {}, "clock": {"trusted": None}, "last_sync": None}
     try:
         meta, state = read_lists(db)
+        out = describe(meta, state, now, guard)
     except Exception as exc:  # noqa: BLE001 - report, never crash the status screen
         return {"store": str(db), "error": f"revocation store unreadable: {exc}",
                 "lists": {}, "clock": {"trusted": None}, "last_sync": None}
-    out = describe(meta, state, now, guard)
     out["store"] = str(db)
     return out

@@ -1,12 +1,22 @@
 """The sync client: fetch signed lists from an HTTP(S) URL or a folder and apply them safely.
 
-One sync: fetch the signed index (conditional on its ETag), verify it against the pinned root key,
-then for the revocation list fetch a delta from the held version when the index offers one (else the
-full snapshot) and for the trust list its new file. Each download is capped in bytes, resumable
+One sync: fetch the signed index, verify it against the pinned root key, then for the revocation
+list fetch a delta from the held version when the index offers one (else the full snapshot) and
+for the trust list its new file. Each download is bounded (bytes, one deadline per file), resumable
 (HTTP Range into a partial file), checked against the size and SHA-256 the index names, then its
-signature is verified -- before anything is applied. Versions only go up; an older or equal list is
-refused with a logged reason. Network failures and server errors are retried with exponential
-backoff and jitter. Every HTTP answer's ``Date`` is compared with the local clock (timeguard).
+signature is verified -- before anything is applied (:mod:`terminal.lists.fetch` does the
+fetching). Versions only go up; an older or equal list is refused with a logged reason.
+
+The clock check counts the ``Date`` of the index answer only once that index verified and is not
+a rollback, so an unauthenticated responder (or a redirect target serving garbage) cannot mark the
+clock untrusted; the index is asked for conditionally (ETag) only while the held clock observation
+is from this boot, so each boot gets a fresh, counted ``Date``.
+
+A sync ends ``ok`` only if the lists it leaves held are current: a source serving lists already
+past their valid-until is applied (newer revocations only add safety) but the run fails as
+``stale-source``. A store that was deleted is rebuilt from the source (the held trust-list file
+stays the version floor), and a full disk or a broken store is one failed result, recorded for
+``scanpoint status`` when the store can still take the record.
 
 Runs in its own process (``scanpoint sync``, its own systemd unit): the scanner only reads the
 database, so a sync never blocks scanning.
@@ -14,26 +24,26 @@ database, so a sync never blocks scanning.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import logging
-import os
 import random
-import ssl
-import sys
-import urllib.error
+import sqlite3
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from terminal.clock import SYSTEM, Clock
-from terminal.errors import ConfigError, SyncError, TrustListError
+from terminal.crypto import keytables
+from terminal.errors import ConfigError, TrustListError
 from terminal.lists import listfiles, timeguard
-from terminal.lists.listfiles import FileRef, Index, RevocationFiles, TrustFile
+from terminal.lists.fetch import Fetched, Progress, Source, SyncFailed, http_date_note
+from terminal.lists.listfiles import FileRef, Index, RevocationFiles
 from terminal.lists.revocation import (
     REVOCATION,
     TRUST,
@@ -47,21 +57,11 @@ from terminal.lists.trust import TrustStore, list_path
 
 log = logging.getLogger("scanpoint.sync")
 
-USER_AGENT = "scanpoint-sync/1"
-CHUNK = 65536
+STALE_SOURCE = "stale-source"
+"""The result code of a sync whose source serves lists already past their valid-until."""
 
-
-class SyncFailed(SyncError):
-    """A sync step failed or its result was refused; ``code`` is short and stable for status/logs.
-
-    ``retry`` says whether trying again later may help (network trouble) or not (a refusal).
-    """
-
-    def __init__(self, code: str, message: str, *, retry: bool = False) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.retry = retry
+__all__ = ["STALE_SOURCE", "Fetched", "Progress", "Source", "SyncClient", "SyncFailed",
+           "SyncResult", "SyncSettings", "run_forever"]
 
 
 @dataclass
@@ -82,6 +82,8 @@ class SyncSettings:
     max_entries: int = 20_000_000
     ca_file: str = ""
     max_clock_offset: float = 7200.0
+    deadline: float = 900.0
+    redirect_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: Any, root_public_key: bytes,
@@ -99,7 +101,8 @@ class SyncSettings:
             backoff=config.sync.backoff, backoff_max=config.sync.backoff_max,
             max_index_bytes=config.sync.max_index_bytes,
             max_list_bytes=config.sync.max_list_bytes, max_entries=config.lists.max_entries,
-            ca_file=config.sync.ca_file, max_clock_offset=config.lists.max_clock_offset)
+            ca_file=config.sync.ca_file, max_clock_offset=config.lists.max_clock_offset,
+            deadline=config.sync.deadline, redirect_hosts=tuple(config.sync.redirect_hosts))
 
     @classmethod
     def for_terminal(cls, config: Any) -> SyncSettings:
@@ -122,7 +125,8 @@ class SyncSettings:
 
 @dataclass
 class SyncResult:
-    """What a sync did: ``ok`` and ``code`` ("updated", "current", or a failure code) and a line."""
+    """What a sync did: ``ok`` and ``code`` ("updated", "current", or a failure code such as
+    "stale-source", "disk-full", "deadline", "rollback") and a line."""
 
     ok: bool
     code: str
@@ -139,208 +143,6 @@ def _is_url(source: str) -> bool:
     return urllib.parse.urlsplit(source).scheme in ("http", "https", "file")
 
 
-# -- fetching -------------------------------------------------------------------------------------
-class Progress:
-    """A one-line progress display on a TTY (silent otherwise), at most a few updates a second."""
-
-    def __init__(self, stream: TextIO | None = None, *, clock: Clock = SYSTEM) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.tty = self.stream.isatty()
-        self.clock = clock
-        self._last = 0.0
-
-    def update(self, name: str, done: int, total: int | None, final: bool = False) -> None:
-        if not self.tty:
-            return
-        now = self.clock.monotonic()
-        if not final and now - self._last < 0.25:
-            return
-        self._last = now
-        mib = done / 1048576
-        if total:
-            text = f"\r{name}: {mib:.1f}/{total / 1048576:.1f} MiB {100 * done // total:3d}%"
-        else:
-            text = f"\r{name}: {mib:.1f} MiB"
-        self.stream.write(text + ("\n" if final else ""))
-        self.stream.flush()
-
-
-@dataclass
-class Fetched:
-    status: int                  # 200, 206 (resumed), 304 (not modified)
-    data: bytes
-    etag: str | None
-
-
-class Source:
-    """Reads files of a published folder over HTTP(S) or from a local folder."""
-
-    def __init__(self, settings: SyncSettings, *, progress: Progress | None = None,
-                 clock: Clock = SYSTEM) -> None:
-        self.s = settings
-        self.progress = progress or Progress(clock=clock)
-        self.clock = clock
-        src = settings.source
-        if not src:
-            raise SyncFailed("no-source", "no [sync] source configured")
-        self.http = urllib.parse.urlsplit(src).scheme in ("http", "https")
-        if self.http:
-            self.base = src if src.endswith("/") else src + "/"
-        else:
-            path = urllib.parse.urlsplit(src).path if src.startswith("file:") else src
-            self.folder = Path(path)
-        self.dates: list[float] = []
-        self._ctx = None
-        if self.http and settings.ca_file:
-            self._ctx = ssl.create_default_context(cafile=settings.ca_file)
-
-    # -- one file, with retries ----------------------------------------------------------------
-    def fetch(self, rel: str, cap: int, *, etag: str | None = None, expect: FileRef | None = None,
-              resumable: bool = False) -> Fetched:
-        """Fetch ``lists/<rel>`` within ``cap`` bytes, retrying transient failures with backoff."""
-        attempt = 0
-        while True:
-            try:
-                if self.http:
-                    return self._fetch_http(rel, cap, etag=etag, expect=expect, resumable=resumable)
-                return self._fetch_dir(rel, cap)
-            except SyncFailed as exc:
-                if not exc.retry or attempt >= self.s.retries:
-                    raise
-                delay = min(self.s.backoff_max, self.s.backoff * (2 ** attempt))
-                delay *= random.uniform(0.5, 1.5)            # jitter: terminals don't stampede
-                log.warning("event=sync_retry file=%s attempt=%d delay=%.2f reason=%s",
-                            rel, attempt + 1, delay, exc)
-                self.clock.sleep(delay)
-                attempt += 1
-
-    def _fetch_dir(self, rel: str, cap: int) -> Fetched:
-        path = self.folder / listfiles.LISTS_DIR / rel
-        try:
-            size = path.stat().st_size
-            if size > cap:
-                raise SyncFailed("too-large", f"{rel} is {size} bytes, over the cap of {cap}")
-            with open(path, "rb") as fh:
-                data = fh.read(cap + 1)
-        except FileNotFoundError:
-            raise SyncFailed("not-found", f"{path} does not exist") from None
-        except OSError as exc:
-            raise SyncFailed("unreadable", f"{path}: {exc.strerror}") from None
-        if len(data) > cap:
-            raise SyncFailed("too-large", f"{rel} grew past the cap of {cap} bytes")
-        return Fetched(200, data, None)
-
-    def _partial(self, rel: str) -> tuple[Path, Path] | None:
-        if self.s.partial_dir is None:
-            return None
-        self.s.partial_dir.mkdir(parents=True, exist_ok=True)
-        part = self.s.partial_dir / f"{rel}.part"
-        return part, part.with_name(part.name + ".json")
-
-    def _fetch_http(self, rel: str, cap: int, *, etag: str | None, expect: FileRef | None,
-                    resumable: bool) -> Fetched:
-        url = urllib.parse.urljoin(self.base, f"{listfiles.LISTS_DIR}/{rel}")
-        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-        if etag:
-            headers["If-None-Match"] = etag
-        part = self._partial(rel) if resumable and expect is not None else None
-        have = 0
-        if part is not None and expect is not None:
-            part_path, meta_path = part
-            try:
-                meta = json.loads(meta_path.read_text())
-                if meta.get("sha256") == expect.sha256 and part_path.exists():
-                    have = part_path.stat().st_size
-                    if have >= expect.size:
-                        have = 0
-                    elif have:
-                        headers["Range"] = f"bytes={have}-"
-                        if meta.get("etag"):
-                            headers["If-Range"] = meta["etag"]
-            except (OSError, ValueError):
-                have = 0
-        req = urllib.request.Request(url, headers=headers)
-        try:
-            resp = urllib.request.urlopen(req, timeout=self.s.timeout, context=self._ctx)
-        except urllib.error.HTTPError as exc:
-            self._note_date(exc.headers.get("Date") if exc.headers else None)
-            if exc.code == 304:
-                return Fetched(304, b"", etag)
-            if exc.code == 416 and part is not None:
-                part[0].unlink(missing_ok=True)
-                raise SyncFailed("range-refused", f"{rel}: server refused the resume range",
-                                 retry=True) from None
-            retry = exc.code >= 500 or exc.code in (408, 429)
-            raise SyncFailed(f"http-{exc.code}", f"{url} answered {exc.code} {exc.reason}",
-                             retry=retry) from None
-        except urllib.error.URLError as exc:
-            raise SyncFailed("unreachable", f"{url}: {exc.reason}", retry=True) from None
-        except OSError as exc:
-            raise SyncFailed("unreachable", f"{url}: {exc}", retry=True) from None
-        with resp:
-            self._note_date(resp.headers.get("Date"))
-            status = resp.status
-            new_etag = resp.headers.get("ETag")
-            length = resp.headers.get("Content-Length")
-            if status == 206 and have:
-                crange = resp.headers.get("Content-Range", "")
-                if not crange.startswith(f"bytes {have}-"):
-                    raise SyncFailed("range-mismatch", f"{rel}: server sent {crange!r}", retry=True)
-            else:
-                have = 0
-            total = (have + int(length)) if length and length.isdigit() else None
-            if total is not None and total > cap:
-                raise SyncFailed("too-large", f"{rel} is {total} bytes, over the cap of {cap}")
-            if part is not None and expect is not None:
-                part_path, meta_path = part
-                meta_path.write_text(json.dumps({"sha256": expect.sha256, "etag": new_etag}))
-                out = open(part_path, "ab" if have else "wb")  # noqa: SIM115 - fsynced, closed below
-            else:
-                out = None
-            buf = bytearray()
-            got = have
-            try:
-                while True:
-                    try:
-                        chunk = resp.read(CHUNK)
-                    except (OSError, ValueError) as exc:     # includes IncompleteRead, timeouts
-                        raise SyncFailed("truncated", f"{rel}: connection broke after {got} bytes "
-                                         f"({exc.__class__.__name__})", retry=True) from None
-                    if not chunk:
-                        break
-                    got += len(chunk)
-                    if got > cap:
-                        raise SyncFailed("too-large", f"{rel} passed the cap of {cap} bytes")
-                    if out is not None:
-                        out.write(chunk)
-                    else:
-                        buf += chunk
-                    self.progress.update(rel, got, total or (expect.size if expect else None))
-            finally:
-                if out is not None:
-                    out.flush()
-                    os.fsync(out.fileno())
-                    out.close()
-            if total is not None and got < total:
-                raise SyncFailed("truncated", f"{rel}: got {got} of {total} bytes", retry=True)
-            if got > 50 * CHUNK:
-                self.progress.update(rel, got, total, final=True)
-            data = part[0].read_bytes() if part is not None else bytes(buf)
-            return Fetched(206 if have else 200, data, new_etag)
-
-    def _note_date(self, value: str | None) -> None:
-        parsed = timeguard.parse_http_date(value)
-        if parsed is not None:
-            self.dates.append(parsed)
-
-    def done_with(self, rel: str) -> None:
-        """Drop the partial file of ``rel`` (after it was applied or definitively refused)."""
-        part = self._partial(rel) if self.http else None
-        if part is not None:
-            for p in part:
-                p.unlink(missing_ok=True)
-
-
 def _check_ref(rel: str, data: bytes, ref: FileRef) -> None:
     if len(data) != ref.size:
         raise SyncFailed("truncated" if len(data) < ref.size else "size-mismatch",
@@ -354,7 +156,20 @@ def _verify(data: bytes, settings: SyncSettings, kind: str, cap: int) -> Any:
     try:
         return listfiles.verify(data, settings.root_public_key, kind, max_bytes=cap)
     except TrustListError as exc:
-        raise SyncFailed(listfiles.refusal_code(exc), str(exc)) from None
+        raise SyncFailed(exc.code, str(exc)) from None
+
+
+def storage_failure(exc: BaseException, db: Path) -> SyncResult:
+    """The result for a store or disk failure: ``disk-full`` when the disk is, else
+    ``store-error``; the update in progress was rolled back either way."""
+    full = (getattr(exc, "errno", None) == errno.ENOSPC
+            or getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or "disk is full" in str(exc))
+    if full:
+        return SyncResult(False, "disk-full", f"the disk holding {db} is full; the update in "
+                          "progress was rolled back and the held lists stay in use: free some "
+                          "space and sync again")
+    return SyncResult(False, "store-error", f"revocation store {db}: {exc}")
 
 
 # -- one sync ---------------------------------------------------------------------------------
@@ -369,8 +184,12 @@ class SyncClient:
 
     def run_once(self) -> SyncResult:
         """One sync; never raises for expected failures -- they come back as a failed result."""
-        self.s.db.parent.mkdir(parents=True, exist_ok=True)
-        with open(str(self.s.db) + ".sync-lock", "a") as lock:
+        with contextlib.ExitStack() as stack:
+            try:
+                self.s.db.parent.mkdir(parents=True, exist_ok=True)
+                lock = stack.enter_context(open(str(self.s.db) + ".sync-lock", "a"))
+            except OSError as exc:
+                return self._logged(storage_failure(exc, self.s.db))
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -378,23 +197,40 @@ class SyncClient:
             return self._run_locked()
 
     def _run_locked(self) -> SyncResult:
-        store = RevocationStore(self.s.db)
-        source = None
+        try:
+            store = RevocationStore(self.s.db, clock=self.clock)
+        except (sqlite3.Error, OSError) as exc:        # StorageError is an OSError
+            return self._logged(storage_failure(exc, self.s.db))
         try:
             try:
-                source = Source(self.s, progress=self.progress, clock=self.clock)
-                result = self._sync(store, source)
+                # marked first: if the run is killed or its result cannot be written (a full
+                # disk), status shows an unfinished sync instead of the last good one
+                self._record(store, SyncResult(False, "unfinished", "a sync started and has not "
+                                               "finished (still running, killed, or its result "
+                                               "could not be written)"), strict=True)
+                result = self._sync(store, Source(self.s, progress=self.progress,
+                                                  clock=self.clock))
+                if result.ok:
+                    result = self._stale_check(store, result)
             except SyncFailed as exc:
                 result = SyncResult(False, exc.code, exc.message)
-            except (TrustListError, OSError) as exc:
-                result = SyncResult(False, "error", str(exc))
-            if source is not None and source.dates:
-                # the clock check: server Date vs the local clock, on every sync that reached it
-                obs = timeguard.clock_observation(source.dates[-1], self.clock)
-                store.set_state(timeguard.CLOCK_STATE, obs)
-                if abs(obs["offset"]) > self.s.max_clock_offset:   # the scanner's own limit
-                    log.warning("event=clock_offset offset=%.0f allowed=%.0f", obs["offset"],
-                                self.s.max_clock_offset)
+            except TrustListError as exc:
+                result = SyncResult(False, exc.code, str(exc))
+            except (sqlite3.Error, OSError) as exc:
+                result = storage_failure(exc, self.s.db)
+            self._record(store, result)
+            if result.ok:
+                try:
+                    store.set_state(timeguard.LAST_SYNC_OK, {"at": int(self.clock.time())})
+                except (sqlite3.Error, OSError) as exc:
+                    log.error("event=sync_success_unrecorded error=%s", exc)
+            return self._logged(result)
+        finally:
+            store.close()
+
+    def _record(self, store: RevocationStore, result: SyncResult, *, strict: bool = False) -> None:
+        """Fill in the held versions and save the result for ``scanpoint status``."""
+        try:
             rev = store.meta(REVOCATION)
             trust = store.meta(TRUST)
             result.revocation_version = rev.version if rev else None
@@ -402,31 +238,38 @@ class SyncClient:
             store.set_state(timeguard.LAST_SYNC, {
                 "at": int(self.clock.time()), "ok": result.ok, "code": result.code,
                 "message": result.message[:300], "source": self.s.source})
-            if result.ok:
-                store.set_state(timeguard.LAST_SYNC_OK, {"at": int(self.clock.time())})
-            level = logging.INFO if result.ok else logging.WARNING
-            log.log(level, "event=sync ok=%s code=%s revocation=%s trust=%s detail=%r",
-                    result.ok, result.code, result.revocation_version, result.trust_version,
-                    result.message)
-            return result
-        finally:
-            store.close()
+        except (sqlite3.Error, OSError) as exc:
+            if strict:
+                raise
+            log.error("event=sync_result_unrecorded code=%s error=%s", result.code, exc)
+
+    @staticmethod
+    def _logged(result: SyncResult) -> SyncResult:
+        """Log the result at INFO: the caller reports it (``sync --once`` prints its one line,
+        :func:`run_forever` logs a failure as a warning)."""
+        log.info("event=sync ok=%s code=%s revocation=%s trust=%s detail=%r", result.ok,
+                 result.code, result.revocation_version, result.trust_version, result.message)
+        return result
 
     def _sync(self, store: RevocationStore, source: Source) -> SyncResult:
         held_index = store.meta(listfiles.KIND_INDEX)
-        etag = held_index.etag if held_index else None
+        # conditional only while the held clock observation is from this boot: after a reboot
+        # (a Pi has no RTC) the whole index is fetched so its Date is counted again
+        etag = held_index.etag if held_index and self._observed_this_boot(store) else None
         fetched = source.fetch(listfiles.INDEX_NAME, self.s.max_index_bytes, etag=etag)
-        if fetched.status == 304 and held_index is not None:   # only a held index has an ETag
+        if fetched.status == 304 and held_index is not None:
+            # a 304 proves nothing about who answered: its Date is not counted
             return SyncResult(True, "current", f"index unchanged (version {held_index.version})")
         idx = self._read_index(fetched.data)
         if held_index is not None and idx.version < held_index.version:
             raise SyncFailed("rollback", f"index version {idx.version} is older than held "
                              f"version {held_index.version} (replayed or rolled back)")
+        self._observe(store, fetched, idx)
         applied: list[str] = []
         if idx.revocation is not None:
             applied += self._sync_revocation(store, source, idx.revocation)
         if idx.trust is not None and self.s.trust_file is not None:
-            applied += self._sync_trust(store, source, idx.trust, self.s.trust_file)
+            applied += self._sync_trust(store, source, idx.trust.file, idx.trust.version)
         if held_index is None or idx.version > held_index.version:
             store.record_list(listfiles.KIND_INDEX, idx.version, idx.issued, idx.valid_until,
                               etag=fetched.etag)
@@ -434,24 +277,65 @@ class SyncClient:
             return SyncResult(True, "current", f"lists current (index {idx.version})")
         return SyncResult(True, "updated", "applied " + ", ".join(applied), applied=applied)
 
+    @staticmethod
+    def _observed_this_boot(store: RevocationStore) -> bool:
+        row = store.con.execute("SELECT value FROM sync_state WHERE key = ?",
+                                (timeguard.CLOCK_STATE,)).fetchone()
+        if row is None:
+            return False
+        try:
+            obs = json.loads(row[0])
+        except ValueError:
+            return False
+        return isinstance(obs, dict) and timeguard.same_boot(obs.get("boot_id"))
+
+    def _observe(self, store: RevocationStore, fetched: Fetched, idx: Index) -> None:
+        """Record the clock check from the ``Date`` of a verified, current index answer."""
+        if fetched.date is None:
+            return
+        try:
+            obs = timeguard.clock_observation(fetched.date, self.clock)
+        except ValueError as exc:
+            log.warning("event=clock_observation_skipped error=%s", exc)
+            return
+        obs.update(index_version=idx.version, source=http_date_note(fetched))
+        store.set_state(timeguard.CLOCK_STATE, obs)
+        if abs(obs["offset"]) > self.s.max_clock_offset:   # the scanner's own limit
+            log.warning("event=clock_offset offset=%.0f allowed=%.0f", obs["offset"],
+                        self.s.max_clock_offset)
+
+    def _stale_check(self, store: RevocationStore, result: SyncResult) -> SyncResult:
+        """``result``, or ``stale-source`` when a list held after it is past its valid-until."""
+        now = self.clock.time()
+        kinds = [listfiles.KIND_INDEX, REVOCATION] + ([TRUST] if self.s.trust_file else [])
+        for kind in kinds:
+            m = store.meta(kind)
+            if m is None or not now > m.valid_until:
+                continue
+            applied = f"; applied all the same: {', '.join(result.applied)}" if result.applied else ""
+            return SyncResult(False, STALE_SOURCE, f"the source's {kind} list version {m.version} "
+                              f"expired {(now - m.valid_until) / 3600:.1f} h ago: its publisher "
+                              f"has stopped publishing{applied}", applied=result.applied)
+        return result
+
     def _read_index(self, data: bytes) -> Index:
         try:
             return listfiles.read_index(data, self.s.root_public_key,
                                         max_bytes=self.s.max_index_bytes)
         except TrustListError as exc:
-            raise SyncFailed(listfiles.refusal_code(exc), f"index refused: {exc}") from None
+            raise SyncFailed(exc.code, f"index refused: {exc}") from None
 
     def _sync_revocation(self, store: RevocationStore, source: Source,
                          files: RevocationFiles) -> list[str]:
         held = store.meta(REVOCATION)
-        target = files.version
+        snapshot, target = files.snapshot, files.version
         if held is not None and target < held.version:
             raise SyncFailed("rollback", f"revocation list version {target} is older than held "
                              f"version {held.version} (rolled back)")
         if held is not None and target == held.version:
             return []
         delta = files.deltas.get(held.version) if held is not None else None
-        if held is not None and delta is not None and (delta.size < files.snapshot.size
+        if held is not None and delta is not None and (delta.size < snapshot.size
                                                        or delta.size <= 4096):
             try:
                 self._apply_file(store, source, delta, listfiles.KIND_DELTA, target)
@@ -460,7 +344,7 @@ class SyncClient:
                 if isinstance(exc, SyncFailed) and exc.code == "rollback":
                     raise
                 log.warning("event=delta_refused reason=%r fallback=snapshot", str(exc))
-        self._apply_file(store, source, files.snapshot, listfiles.KIND_SNAPSHOT, target)
+        self._apply_file(store, source, snapshot, listfiles.KIND_SNAPSHOT, target)
         return [f"revocation snapshot {target}"]
 
     def _download(self, source: Source, ref: FileRef, limit: int | None = None) -> bytes:
@@ -506,46 +390,62 @@ class SyncClient:
             raise SyncFailed("malformed", f"{ref.path}: {exc}") from None
         log.info("event=applied kind=%s version=%d file=%s", kind, lst.version, ref.path)
 
-    def _sync_trust(self, store: RevocationStore, source: Source, listed: TrustFile,
-                    trust_file: Path) -> list[str]:
+    def _sync_trust(self, store: RevocationStore, source: Source, ref: FileRef,
+                    version: int) -> list[str]:
         held = store.meta(TRUST)
-        if held is not None and listed.version < held.version:
-            raise SyncFailed("rollback", f"trust list version {listed.version} is older than "
+        if held is not None and version < held.version:
+            raise SyncFailed("rollback", f"trust list version {version} is older than "
                              f"held version {held.version} (rolled back)")
-        if held is not None and listed.version == held.version:
+        if held is not None and version == held.version:
             return []
-        # the scanner reads trust lists up to MAX_LIST_BYTES: a bigger one would be refused there
-        data = self._download(source, listed.file, MAX_LIST_BYTES)
-        trust_store = TrustStore(self.s.root_public_key, trust_file, max_bytes=MAX_LIST_BYTES)
+        # the sync only checks the list: no SM2 tables are built for its keys in this process
+        trust_store = TrustStore(self.s.root_public_key, self.s.trust_file,
+                                 max_bytes=MAX_LIST_BYTES,
+                                 tables=keytables.KeyTables(background=False))
         try:
-            trust_store.load()                       # the file the scanner holds now, if any
+            in_file = trust_store.load()             # the file the scanner holds now, if any
         except TrustListError as exc:
             # its version is the floor: without it an older list could replace a newer one
-            log.warning("event=held_trust_list_unreadable path=%s error=%s", trust_file, exc)
+            log.warning("event=held_trust_list_unreadable path=%s error=%s", self.s.trust_file, exc)
             raise SyncFailed("held-trust-unreadable",
-                             f"held trust list {trust_file} cannot be read ({exc}); not "
+                             f"held trust list {self.s.trust_file} cannot be read ({exc}); not "
                              "replacing it: check or remove the file, then sync again") from None
+        if held is None and in_file is not None and in_file.version == version:
+            # a new or reset store beside a held file of the very version offered: the file
+            # (verified just now) is the list, so record it instead of refusing it as a replay
+            self._record_trust(store, in_file, ref.sha256)
+            log.info("event=trust_list_adopted version=%d path=%s", in_file.version,
+                     self.s.trust_file)
+            return []
+        # the scanner reads trust lists up to MAX_LIST_BYTES: a bigger one would be refused there
+        data = self._download(source, ref, MAX_LIST_BYTES)
         try:
             # verifies signature and every key entry, refuses a version not above the held file,
             # then replaces the file atomically; the record below follows the file (a crash in
             # between makes the next sync redo it, never a recorded version without its file)
             lst = trust_store.update(data)
         except TrustListError as exc:
-            raise SyncFailed(listfiles.refusal_code(exc), str(exc)) from None
-        source.done_with(listed.file.path)
-        if lst.version != listed.version:
+            raise SyncFailed(exc.code, str(exc)) from None
+        source.done_with(ref.path)
+        if lst.version != version:
             raise SyncFailed("malformed", f"trust file holds version {lst.version}, index says "
-                             f"{listed.version}")
+                             f"{version}")
+        self._record_trust(store, lst, ref.sha256)
+        return [f"trust list {lst.version}"]
+
+    @staticmethod
+    def _record_trust(store: RevocationStore, lst: Any, etag: str) -> None:
         try:
-            store.record_list(TRUST, lst.version, lst.issued, lst.valid_until,
-                              etag=listed.file.sha256, entries=None)
+            store.record_list(TRUST, lst.version, lst.issued, lst.valid_until, etag=etag,
+                              entries=None)
         except ListRollback as exc:
             raise SyncFailed("rollback", str(exc)) from None
-        return [f"trust list {lst.version}"]
 
 
 def run_forever(client: SyncClient, interval: float, *, stop: Callable[[], bool] = lambda: False) -> None:
     """Sync every ``interval`` seconds (with jitter) until ``stop()``; failures are logged, not fatal."""
     while not stop():
-        client.run_once()
+        result = client.run_once()
+        if not result.ok:
+            log.warning("event=sync_failed code=%s detail=%r", result.code, result.message)
         client.clock.sleep(interval * random.uniform(0.9, 1.1))

@@ -2,8 +2,10 @@
 
 It reaches the terminal as a signed list (kind ``trust``) signed by the root key pinned in the
 terminal config. Every issuer key is validated (on sm2p256v1, not the identity, key id matches)
-and precomputed when the list is loaded, so a bad key refuses the whole list up front and each
-scan costs only the verification itself. Versions only go up: :class:`TrustStore` refuses an
+when the list is loaded, so a bad key refuses the whole list up front; the keys' SM2 tables are
+then built in the background by :mod:`terminal.crypto.keytables` (all of them when they fit in
+``[trust] key_tables_mib``, else the most used first), never during a scan. A key that stays in
+a newer list keeps its tables. Versions only go up: :class:`TrustStore` refuses an
 older or equal version. Past its ``valid_until`` the list is stale and the verifier answers
 ``check`` / ``LIST_STALE`` instead of ``pass``.
 """
@@ -19,7 +21,7 @@ from typing import Protocol
 
 from terminal.clock import SYSTEM, Clock
 from terminal.config import Config
-from terminal.crypto import sm2
+from terminal.crypto import keytables, sm2
 from terminal.errors import KeyFormatError, TrustListError
 from terminal.lists.signedlist import (
     ALG_SM2_SM3,
@@ -37,10 +39,6 @@ KIND = "trust"
 DEFAULT_FILE = "trust-list.cose"
 """The trust list's file name in STATE_DIR when ``[trust] list`` is empty."""
 MAX_KEYS = 1024
-EAGER_TABLES = 16
-"""Keys of a list this long or shorter get their SM2 tables at load (~7 ms, ~0.7 MB each), so no
-scan pays for one; in longer lists a key's table is built on its second use (a full list of
-1024 eager tables would take ~0.7 GB and several seconds on a Pi)."""
 MAX_ISSUER_LENGTH = 64
 MAX_TYPE_LENGTH = 32
 _ENTRY_FIELDS = {"kid", "issuer", "alg", "valid_from", "valid_to", "types", "public_key"}
@@ -108,10 +106,11 @@ class TrustList:
 
     @classmethod
     def from_bytes(cls, data: bytes, root_public_key: bytes, *,
-                   max_bytes: int = MAX_LIST_BYTES, lazy: bool = False) -> TrustList:
+                   max_bytes: int = MAX_LIST_BYTES,
+                   tables: keytables.KeyTables | None = None) -> TrustList:
         """Verify a signed trust list against the pinned root and load every key; or raise.
 
-        ``lazy``: no key gets its comb table up front (a one-shot check uses each key once)."""
+        The keys' tables are left to ``tables`` (default: the process's manager)."""
         signed = verify_list(data, root_public_key, KIND, max_bytes=max_bytes)
         entries = signed.body.get("keys")
         if set(signed.body) != {"keys"} or not isinstance(entries, list):
@@ -120,27 +119,30 @@ class TrustList:
             raise TrustListError(f"trust list has {len(entries)} keys, more than {MAX_KEYS}")
         keys: dict[bytes, IssuerKey] = {}
         for index, entry in enumerate(entries):
-            key = _entry(index, entry, lazy=lazy or len(entries) > EAGER_TABLES)
+            key = _entry(index, entry, tables)
             if key.kid in keys:
                 raise TrustListError(f"trust list entry {index}: key id {key.kid.hex()} is listed twice")
             keys[key.kid] = key
+        verifiers = [k.verifier for k in keys.values() if k.verifier is not None]
+        (tables or keytables.default()).register(verifiers)
         log.info("trust list loaded version=%d keys=%d valid_until=%d",
                  signed.version, len(keys), signed.valid_until)
         return cls(signed, keys)
 
     @classmethod
     def load(cls, path: str | os.PathLike, root_public_key: bytes, *,
-             max_bytes: int = MAX_LIST_BYTES, lazy: bool = False) -> TrustList:
+             max_bytes: int = MAX_LIST_BYTES,
+             tables: keytables.KeyTables | None = None) -> TrustList:
         """Read and verify a trust list file (reading at most ``max_bytes`` + 1 bytes)."""
         try:
             with open(path, "rb") as f:
                 data = f.read(max_bytes + 1)
         except OSError as exc:
             raise TrustListError(f"cannot read trust list {path}: {exc.strerror or exc}") from None
-        return cls.from_bytes(data, root_public_key, max_bytes=max_bytes, lazy=lazy)
+        return cls.from_bytes(data, root_public_key, max_bytes=max_bytes, tables=tables)
 
 
-def _entry(index: int, entry: object, *, lazy: bool = False) -> IssuerKey:
+def _entry(index: int, entry: object, tables: keytables.KeyTables | None = None) -> IssuerKey:
     where = f"trust list entry {index}"
     if not isinstance(entry, dict) or set(entry) != _ENTRY_FIELDS:
         raise TrustListError(f"{where} must be a map with exactly {', '.join(sorted(_ENTRY_FIELDS))}")
@@ -164,7 +166,7 @@ def _entry(index: int, entry: object, *, lazy: bool = False) -> IssuerKey:
     verifier = None
     if alg == ALG_SM2_SM3:
         try:
-            verifier = sm2.load_public_key(public_key, lazy=lazy)
+            verifier = sm2.load_public_key(public_key, lazy=True, tables=tables)
             derived = key_id(public_key)
         except KeyFormatError as exc:
             raise TrustListError(f"{where}: public key refused: {exc}") from None
@@ -205,10 +207,16 @@ def list_path(config: Config) -> Path:
     return Path(config.terminal.state_dir) / DEFAULT_FILE
 
 
-def load_configured(config: Config, *, lazy: bool = False) -> TrustList | None:
+def use_budget(config: Config) -> None:
+    """Set the process's SM2 table budget from ``[trust] key_tables_mib``."""
+    keytables.default().configure(int(config.trust.key_tables_mib * keytables.MIB))
+
+
+def load_configured(config: Config, *, one_shot: bool = False) -> TrustList | None:
     """The trust list a config names, loaded once (``scanpoint verify``); None if there is none.
 
-    ``lazy``: build no key's comb table up front (for a process that checks a code or two).
+    ``one_shot``: the process checks a code or two and ends, so its keys get no tables at all (a
+    table manager with no background builder) and the verifications do without.
 
     None without a root key, or when ``[trust] list`` is empty and STATE_DIR holds no list yet;
     :class:`TrustListError` if the list is refused (or set without a root key to verify it).
@@ -221,7 +229,10 @@ def load_configured(config: Config, *, lazy: bool = False) -> TrustList | None:
     path = list_path(config)
     if not config.trust.list and not path.exists():
         return None
-    return TrustList.load(path, root, lazy=lazy)
+    if one_shot:
+        return TrustList.load(path, root, tables=keytables.KeyTables(background=False))
+    use_budget(config)
+    return TrustList.load(path, root)
 
 
 class TrustListFile:
@@ -253,7 +264,9 @@ class TrustListFile:
 
     @classmethod
     def from_config(cls, config: Config, *, clock: Clock = SYSTEM) -> TrustListFile | None:
-        """The followed list of a terminal config (:func:`list_path`); None without a root key."""
+        """The followed list of a terminal config (:func:`list_path`); None without a root key.
+        Sets the process's SM2 table budget from the config (:func:`use_budget`)."""
+        use_budget(config)
         root = config.trust.root_public_key
         if not root:
             if config.trust.list:
@@ -316,27 +329,31 @@ class TrustStore:
     """
 
     def __init__(self, root_public_key: bytes, path: str | os.PathLike[str] | None = None, *,
-                 max_bytes: int = MAX_LIST_BYTES) -> None:
+                 max_bytes: int = MAX_LIST_BYTES,
+                 tables: keytables.KeyTables | None = None) -> None:
         self.root_public_key = bytes(root_public_key)
         self.path = Path(path) if path is not None else None
         self.max_bytes = max_bytes
+        self.tables = tables
         self.current: TrustList | None = None
 
     def load(self) -> TrustList | None:
         """Load the held list from ``path``; None (and nothing held) if there is no file yet."""
         if self.path is None or not self.path.exists():
             return None
-        self.current = TrustList.load(self.path, self.root_public_key, max_bytes=self.max_bytes)
+        self.current = TrustList.load(self.path, self.root_public_key, max_bytes=self.max_bytes,
+                                      tables=self.tables)
         return self.current
 
     def update(self, data: bytes) -> TrustList:
         """Verify ``data``; accept it only if its version is higher than the held one."""
-        new = TrustList.from_bytes(data, self.root_public_key, max_bytes=self.max_bytes)
+        new = TrustList.from_bytes(data, self.root_public_key, max_bytes=self.max_bytes,
+                                   tables=self.tables)
         held = self.current
         if held is not None and new.version <= held.version:
             raise TrustListError(
                 f"trust list version {new.version} refused: version {held.version} is already held "
-                "(versions only go up)")
+                "(versions only go up)", code="rollback")
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self.path, bytes(data))

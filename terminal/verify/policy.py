@@ -7,14 +7,19 @@ two places a terminal stands: ``checkpoint`` (health passes and EU DCCs; yellow 
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential
 
 YELLOW_CHOICES = ("check", "deny")
+NATIVE_TYPES = ("health", "insurance", "social-security")
+"""The native credential types (docs/credential-format.md §3, claim 7)."""
 DCC_TYPES = ("dcc-vaccination", "dcc-test", "dcc-recovery")
 """EU DCC certificate types (terminal.formats.dcc): foreign health credentials, mutually recognised."""
+KNOWN_TYPES = NATIVE_TYPES + DCC_TYPES
+"""Every type a site may accept: a misspelt one (``"helth"``) would never match and is refused."""
 
 PRESETS: dict[str, dict] = {
     "checkpoint": {"accept": ("health", *DCC_TYPES), "yellow": "check"},
@@ -42,6 +47,12 @@ class Policy:
         if yellow not in YELLOW_CHOICES:
             raise ValueError(f"yellow must be one of {', '.join(YELLOW_CHOICES)}, not {yellow!r}")
         accept = base["accept"] if accept is None else accept
+        unknown = [t for t in accept if t not in KNOWN_TYPES]
+        if unknown:
+            hint = difflib.get_close_matches(str(unknown[0]), KNOWN_TYPES, n=1)
+            raise ValueError(f"accept has unknown credential type {unknown[0]!r}"
+                             + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                             + f"; known types: {', '.join(KNOWN_TYPES)}")
         return cls(site, frozenset(accept), yellow)
 
     def decide(self, credential: Credential) -> tuple[Decision, Reason]:

@@ -10,9 +10,10 @@ Anything unexpected on the way becomes ``check`` / ``INTERNAL_ERROR`` (the rule 
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING
 
-from terminal.clock import SYSTEM, Clock
+from terminal.clock import SYSTEM, Clock, finite_time
 from terminal.config import Config
 from terminal.errors import CertificateError
 from terminal.formats import dispatch
@@ -45,7 +46,9 @@ class Verifier:
                  dsc: DscStore | None = None) -> None:
         self.trust: TrustSource | None = FixedTrust(trust) if isinstance(trust, TrustList) else trust
         self.policy = policy if policy is not None else Policy()
-        self.skew = float(skew)
+        self.skew = finite_time(skew, "verifier skew")
+        if self.skew < 0:
+            raise ValueError(f"verifier skew must not be negative, not {skew!r}")
         self.revocation = revocation
         self.dsc = dsc
 
@@ -71,9 +74,16 @@ class Verifier:
                    skew=config.policy.skew, revocation=revocation, dsc=dsc)
 
     def verify(self, text: str, now: float) -> Result:
-        """The decision for one QR text at wall time ``now`` (Unix seconds). Never raises."""
+        """The decision for one QR text at wall time ``now`` (Unix seconds). Never raises.
+
+        A ``now`` that is not a finite number (NaN compares false with every expiry) is a clock
+        that cannot be trusted: ``check`` / ``CLOCK_UNTRUSTED``, whatever the code holds.
+        """
         try:
-            return self._verify(text, now)
+            if not _finite(now):
+                return check(Reason.CLOCK_UNTRUSTED, f"the time given is not a finite number "
+                             f"({now!r})")
+            return self._verify(text, float(now))
         except Exception as exc:  # noqa: BLE001 - the one never-raise boundary (terminal.result's rule)
             return internal_error("verifier", exc)
 
@@ -105,3 +115,9 @@ class Verifier:
             reason, detail = checks[0]
             return check(reason, detail, fmt, credential)
         return Result(Decision.PASS, Reason.OK, fmt, credential)
+
+
+def _finite(value: object) -> bool:
+    """True for a real number that is neither NaN nor infinite (bool excluded)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))

@@ -17,13 +17,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from tests.sync.listserver import ListServer
 
 from terminal import config as config_mod
 from terminal.cli.commands import setup
 from terminal.cli.main import main
 from terminal.lists import listfiles
 from terminal.lists.revocation import read_lists
-from tests.sync.listserver import ListServer
 
 
 def issuer(tmp_path: Path, name: str = "issuer", site: str = "checkpoint") -> Path:

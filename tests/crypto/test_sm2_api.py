@@ -291,16 +291,15 @@ def test_scalar_multiplication_matches_reference():
     assert curve.mul_g(0) is None
 
 
-def test_verify_cache_is_bounded_and_builds_tables_on_second_use():
+def test_verify_cache_is_bounded_and_never_builds_a_table_in_the_call(monkeypatch):
+    monkeypatch.setattr(sm2, "KEY_CACHE_SIZE", 8)
     keys = [sm2.public_key_of(1000 + i) for i in range(sm2.KEY_CACHE_SIZE + 3)]
     for pub in keys:
         sm2.verify(pub, b"m", b"\x01" * 64)
     assert len(sm2._CACHE) == sm2.KEY_CACHE_SIZE
     assert keys[0] not in sm2._CACHE and keys[-1] in sm2._CACHE
-    assert not sm2._CACHE[keys[-1]].precomputed
     d = 1000 + len(keys) - 1
     assert sm2.verify(keys[-1], b"m", sm2.sign(d, b"m")) is True
-    assert sm2._CACHE[keys[-1]].precomputed
     loaded = sm2.load_public_key(keys[-2])
     assert loaded.precomputed and loaded is sm2._CACHE[keys[-2]]
     assert sm2.load_public_key(loaded) is loaded
@@ -416,19 +415,21 @@ def test_comb_table_entries_are_the_right_multiples(window):
         base = ref.mul(1 << window, base)
 
 
-def test_lazy_key_builds_its_table_on_the_second_verification():
+def test_a_managed_key_gets_its_tables_from_the_manager_never_from_a_verification():
+    from terminal.crypto.keytables import KeyTables
+
     d = 0xABCDEF
     pub = sm2.public_key_of(d)
     sig = sm2.sign(d, b"m")
-    key = sm2.PublicKey(pub, precompute=None)
-    assert not key.precomputed
-    assert key.verify(b"m", sig) is True and not key.precomputed
-    assert key.verify(b"m", sig) is True and key.precomputed
+    tables = KeyTables(background=False)
+    key = sm2.load_public_key(pub, lazy=True, tables=tables)
+    for _ in range(3):
+        assert key.verify(b"m", sig) is True
+        assert not key.precomputed and not key.split_ready     # no build inside a verify
+    assert tables.build_pending() == 2                          # split, then comb (used 3 times)
+    assert key.split_ready and key.precomputed
+    assert key.verify(b"m", sig) is True and not key.verify(b"m!", sig)
     never = sm2.PublicKey(pub, precompute=False)
     for _ in range(3):
         assert never.verify(b"m", sig) is True
-    assert not never.precomputed
-    sm2._CACHE.pop(pub, None)
-    loaded = sm2.load_public_key(pub, lazy=True)
-    assert not loaded.precomputed and sm2.load_public_key(pub, lazy=True) is loaded
-    assert sm2.load_public_key(pub) is loaded and loaded.precomputed
+    assert not never.precomputed and not never.split_ready

@@ -21,8 +21,9 @@ import logging
 import os
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from terminal import config as config_mod
 from terminal.errors import ConfigError, ScanpointError
@@ -211,7 +212,7 @@ def left_to_do(cfg: config_mod.Config, trust_types: list[str], dev: Path) -> lis
     """The few lines that say what setup could not do: camera, pins, printer, accepted types."""
     found = devices(dev)
     lines = []
-    from terminal.verify.policy import DCC_TYPES   # DCCs are checked against [dcc], not the trust list
+    from terminal.verify.policy import DCC_TYPES  # DCCs are checked against [dcc], not the trust list
     accepted = sorted(cfg.policy.to_policy().accept)
     missing = [t for t in accepted if t not in trust_types and t not in DCC_TYPES]
     if cfg.terminal.hardware == "pi":

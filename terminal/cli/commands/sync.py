@@ -14,14 +14,16 @@ log = logging.getLogger("scanpoint.sync")
 
 def run(args: argparse.Namespace) -> int:
     """Sync once (``--once``) or every ``[sync] interval`` until stopped."""
-    from terminal.lists.sync import Progress, SyncClient, SyncSettings, run_forever
+    from terminal.lists.sync import STALE_SOURCE, Progress, SyncClient, SyncSettings, run_forever
 
     cfg = types.read_config(args.config)
     client = SyncClient(SyncSettings.for_terminal(cfg), progress=Progress(sys.stderr))
     if args.once:
         result = client.run_once()
         print(result.line(), file=sys.stdout if result.ok else sys.stderr)
-        return Exit.OK if result.ok else Exit.FAILURE
+        if result.ok:
+            return Exit.OK
+        return Exit.STALE_SOURCE if result.code == STALE_SOURCE else Exit.FAILURE
     run_forever(client, cfg.sync.interval)
     return Exit.OK
 
@@ -37,5 +39,6 @@ def register(commands: argparse._SubParsersAction, issuer: argparse._SubParsersA
     p.add_argument("--config", required=True, type=types.config_file, metavar="FILE",
                    help="terminal config file (TOML)")
     p.add_argument("--once", action="store_true",
-                   help="sync once and exit: 0 if applied or current, 4 if refused or failed")
+                   help="sync once and exit: 0 if applied or current, 4 if refused or failed, "
+                        "5 if applied but the source's lists are past their valid-until")
     p.set_defaults(func=run)

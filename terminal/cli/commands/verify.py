@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     trust = None
     try:
         from terminal.lists.trust import load_configured
-        trust = load_configured(cfg, lazy=True)   # one check per key: no comb tables
+        trust = load_configured(cfg, one_shot=True)   # a check or two: no tables built
     except TrustListError as exc:
         print(f"scanpoint verify: warning: trust list refused ({exc}); native credentials will "
               "get 'check'", file=sys.stderr)
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.text is not None:
         texts: list[tuple[str, str | None]] = [("--text", args.text)]
     else:
-        texts = _texts_from_images(args.images, args.decoder)
+        texts = _texts_from_images(args.images, args.decoder, cfg.camera.max_image_pixels)
     decisions: list[Decision | None] = []
     for source, text in texts:
         result = verifier.verify(text, now) if text is not None else None
@@ -97,16 +97,18 @@ def exit_status(decisions: list[Decision | None]) -> int:
     return Exit.OK
 
 
-def _texts_from_images(paths: list[str], decoder: str) -> list[tuple[str, str | None]]:
+def _texts_from_images(paths: list[str], decoder: str,
+                       max_pixels: int) -> list[tuple[str, str | None]]:
     """(source, text) for each QR code found; (source, None) for an image without one, or one
-    that cannot be decoded as an image (said on stderr, as ``decode`` does)."""
+    that cannot be decoded as an image or is over ``max_pixels`` (said on stderr, as ``decode``
+    does)."""
     from drivers.images import ImageUnreadable
 
     decode, load = _image_decoder(decoder)
     out: list[tuple[str, str | None]] = []
     for path in paths:
         try:
-            texts = decode(load(path))
+            texts = decode(load(path, max_pixels=max_pixels))
         except ImageUnreadable as exc:
             print(f"scanpoint verify: {exc}", file=sys.stderr, flush=True)
             texts = []
@@ -114,7 +116,7 @@ def _texts_from_images(paths: list[str], decoder: str) -> list[tuple[str, str | 
     return out
 
 
-def _image_decoder(name: str) -> tuple[Callable[..., list[str]], Callable[[str], Any]]:
+def _image_decoder(name: str) -> tuple[Callable[..., list[str]], Callable[..., Any]]:
     """The project's QR decoder and image loader (drivers: the CLI is where devices are chosen)."""
     from drivers.decoder import open_decoder
     from drivers.images import load_gray

@@ -13,6 +13,9 @@ code  name         meaning
 3     CHECK        ``verify``: check (staff decide by hand)
 4     FAILURE      other failure: the command was right but its work failed (an image with no
                    readable QR code, daemon not running, sync refused, printer not ready, I/O)
+5     NOT_SET_UP   ``setup --check``: this terminal is not set up yet (no root key or list
+                   source); ``scanpoint-sync.service`` uses it as its ``ExecCondition``, which
+                   skips the sync, not fails it, for any status from 1 to 254
 130   INTERRUPTED  interrupted by Ctrl-C
 ====  ===========  ===========================================================================
 
@@ -37,6 +40,7 @@ class Exit(enum.IntEnum):
     USAGE = 2
     CHECK = 3
     FAILURE = 4
+    NOT_SET_UP = 5
     INTERRUPTED = 130
 
 
@@ -49,4 +53,5 @@ HELP = """exit status:
   3    verify: check (staff decide by hand)
   4    other failure (no readable QR code, daemon not running, sync refused,
        printer not ready, I/O error)
+  5    setup --check: not set up yet (no root key or list source)
   130  interrupted"""

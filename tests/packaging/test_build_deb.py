@@ -11,6 +11,7 @@ import configparser
 import importlib.machinery
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -118,6 +119,11 @@ def test_the_man_page_lists_every_command():
     assert page.startswith('.TH SCANPOINT 1 "2030-01-01" "scanpoint 9.9-1"')
     for command in ("setup", "run", "sync", "status", "demo", "issuer init", "audit export"):
         assert f"\\fBscanpoint {command.replace('-', chr(92) + '-')}" in page, command
+    from terminal.cli.exits import Exit
+
+    status = page.split(".SH EXIT STATUS\n", 1)[1].split(".SH ", 1)[0]
+    assert [int(code) for code in re.findall(r"^\\fB(\d+)\\fR$", status, re.MULTILINE)] == \
+        sorted(int(e) for e in Exit)
 
 
 def test_the_units_start_the_packaged_program():

@@ -81,9 +81,13 @@ def page(version: str, date: str) -> str:
         roff("state: revocation store, trust list, audit log, print queue, status"),
         ".TP", "/opt/scanpoint/venv",
         roff("the program, in a Python virtual environment that sees the system's packages"),
+        ".TP", "/etc/pam.d/scanpoint\\-kiosk",
+        roff("the PAM service of the kiosk unit (a logind session on tty1 for cage)"),
         ".SH SEE ALSO",
-        "\\fBsystemctl\\fR(1): scanpoint.service, scanpoint\\-sync.timer;",
-        "/usr/share/doc/scanpoint/README.md",
+        "\\fBsystemctl\\fR(1): scanpoint.service, scanpoint\\-sync.timer, "
+        "scanpoint\\-display.service (enabled), scanpoint\\-kiosk.service (enable it for a "
+        "screen on tty1);",
+        "/usr/share/doc/scanpoint/README.md.gz",
     ]
     return "\n".join(out) + "\n"
 

@@ -84,6 +84,18 @@ def test_shebangs_of_imported_modules_are_blanked_keeping_line_numbers(tmp_path)
     compile(module.read_text(), str(module), "exec")
 
 
+def test_the_venv_gets_every_dependency_but_those_the_os_provides():
+    assert bd.requirement_name("Zxing_Cpp>=2.2") == "zxing-cpp"
+    assert bd.requirement_name("evdev>=1.6; sys_platform == 'linux'") == "evdev"
+    import tomllib
+
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = [bd.requirement_name(d) for d in bd.venv_requirements()]
+    assert "evdev" not in names and "numpy" in names         # numpy resolves opencv, then goes
+    assert sorted(names + ["evdev"]) == sorted(bd.requirement_name(d) for d in deps)
+    assert all(f"{pkg} " in " ".join(bd.BASE_DEPENDS) for pkg in ("python3-numpy", "python3-evdev"))
+
+
 def test_gz_is_reproducible():
     assert bd.gz(b"changelog") == bd.gz(b"changelog")
     import gzip

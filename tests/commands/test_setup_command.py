@@ -126,6 +126,17 @@ def test_a_credential_passes_with_the_written_config(served, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["decision"] == "pass"
 
 
+def test_a_folder_source_is_taken_relative_to_where_setup_runs(tmp_path, capsys, monkeypatch):
+    d = issuer(tmp_path)
+    cfg = packaged_config(tmp_path / "etc" / "scanpoint.toml", tmp_path / "state")
+    monkeypatch.chdir(tmp_path)
+    relative = str(listfiles.public_root(d).relative_to(tmp_path))
+    code, _, err = setup_cli(capsys, cfg, relative, root_key(d), "--hardware", "sim")
+    assert code == Exit.OK, err
+    assert active_settings(cfg)["sync"] == {"source": str(listfiles.public_root(d))}
+    assert main(["sync", "--once", "--config", str(cfg)]) == Exit.OK    # the unit finds it too
+
+
 def test_a_wrong_root_key_changes_nothing(served, tmp_path, capsys):
     _, server = served
     other = issuer(tmp_path, "other")

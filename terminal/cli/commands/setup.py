@@ -24,6 +24,7 @@ import logging
 import os
 import sys
 import tomllib
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -296,9 +297,14 @@ def run_setup(args: argparse.Namespace, *, out: TextIO | None = None, dev: Path 
     out = out or sys.stdout
     path = Path(args.config)
     root_key = args.root_key            # lower-case hex, checked by the parser
+    source = args.source
+    if not urllib.parse.urlsplit(source).scheme:
+        # a folder named on the command line is relative to here; in the config it would be
+        # read relative to the config's own folder
+        source = os.path.abspath(source)
     existing = read_existing(path)
     try:
-        values = settings_for(existing, source=args.source, root_key=root_key, site=args.site,
+        values = settings_for(existing, source=source, root_key=root_key, site=args.site,
                               hardware=args.hardware)
         text = documented_toml(values, header=HEADER)
         cfg = config_mod.loads(text, where=str(path), base=path.resolve().parent)

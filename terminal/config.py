@@ -552,31 +552,3 @@ def defaults_toml() -> str:
     return "\n".join(lines)
 
 
-def documented_toml(values: dict[str, dict[str, Any]] | None = None, *, header: str = "") -> str:
-    """Every section and key with its description: keys in ``values`` are set, every other key is
-    a commented-out default (so a later release's new defaults still apply to it).
-
-    This is the shape of ``/etc/scanpoint/scanpoint.toml`` as packaged and as ``scanpoint setup``
-    writes it. Raises :class:`ConfigError` for a section or key that does not exist.
-    """
-    values = values or {}
-    sections = Config().sections()
-    unknown = sorted(set(values) - set(sections))
-    if unknown:
-        raise ConfigError(f"unknown section(s) {', '.join(unknown)}")
-    lines = [header.rstrip("\n"), ""] if header else []
-    for name, section in sections.items():
-        chosen = values.get(name, {})
-        keys = {f.name for f in dataclasses.fields(section)}
-        if set(chosen) - keys:
-            raise ConfigError(f"unknown key(s) {', '.join(sorted(set(chosen) - keys))} in [{name}]")
-        doc = (type(section).__doc__ or "").strip().splitlines()[0]
-        lines += [f"# {doc}", f"[{name}]"]
-        for f in dataclasses.fields(section):
-            lines.append(f"# {f.metadata.get('doc', '')}")
-            if f.name in chosen:
-                lines.append(f"{f.name} = {toml_value(chosen[f.name])}")
-            else:
-                lines.append(f"#{f.name} = {toml_value(getattr(section, f.name))}")
-        lines.append("")
-    return "\n".join(lines)

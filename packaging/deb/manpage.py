@@ -29,6 +29,20 @@ def usage(sub: argparse.ArgumentParser) -> str:
     return " ".join(sub.format_usage().replace("usage:", "", 1).split())
 
 
+def exit_status() -> list[str]:
+    """The exit table of ``scanpoint --help`` (terminal/cli/exits.py) as tagged paragraphs."""
+    from terminal.cli.exits import HELP
+
+    rows: list[list[str]] = []
+    for line in HELP.splitlines()[1:]:
+        words = line.split()
+        if words and words[0].isdigit() and line.startswith("  ") and not line.startswith("    "):
+            rows.append([words[0], " ".join(words[1:])])
+        elif rows:
+            rows[-1][1] += " " + " ".join(words)
+    return [part for code, text in rows for part in (".TP", f"\\fB{code}\\fR", roff(text))]
+
+
 def page(version: str, date: str) -> str:
     from terminal.cli.main import build_parser
 
@@ -50,17 +64,16 @@ def page(version: str, date: str) -> str:
              "until it has. Every command prints its options with --help."),
         ".SH COMMANDS",
     ]
-    for name, text, sub in subcommands(parser):
+    for _, text, sub in subcommands(parser):
         nested = subcommands(sub)
         if nested:
-            for inner, inner_text, inner_sub in nested:
+            for _, inner_text, inner_sub in nested:
                 out += [".TP", f"\\fB{roff(usage(inner_sub))}\\fR", roff(inner_text)]
         else:
             out += [".TP", f"\\fB{roff(usage(sub))}\\fR", roff(text)]
     out += [
         ".SH EXIT STATUS",
-        roff("0 success or pass, 1 deny, 3 check, 2 usage or configuration error, 4 any other "
-             "failure (scanpoint setup --check: 1 when setup has not been run)."),
+        *exit_status(),
         ".SH FILES",
         ".TP", "/etc/scanpoint/scanpoint.toml",
         roff("the configuration: every setting with its default and what it does"),
@@ -68,9 +81,13 @@ def page(version: str, date: str) -> str:
         roff("state: revocation store, trust list, audit log, print queue, status"),
         ".TP", "/opt/scanpoint/venv",
         roff("the program, in a Python virtual environment that sees the system's packages"),
+        ".TP", "/etc/pam.d/scanpoint\\-kiosk",
+        roff("the PAM service of the kiosk unit (a logind session on tty1 for cage)"),
         ".SH SEE ALSO",
-        "\\fBsystemctl\\fR(1): scanpoint.service, scanpoint\\-sync.timer;",
-        "/usr/share/doc/scanpoint/README.md",
+        "\\fBsystemctl\\fR(1): scanpoint.service, scanpoint\\-sync.timer, "
+        "scanpoint\\-display.service (enabled), scanpoint\\-kiosk.service (enable it for a "
+        "screen on tty1);",
+        "/usr/share/doc/scanpoint/README.md.gz",
     ]
     return "\n".join(out) + "\n"
 

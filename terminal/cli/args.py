@@ -228,8 +228,27 @@ class OutputDir(PathType):
                                              "permission denied")
 
 
+class UpdateFile(InputFile):
+    """A file read if it is there and written afterwards (``scanpoint setup --config``): an
+    existing file must be readable UTF-8 text, a new one needs an existing folder that this user
+    may write into. Whether an existing file may be written is the command's to check, only when
+    it writes: ``setup --check`` reads the root-owned config as the service user."""
+
+    kind = "update-file"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what, text=True)
+
+    def check(self, path: str) -> None:
+        if _stat(path, self.what) is None:
+            _check_parent(path, self.what)
+        else:
+            super().check(path)
+
+
 # -- the path arguments of the commands ------------------------------------------------------
 config_file = InputFile("config file", text=True)
+config_to_update = UpdateFile("config file")
 image_file = InputFile("image")
 certificates = InputPath("certificate file or folder")
 issuer_dir = InputDir("issuer folder")
@@ -397,6 +416,29 @@ def _list_source(value: str) -> str:
 list_source = _value_type("URL", _list_source, "url", "https://lists.example/site/",
                           ("ftp://example.org/", "a\nb", " "))
 
+def _root_key(value: str) -> str:
+    from terminal.crypto import sm2
+
+    key = "".join(value.split()).lower()
+    try:
+        raw = bytes.fromhex(key)
+    except ValueError:
+        raise ValueError(f"{value!r} is not hex digits: give the root public key as printed "
+                         "in root.pub (128 hex digits, X||Y)") from None
+    try:
+        sm2.parse_public_key(raw)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid SM2 public key: {exc}") from None
+    return key
+
+
+#: ``setup --root-key``: an SM2 public key as hex (spaces and case ignored); returns lower-case hex
+root_key = _value_type(
+    "key", _root_key, "key",
+    "32c4ae2c1f1981195f9904466a39c9948fe30bbff2660be1715a4589334c74c7"   # the curve's generator
+    "bc3736a2f4f6779c59bdcee36b692153d0a9877cc62a474002df32e52139f0a0",
+    ("zz", "00" * 64, "04" + "00" * 64))
+
 _CODE = re.compile(r"[A-Z2-7]{8}")
 
 
@@ -432,7 +474,7 @@ def serial_hex(length: int) -> Callable[[str], object]:
 
 __all__ = [
     "DEFAULT_CONFIG", "InputDir", "InputFile", "InputPath", "OutputDir", "OutputFile",
-    "PathType", "at_time", "certificates", "config_file", "export_file", "hours", "image_file",
-    "int_range", "issuer_dir", "list_source", "load_config", "new_issuer_dir", "png_file",
-    "quoted", "read_config", "serial_hex", "shown", "since_time", "verification_code",
-    "work_dir", "writing"]
+    "PathType", "UpdateFile", "at_time", "certificates", "config_file", "config_to_update",
+    "export_file", "hours", "image_file", "int_range", "issuer_dir", "list_source",
+    "load_config", "new_issuer_dir", "png_file", "quoted", "read_config", "root_key",
+    "serial_hex", "shown", "since_time", "verification_code", "work_dir", "writing"]

@@ -2,21 +2,24 @@
 
 Sites' scripts branch on these numbers, so they never change meaning:
 
-====  ===========  ===========================================================================
-code  name         meaning
-====  ===========  ===========================================================================
-0     OK           success; for ``verify``: pass
-1     DENY         ``verify``: deny (with several codes, any deny); ``audit find``: no such row
-2     USAGE        usage or configuration error: a bad flag or value, an invalid config, or a
-                   file or folder that is missing, of the wrong kind, not UTF-8 text, or that
-                   this user may not read or write — fix the command line or the config
-3     CHECK        ``verify``: check (staff decide by hand)
-4     FAILURE      other failure: the command was right but its work failed (an image with no
-                   readable QR code, daemon not running, sync refused, printer not ready, I/O)
-5     STALE        ``sync``: lists applied, but the source serves them already past their
-                   valid-until (``stale-source``): its publisher has stopped publishing
-130   INTERRUPTED  interrupted by Ctrl-C
-====  ===========  ===========================================================================
+====  ============  ===========================================================================
+code  name          meaning
+====  ============  ===========================================================================
+0     OK            success; for ``verify``: pass
+1     DENY          ``verify``: deny (with several codes, any deny); ``audit find``: no such row
+2     USAGE         usage or configuration error: a bad flag or value, an invalid config, or a
+                    file or folder that is missing, of the wrong kind, not UTF-8 text, or that
+                    this user may not read or write — fix the command line or the config
+3     CHECK         ``verify``: check (staff decide by hand)
+4     FAILURE       other failure: the command was right but its work failed (an image with no
+                    readable QR code, daemon not running, sync refused, printer not ready, I/O)
+5     STALE_SOURCE  ``sync``: lists applied, but the source serves them already past their
+                    valid-until (``stale-source``): its publisher has stopped publishing
+6     NOT_SET_UP    ``setup --check``: this terminal is not set up yet (no root key or list
+                    source); ``scanpoint-sync.service`` uses it as its ``ExecCondition``, which
+                    skips the sync, not fails it, for any status from 1 to 254
+130   INTERRUPTED   interrupted by Ctrl-C
+====  ============  ===========================================================================
 
 Every failure is reported as one line on standard error, ``scanpoint COMMAND: what went wrong``.
 A reader that closes the pipe early (``scanpoint audit export ... | head -1``) is not a failure:
@@ -40,6 +43,7 @@ class Exit(enum.IntEnum):
     CHECK = 3
     FAILURE = 4
     STALE_SOURCE = 5
+    NOT_SET_UP = 6
     INTERRUPTED = 130
 
 
@@ -53,4 +57,5 @@ HELP = """exit status:
   4    other failure (no readable QR code, daemon not running, sync refused,
        printer not ready, I/O error)
   5    sync: lists applied, but the source serves them past their valid-until
+  6    setup --check: not set up yet (no root key or list source)
   130  interrupted"""

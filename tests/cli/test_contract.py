@@ -215,6 +215,10 @@ def _path_cases() -> list[tuple[str, str, str]]:
         "input-dir": ["missing", "file", "unreadable", "bad-name"],
         "output-file": ["folder", "no-parent", "parent-is-file", "unwritable", "bad-name"],
         "output-dir": ["file", "no-parent", "parent-is-file", "unwritable", "bad-name"],
+        # read if present, written later (setup --config): writing an existing file is checked
+        # only when the command writes
+        "update-file": ["folder", "unreadable", "no-parent", "parent-is-file", "unwritable",
+                        "bad-name"],
     }
     cases = []
     for prog, parser in PARSERS.items():

@@ -210,5 +210,5 @@ def test_load_gray_refuses_a_non_utf8_name_itself(tmp_path):
 def test_exit_table_is_what_main_documents():
     """The numbers sites' scripts use; changing one breaks them."""
     assert {e.name: int(e) for e in Exit} == {"OK": 0, "DENY": 1, "USAGE": 2, "CHECK": 3,
-                                              "FAILURE": 4, "STALE_SOURCE": 5,
+                                              "FAILURE": 4, "STALE_SOURCE": 5, "NOT_SET_UP": 6,
                                               "INTERRUPTED": 130}

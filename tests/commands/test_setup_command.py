@@ -17,11 +17,14 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from tests.sync.listserver import ListServer
+from tests.support.cli import as_nobody
+from tests.support.listserver import ListServer
 
 from terminal import config as config_mod
 from terminal.cli.commands import setup
+from terminal.cli.exits import Exit
 from terminal.cli.main import main
+from terminal.errors import UsageError
 from terminal.lists import listfiles
 from terminal.lists.revocation import read_lists
 
@@ -39,10 +42,23 @@ def root_key(d: Path) -> str:
 def packaged_config(path: Path, state: Path, **sections: dict) -> Path:
     """The conffile as installed, with the state folder moved into the test's folder."""
     values = {"terminal": {"state_dir": str(state)}, **sections}
-    text = config_mod.documented_toml(values, header=setup.HEADER)
+    text = setup.documented_toml(values, header=setup.HEADER)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def shared_tmp():
+    """A folder user nobody can enter (pytest's tmp_path is 0700 under root's own folder)."""
+    folder = Path(tempfile.mkdtemp(prefix="scanpoint-setup-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o700)
+        shutil.rmtree(folder)
 
 
 @pytest.fixture
@@ -110,14 +126,26 @@ def test_a_credential_passes_with_the_written_config(served, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["decision"] == "pass"
 
 
+def test_a_folder_source_is_taken_relative_to_where_setup_runs(tmp_path, capsys, monkeypatch):
+    d = issuer(tmp_path)
+    cfg = packaged_config(tmp_path / "etc" / "scanpoint.toml", tmp_path / "state")
+    monkeypatch.chdir(tmp_path)
+    relative = str(listfiles.public_root(d).relative_to(tmp_path))
+    code, _, err = setup_cli(capsys, cfg, relative, root_key(d), "--hardware", "sim")
+    assert code == Exit.OK, err
+    assert active_settings(cfg)["sync"] == {"source": str(listfiles.public_root(d))}
+    assert main(["sync", "--once", "--config", str(cfg)]) == Exit.OK    # the unit finds it too
+
+
 def test_a_wrong_root_key_changes_nothing(served, tmp_path, capsys):
-    d, server = served
+    _, server = served
     other = issuer(tmp_path, "other")
     capsys.readouterr()
     cfg = packaged_config(tmp_path / "scanpoint.toml", tmp_path / "state")
     before = cfg.read_bytes()
     code, out, err = setup_cli(capsys, cfg, server.url, root_key(other))
-    assert code == 4 and out == ""
+    assert code == Exit.FAILURE and out == ""
+    assert err.count("\n") == 1 and err.startswith("scanpoint setup: ")      # one line
     assert "index refused" in err and "was not changed" in err
     assert cfg.read_bytes() == before
     assert not (tmp_path / "state" / "trust-list.cose").exists()
@@ -132,20 +160,35 @@ def test_an_unreachable_source_changes_nothing(tmp_path, capsys):
                           sync={"retries": 0, "timeout": 5.0})
     before = cfg.read_bytes()
     code, _, err = setup_cli(capsys, cfg, url, root_key(d))
-    assert code == 4 and "unreachable" in err and cfg.read_bytes() == before
+    assert code == Exit.FAILURE and "unreachable" in err and cfg.read_bytes() == before
+    assert err.count("\n") == 1
 
 
 @pytest.mark.parametrize("key, needle", [("zz", "hex"), ("00" * 64, "not a valid SM2 public key")])
 def test_a_malformed_root_key_is_a_usage_error(tmp_path, capsys, key, needle):
     cfg = packaged_config(tmp_path / "scanpoint.toml", tmp_path / "state")
     code, _, err = setup_cli(capsys, cfg, "http://127.0.0.1:9/", key)
-    assert code == 2 and needle in err and "root_key" in err
+    assert code == Exit.USAGE and needle in err and "argument --root-key" in err
     assert not (tmp_path / "state").exists()       # refused before anything was touched
 
 
+def test_a_root_key_is_taken_with_spaces_and_in_either_case(tmp_path, capsys):
+    d = issuer(tmp_path)
+    key = root_key(d)
+    spaced = " ".join(key[i:i + 8] for i in range(0, len(key), 8)).upper()
+    from terminal.cli.main import build_parser
+
+    args = build_parser(["setup"]).parse_args(["setup", "--source", "http://x/", "--root-key", spaced])
+    assert args.root_key == key
+
+
 def test_missing_arguments_are_a_usage_error(tmp_path, capsys):
-    assert main(["setup", "--config", str(tmp_path / "x.toml"), "--source", "http://x/"]) == 2
-    assert "--root-key required" in capsys.readouterr().err
+    assert main(["setup", "--config", str(tmp_path / "x.toml"), "--source", "http://x/"]) == Exit.USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "required: --root-key (or --check)" in err
+    assert main(["setup", "--check", "--config", str(tmp_path / "x.toml"), "--site", "pharmacy"]) \
+        == Exit.USAGE
+    assert "argument --check" in capsys.readouterr().err and not (tmp_path / "x.toml").exists()
 
 
 def test_settings_already_made_are_kept(served, tmp_path, capsys):
@@ -175,18 +218,34 @@ def test_a_different_root_key_over_an_existing_store_is_refused(served, tmp_path
         code, _, err = setup_cli(capsys, cfg, other_server.url, root_key(other))
     finally:
         other_server.close()
-    assert code == 2 and "different root key" in err and cfg.read_bytes() == before
+    assert code == Exit.USAGE and "different root key" in err and "--root-key" in err
+    assert cfg.read_bytes() == before
 
 
 def test_check_says_whether_setup_ran(served, tmp_path, capsys):
     d, server = served
     cfg = packaged_config(tmp_path / "scanpoint.toml", tmp_path / "state")
-    assert main(["setup", "--check", "--config", str(cfg)]) == 1
-    assert "not set up yet" in capsys.readouterr().err
-    assert setup_cli(capsys, cfg, server.url, root_key(d))[0] == 0
-    assert main(["setup", "--check", "--config", str(cfg)]) == 0
+    assert main(["setup", "--check", "--config", str(cfg)]) == Exit.NOT_SET_UP
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not set up yet" in err
+    assert setup_cli(capsys, cfg, server.url, root_key(d))[0] == Exit.OK
+    assert main(["setup", "--check", "--config", str(cfg)]) == Exit.OK
     cfg.write_text("[pipeline]\nleave_frame = 3\n")     # broken: left to the sync to report
-    assert main(["setup", "--check", "--config", str(cfg)]) == 0
+    assert main(["setup", "--check", "--config", str(cfg)]) == Exit.OK
+
+
+def test_check_reads_a_config_it_may_not_write(served, shared_tmp, capsys):
+    """The sync unit runs ``setup --check`` as user scanpoint on root's 0644 config."""
+    d, server = served
+    cfg = packaged_config(shared_tmp / "etc" / "scanpoint.toml", shared_tmp / "state")
+    assert setup_cli(capsys, cfg, server.url, root_key(d))[0] == Exit.OK
+    (shared_tmp / "etc").chmod(0o755)
+    key = root_key(d)
+    with as_nobody():
+        assert main(["setup", "--check", "--config", str(cfg)]) == Exit.OK
+        code, _, err = setup_cli(capsys, cfg, server.url, key)
+    assert code == Exit.USAGE and "argument --config: cannot write config file" in err
+    assert "sudo" in err and err.count("\n") == 1
 
 
 def test_packaged_conffile_is_all_defaults_documented():
@@ -202,10 +261,10 @@ def test_documented_toml_round_trips_every_kind_of_value():
     values = {"signals": {"patterns": {"pass": {"green": [1.5]}}, "relay_active_high": False},
               "printer": {"print_on": ["deny"], "baudrate": 9600},
               "trust": {"root_key": ""}, "terminal": {"id": 'gate "7" \\ north'}}
-    parsed = tomllib.loads(config_mod.documented_toml(values))
+    parsed = tomllib.loads(setup.documented_toml(values))
     assert {name: keys for name, keys in parsed.items() if keys} == values
     with pytest.raises(config_mod.ConfigError, match="unknown key"):
-        config_mod.documented_toml({"signals": {"green_pins": 1}})
+        setup.documented_toml({"signals": {"green_pins": 1}})
 
 
 def test_what_is_left_names_the_devices_found(tmp_path):
@@ -225,34 +284,38 @@ def test_what_is_left_names_the_devices_found(tmp_path):
     assert "no /dev/gpiochip*" in lines[1] and len(lines) == 2
 
 
-def test_a_config_path_that_cannot_be_written_is_refused_before_syncing(served, tmp_path, capsys):
+def test_a_config_path_that_cannot_be_written_is_refused_before_syncing(served, tmp_path, shared_tmp,
+                                                                       capsys):
     d, server = served
     blocker = tmp_path / "etc"
     blocker.write_text("a file where the folder should be")
     cfg = blocker / "scanpoint" / "scanpoint.toml"
     code, _, err = setup_cli(capsys, cfg, server.url, root_key(d))
-    assert code == 2 and f"cannot read {cfg}: Not a directory" in err
+    assert code == Exit.USAGE and "argument --config" in err and "is a file, not a folder" in err
     assert server.requests == []
-    # a config whose folder is a file: refused as unwritable before any sync
-    with pytest.raises(config_mod.ConfigError, match="cannot write"):
-        setup.writable(blocker / "scanpoint.toml")
+    # a config in a folder this user may not write into: refused before any sync
+    locked = shared_tmp / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    with as_nobody(), pytest.raises(UsageError, match="argument --config: cannot write"):
+        setup.writable(locked / "scanpoint.toml")
 
 
 def test_a_broken_existing_config_is_named(tmp_path, capsys):
     cfg = tmp_path / "scanpoint.toml"
     cfg.write_text("[signals]\ngreen_pins = 5\n")
     code, _, err = setup_cli(capsys, cfg, "http://127.0.0.1:9/", "04" + "00" * 64)
-    assert code == 2 and "root_key" in err          # the key is checked first
+    assert code == Exit.USAGE and "--root-key" in err          # the key is checked first
     d = issuer(tmp_path)
     capsys.readouterr()
     code, _, err = setup_cli(capsys, cfg, "http://127.0.0.1:9/", root_key(d))
-    assert code == 2 and str(cfg) in err and "green_pins" in err
+    assert code == Exit.USAGE and str(cfg) in err and "green_pins" in err
     cfg.write_text('id = "gate-7"\n')
     code, _, err = setup_cli(capsys, cfg, "http://127.0.0.1:9/", root_key(d))
-    assert code == 2 and str(cfg) in err and "not a [section]" in err
+    assert code == Exit.USAGE and str(cfg) in err and "not a [section]" in err
     cfg.write_text("[signals\n")
     code, _, err = setup_cli(capsys, cfg, "http://127.0.0.1:9/", root_key(d))
-    assert code == 2 and "not valid TOML" in err
+    assert code == Exit.USAGE and "not valid TOML" in err
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs root")
@@ -269,7 +332,7 @@ def test_as_root_the_first_sync_runs_as_the_state_folder_owner(served, capsys):
         state.mkdir(mode=0o750)
         os.chown(state, nobody.pw_uid, nobody.pw_gid)
         cfg = packaged_config(base / "etc" / "scanpoint.toml", state)
-        code, out, err = setup_cli(capsys, cfg, server.url, root_key(d))
+        code, _, err = setup_cli(capsys, cfg, server.url, root_key(d))
         assert code == 0, err
         made = [p for p in state.rglob("*") if p.is_file()]
         assert made and all(p.stat().st_uid == nobody.pw_uid for p in made)

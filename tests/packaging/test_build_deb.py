@@ -11,6 +11,7 @@ import configparser
 import importlib.machinery
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,18 @@ def test_shebangs_of_imported_modules_are_blanked_keeping_line_numbers(tmp_path)
     compile(module.read_text(), str(module), "exec")
 
 
+def test_the_venv_gets_every_dependency_but_those_the_os_provides():
+    assert bd.requirement_name("Zxing_Cpp>=2.2") == "zxing-cpp"
+    assert bd.requirement_name("evdev>=1.6; sys_platform == 'linux'") == "evdev"
+    import tomllib
+
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = [bd.requirement_name(d) for d in bd.venv_requirements()]
+    assert "evdev" not in names and "numpy" in names         # numpy resolves opencv, then goes
+    assert sorted(names + ["evdev"]) == sorted(bd.requirement_name(d) for d in deps)
+    assert all(f"{pkg} " in " ".join(bd.BASE_DEPENDS) for pkg in ("python3-numpy", "python3-evdev"))
+
+
 def test_gz_is_reproducible():
     assert bd.gz(b"changelog") == bd.gz(b"changelog")
     import gzip
@@ -102,10 +115,13 @@ def test_maintainer_scripts_parse_under_the_system_shell(script):
 
 def test_purge_alone_removes_the_state():
     postrm = (REPO / "packaging" / "deb" / "postrm").read_text()
-    purge = postrm.split('if [ "$1" = "purge" ]; then', 1)
-    assert len(purge) == 2 and "rm -rf /var/lib/scanpoint" in purge[1]
-    assert postrm.count("/var/lib/scanpoint") == 2      # the comment and the purge branch only
-    assert "/var/lib/scanpoint" not in (REPO / "packaging" / "deb" / "prerm").read_text()
+    code = "\n".join(line for line in postrm.splitlines() if not line.lstrip().startswith("#"))
+    before, purge = code.split('if [ "$1" = "purge" ]; then', 1)
+    purge = purge.split("\nfi\n", 1)[0]
+    assert "rm -rf /var/lib/scanpoint /var/lib/scanpoint-kiosk" in purge
+    assert "/var/lib/" not in before and "/var/lib/" not in code.replace(purge, "")
+    assert "/var/lib/" not in (REPO / "packaging" / "deb" / "prerm").read_text()
+    assert "deluser" not in postrm                  # system users stay, as Debian keeps them
 
 
 def test_the_man_page_lists_every_command():
@@ -118,17 +134,118 @@ def test_the_man_page_lists_every_command():
     assert page.startswith('.TH SCANPOINT 1 "2030-01-01" "scanpoint 9.9-1"')
     for command in ("setup", "run", "sync", "status", "demo", "issuer init", "audit export"):
         assert f"\\fBscanpoint {command.replace('-', chr(92) + '-')}" in page, command
+    from terminal.cli.exits import Exit
+
+    status = page.split(".SH EXIT STATUS\n", 1)[1].split(".SH ", 1)[0]
+    assert [int(code) for code in re.findall(r"^\\fB(\d+)\\fR$", status, re.MULTILINE)] == \
+        sorted(int(e) for e in Exit)
+
+
+def unit(name: str) -> configparser.ConfigParser:
+    cp = configparser.ConfigParser(strict=False, interpolation=None)
+    cp.optionxform = str
+    cp.read(REPO / "systemd" / name)
+    return cp
+
+
+def test_every_unit_in_systemd_is_shipped():
+    assert sorted(p.name for p in (REPO / "systemd").iterdir()) == sorted(bd.UNITS)
 
 
 def test_the_units_start_the_packaged_program():
+    from terminal.config import LISTEN_DEFAULT
+
     for name in bd.UNITS:
-        cp = configparser.ConfigParser(strict=False, interpolation=None)
-        cp.optionxform = str
-        cp.read(REPO / "systemd" / name)
-        if name.endswith(".service"):
-            for key in ("ExecStart", "ExecCondition"):
-                if key in cp["Service"]:
-                    assert cp["Service"][key].startswith(f"{bd.PREFIX}/bin/scanpoint "), (name, key)
-    cond = configparser.ConfigParser(strict=False, interpolation=None)
-    cond.read(REPO / "systemd" / "scanpoint-sync.service")
-    assert "setup --check" in cond["Service"]["ExecCondition"]
+        if not name.endswith(".service"):
+            continue
+        service = unit(name)["Service"]
+        if name == "scanpoint-kiosk.service":      # cage + Chromium on the display's own page
+            assert service["ExecStart"].startswith("/usr/bin/cage ")
+            assert f"http://{LISTEN_DEFAULT}/" in service["ExecStart"]
+            continue
+        for key in ("ExecStart", "ExecCondition"):
+            if key in service:
+                assert service[key].startswith(f"{bd.PREFIX}/bin/scanpoint "), (name, key)
+    assert "setup --check" in unit("scanpoint-sync.service")["Service"]["ExecCondition"]
+
+
+def test_the_kiosk_pam_service_is_shipped_as_a_conffile():
+    pam_service = unit("scanpoint-kiosk.service")["Service"]["PAMName"]
+    assert f"etc/pam.d/{pam_service}" == bd.PAM_FILE
+    lines = [line.split() for line in (REPO / "packaging" / "deb" / "pam-kiosk").read_text()
+             .splitlines() if line.strip() and not line.startswith("#")]
+    assert ["session", "required", "pam_systemd.so"] in lines     # a logind session: the seat
+    assert {line[0] for line in lines} == {"auth", "account", "session"}
+
+
+def run_postinst(tmp_path: Path, *args: str, installed: bool = False,
+                 admin_enabled: tuple[str, ...] = ()) -> list[str]:
+    """Run postinst under dash with the system tools it calls replaced by ones that record the
+    call: which users it makes and which units it enables, with nothing changed on this machine.
+    ``installed``: deb-systemd-helper has seen the units before (an upgrade);
+    ``admin_enabled``: units an admin enabled by hand."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp_path / "calls"
+    log.write_text("")
+    recorder = f'#!/bin/sh\necho "$(basename "$0") $*" >> {log}\n'
+    for tool in ("adduser", "addgroup", "install", "systemctl", "deb-systemd-invoke"):
+        (bin_dir / tool).write_text(recorder)
+    (bin_dir / "getent").write_text(recorder + "exit 2\n")          # no such user or group yet
+    (bin_dir / "deb-systemd-helper").write_text(recorder + """
+[ "$1" = --quiet ] && shift
+case "$1" in
+  was-enabled)     # true for a unit never seen; later, whether it is enabled now
+    [ "$INSTALLED" = true ] || exit 0
+    case " $ADMIN_ENABLED " in *" $2 "*) exit 0 ;; esac
+    exit 1 ;;
+  debian-installed) [ "$INSTALLED" = true ] ;;
+esac
+""")
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "INSTALLED": str(installed).lower(),
+           "ADMIN_ENABLED": " ".join(admin_enabled)}
+    shell = shutil.which("dash") or "/bin/sh"
+    res = subprocess.run([shell, str(REPO / "packaging" / "deb" / "postinst"), *args], env=env,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    return log.read_text().splitlines()
+
+
+def users_of_the_units() -> set[str]:
+    return {unit(name)["Service"]["User"] for name in bd.UNITS if name.endswith(".service")}
+
+
+def test_postinst_makes_every_unit_user_and_enables_all_but_the_kiosk(tmp_path):
+    calls = run_postinst(tmp_path, "configure")
+    made = {call.split()[-1] for call in calls if call.startswith("adduser --system")}
+    assert made == users_of_the_units() == {"scanpoint", "scanpoint-display", "scanpoint-kiosk"}
+    assert "adduser --quiet scanpoint-display scanpoint" in calls      # reads the state folder
+    memberships = [c for c in calls if c.startswith("adduser --quiet scanpoint-kiosk")]
+    assert memberships == []                                           # logind gives it the seat
+    enabled = {c.split()[-1] for c in calls if c.startswith("deb-systemd-helper enable")}
+    assert enabled == {"scanpoint.service", "scanpoint-sync.timer", "scanpoint-display.service"}
+    assert "deb-systemd-helper update-state scanpoint-kiosk.service" in calls
+
+
+def test_an_upgrade_keeps_a_kiosk_the_admin_enabled_and_enables_nothing_else(tmp_path):
+    calls = run_postinst(tmp_path, "configure", "0.1.0-1", installed=True,
+                         admin_enabled=("scanpoint-kiosk.service",))
+    enabled = {c.split()[-1] for c in calls if c.startswith("deb-systemd-helper enable")}
+    assert enabled == {"scanpoint-kiosk.service"}       # the others: the admin's choice kept
+    calls = run_postinst(tmp_path, "configure", "0.1.0-1", installed=True)
+    assert not [c for c in calls if c.startswith("deb-systemd-helper enable")]
+
+
+def test_remove_masks_and_purge_forgets_every_unit_postinst_knows():
+    postinst = (REPO / "packaging" / "deb" / "postinst").read_text()
+    postrm = (REPO / "packaging" / "deb" / "postrm").read_text()
+
+    def words(script: str, name: str) -> set[str]:
+        return set(re.search(rf'^{name}="([^"]*)"', script, re.MULTILINE).group(1).split())
+
+    known = words(postinst, "ENABLED") | words(postinst, "NOT_ENABLED")
+    assert words(postrm, "UNITS") == known
+    # every unit shipped is known, but the sync service, which its timer starts
+    assert known == set(bd.UNITS) - {"scanpoint-sync.service"}

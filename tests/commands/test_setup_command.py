@@ -17,8 +17,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from tests.support.cli import as_nobody
-from tests.support.listserver import ListServer
 
 from terminal import config as config_mod
 from terminal.cli.commands import setup
@@ -27,6 +25,8 @@ from terminal.cli.main import main
 from terminal.errors import UsageError
 from terminal.lists import listfiles
 from terminal.lists.revocation import read_lists
+from tests.support.cli import as_nobody
+from tests.support.listserver import ListServer
 
 
 def issuer(tmp_path: Path, name: str = "issuer", site: str = "checkpoint") -> Path:

@@ -7,7 +7,6 @@ under the shell dpkg runs them with, the man page, and that the units start what
 
 from __future__ import annotations
 
-import configparser
 import importlib.machinery
 import importlib.util
 import os
@@ -18,6 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.systemd import UNITS, parse_unit
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -141,11 +142,10 @@ def test_the_man_page_lists_every_command():
         sorted(int(e) for e in Exit)
 
 
-def unit(name: str) -> configparser.ConfigParser:
-    cp = configparser.ConfigParser(strict=False, interpolation=None)
-    cp.optionxform = str
-    cp.read(REPO / "systemd" / name)
-    return cp
+def unit(name: str) -> dict[str, dict[str, str]]:
+    """The repository's unit ``name``: section -> key -> the value systemd uses (the last)."""
+    return {section: {key: values[-1] for key, values in keys.items()}
+            for section, keys in parse_unit(UNITS / name).items()}
 
 
 def test_every_unit_in_systemd_is_shipped():

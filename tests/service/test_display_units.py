@@ -6,28 +6,17 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-SYSTEMD = Path(__file__).resolve().parents[2] / "systemd"
+from tests.support.systemd import UNITS, unit
+
+SYSTEMD = UNITS
 
 
 def service(name: str) -> dict[str, list[str]]:
-    """The unit's [Service] settings (key -> every value), continuation lines joined."""
-    text = (SYSTEMD / name).read_text().replace("\\\n", " ")
-    settings: dict[str, list[str]] = {}
-    section = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("["):
-            section = line
-        elif section == "[Service]":
-            key, _, value = line.partition("=")
-            settings.setdefault(key.strip(), []).append(value.strip())
-    return settings
+    """The unit's [Service] settings (key -> every value)."""
+    return unit(name)["Service"]
 
 
 def last(unit: dict[str, list[str]], key: str, default: str | None = None) -> str | None:

@@ -5,26 +5,15 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from terminal.lists import fetch
-
-UNITS = Path(__file__).resolve().parents[2] / "systemd"
+from tests.support.systemd import UNITS, unit
 
 
 def settings(name: str, section: str = "Service") -> dict[str, list[str]]:
-    values: dict[str, list[str]] = {}
-    current = None
-    for raw in (UNITS / name).read_text().splitlines():
-        line = raw.strip()
-        if line.startswith("["):
-            current = line[1:-1]
-        elif current == section and "=" in line and not line.startswith(("#", ";")):
-            key, _, value = line.partition("=")
-            values.setdefault(key, []).append(value)
-    return values
+    return unit(name)[section]
 
 
 def test_sync_unit_scores_at_most_1():

@@ -12,11 +12,11 @@ UNITS = Path(__file__).resolve().parents[2] / "systemd"
 
 
 def parse_unit(path: str | Path) -> dict[str, dict[str, list[str]]]:
-    """Sections -> key -> every value in order. A missing file or a setting outside a section is
-    an error, so a test can never pass on an empty parse."""
+    """Sections -> key -> every value in order (continuation lines joined). A missing file or a
+    setting outside a section is an error, so a test can never pass on an empty parse."""
     sections: dict[str, dict[str, list[str]]] = {}
     current = None
-    for raw in Path(path).read_text(encoding="utf-8").splitlines():
+    for raw in Path(path).read_text(encoding="utf-8").replace("\\\n", " ").splitlines():
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
             continue

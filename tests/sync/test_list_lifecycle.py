@@ -27,6 +27,7 @@ from terminal.lists.timeguard import TimeGuard
 from terminal.reasons import Reason
 from terminal.result import Credential
 from tests.support.listserver import ListServer
+from tests.support.systemd import parse_unit
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "scanpoint-sync.service"
@@ -205,16 +206,7 @@ true
 # -- the sync unit's sandbox: ProcSubset=pid hides /proc/sys --------------------------------------
 
 def unit_service() -> dict[str, list[str]]:
-    values: dict[str, list[str]] = {}
-    section = None
-    for raw in UNIT.read_text().splitlines():
-        line = raw.strip()
-        if line.startswith("["):
-            section = line
-        elif section == "[Service]" and "=" in line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            values.setdefault(key, []).append(value)
-    return values
+    return parse_unit(UNIT)["Service"]
 
 
 def unit_environment(boot: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ from terminal.cli import args as types
 from terminal.cli.exits import Exit
 from terminal.clock import SYSTEM, Clock
 from terminal.errors import ConfigError, ScanpointError, UsageError
+from terminal.lists import sync_network
 from terminal.settings import toml_value
 
 log = logging.getLogger("scanpoint.setup")
@@ -292,8 +294,33 @@ def left_to_do(cfg: config_mod.Config, trust_types: list[str], dev: Path) -> lis
     return lines
 
 
+def allow_network(cfg: config_mod.Config, system: sync_network.System, clock: Clock) -> str | None:
+    """Let the installed sync unit reach the list server (a drop-in); the line that says so, or
+    None when there is no unit here or it needs nothing beyond localhost."""
+    if not system.unit_installed():
+        return None
+    try:
+        allow = sync_network.allowance(cfg.sync.source, cfg.sync.redirect_hosts,
+                                       resolv_conf=system.resolv_conf)
+    except sync_network.AddressLookupFailed as exc:
+        raise SetupError(f"the lists verified, but {exc}; {cfg.source} was not changed") from None
+    if not allow.needed:
+        return None
+    try:
+        path = sync_network.write_dropin(allow, when=clock.time(), unit_dir=system.unit_dir)
+    except OSError as exc:
+        hint = "run setup as root" if exc.errno in (errno.EACCES, errno.EPERM) else "fix it"
+        raise SetupError(f"the lists verified, but the sync unit's network drop-in could not be "
+                         f"written ({exc.filename or system.unit_dir}: {exc.strerror}); "
+                         f"{cfg.source} was not changed: {hint}, then run setup again") from None
+    reloaded = sync_network.reload_systemd(system.unit_dir)
+    allowed = " ".join(allow.server + allow.nameservers)
+    return (f"network: scanpoint-sync may reach {allowed} ({path}"
+            + ("" if reloaded else "; then: sudo systemctl daemon-reload") + ")")
+
+
 def run_setup(args: argparse.Namespace, *, out: TextIO | None = None, dev: Path = Path("/dev"),
-              clock: Clock = SYSTEM) -> Exit:
+              clock: Clock = SYSTEM, system: sync_network.System | None = None) -> Exit:
     """Verify the published lists with the root key, write the config, say what is left."""
     out = out or sys.stdout
     path = Path(args.config)
@@ -323,6 +350,7 @@ def run_setup(args: argparse.Namespace, *, out: TextIO | None = None, dev: Path 
     if not synced["ok"]:
         raise SetupError(f"{synced['line']}; {path} was not changed: check the URL and the root "
                          "key with the issuer, then run setup again")
+    network = allow_network(cfg, system or sync_network.System(), clock)
     try:
         write_atomically(path, text)
     except OSError as exc:
@@ -334,6 +362,8 @@ def run_setup(args: argparse.Namespace, *, out: TextIO | None = None, dev: Path 
           f"trust list v{synced['trust']} ({synced['keys']} issuer key(s) for {types_held})", file=out)
     print(f"config:  wrote {path} (site {cfg.policy.site}, hardware {cfg.terminal.hardware}, "
           f"lists from {cfg.sync.source})", file=out)
+    if network:
+        print(network, file=out)
     for line in left_to_do(cfg, synced["types"], dev):
         print(line, file=out)
     print("then:    sudo systemctl restart scanpoint (a waiting scanner starts by itself)", file=out)

@@ -47,8 +47,13 @@ def main() -> int:
     refused = verifier.verify(bomb, now)
     assert (refused.decision, refused.reason) == (Decision.DENY, Reason.PAYLOAD_TOO_LARGE)
 
-    print(f"native chain, median ms over {rounds} rounds "
-          f"(SM2 key table {'precomputed' if key.verifier.precomputed else 'not built'})")
+    # before the background builder has got to this key (the first scans after a list load)
+    cold = median_ms(lambda: key.verify(message, sign1.signature), rounds) \
+        if not key.verifier.precomputed else None
+    # the steady state: the daemon's keytables builds a used key's comb table off the scan path
+    key.verifier.precompute()
+    print(f"native chain, median ms over {rounds} rounds (SM2 key table built, as the daemon's "
+          f"background builder leaves a used key)")
     stages = [
         ("base45", lambda: base45.decode(body)),
         ("inflate", lambda: inflate.inflate(compressed)),
@@ -58,6 +63,8 @@ def main() -> int:
     ]
     for name, fn in stages:
         print(f"  {name:<12} {median_ms(fn, rounds):8.3f}")
+    if cold is not None:
+        print(f"  signature    {cold:8.3f}   (the same key before its table is built)")
     chain = median_ms(lambda: verifier.verify(text, now), rounds)
     print(f"  {'text→decision':<12} {chain:8.3f}   target ≤ 1 ms: {'ok' if chain <= 1 else 'MISSED'}"
           f"   ({len(text)} chars)")

@@ -61,14 +61,6 @@ def shared_tmp():
         shutil.rmtree(folder)
 
 
-@pytest.fixture
-def served(tmp_path):
-    d = issuer(tmp_path)
-    server = ListServer(listfiles.public_root(d))
-    yield d, server
-    server.close()
-
-
 def setup_cli(capsys, cfg: Path, source: str, key: str, *extra: str) -> tuple[int, str, str]:
     code = main(["setup", "--source", source, "--root-key", key, "--config", str(cfg), *extra])
     out = capsys.readouterr()

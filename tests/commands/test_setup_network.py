@@ -15,10 +15,9 @@ import pytest
 
 from terminal.cli.commands import setup
 from terminal.clock import FixedClock
-from terminal.lists import listfiles, sync_network
+from terminal.lists import sync_network
 from terminal.lists.sync_network import Allowance, System, allowance
-from tests.commands.test_setup_command import issuer, packaged_config, root_key
-from tests.support.listserver import ListServer
+from tests.commands.test_setup_command import packaged_config, root_key
 from tests.support.systemd import UNITS, parse_unit
 
 NOV_30 = 1_795_996_800.0   # 2026-11-30 UTC
@@ -43,14 +42,6 @@ def run(cfg: Path, source: str, key: str, system: System) -> tuple[int, list[str
                               hardware="sim")
     code = setup.run_setup(args, out=out, clock=FixedClock(NOV_30), system=system)
     return code, out.getvalue().splitlines()
-
-
-@pytest.fixture
-def served(tmp_path):
-    d = issuer(tmp_path)
-    server = ListServer(listfiles.public_root(d))
-    yield d, server
-    server.close()
 
 
 def test_setup_allows_the_list_server_and_the_name_servers(served, tmp_path):

@@ -48,8 +48,10 @@ class PinRecorder:
         self.start = time.monotonic()
         self._cleared: dict[str, float] = {}
         for name, pin in self._pins.items():
-            self._cleared[name] = time.monotonic()
             pin.clear_states()
+            # the instant the pin's own deltas count from: a reading of our own, even a few
+            # microseconds off, could swap two outputs switched one after the other
+            self._cleared[name] = pin._last_change
 
     def pin(self, output: str) -> Any:
         """The gpiozero ``MockPin`` behind ``output`` (``"green"``, ``"red"``, ...)."""
@@ -65,7 +67,7 @@ class PinRecorder:
         for index, entry in enumerate(list(self._pins[output].states)):
             if index:
                 t += entry.timestamp
-            out.append((round(t, 6), self._logical(output, entry.state)))
+            out.append((t, self._logical(output, entry.state)))
         return out
 
     def events(self) -> list[Change]:

@@ -189,23 +189,34 @@ def sync_lists(config: Any) -> str:
     return result.line()
 
 
-class _Collector:
+class StepCollector:
     """Observer: prints each decision as it happens and files it under the current step."""
 
-    def __init__(self, steps: list[Step], out: TextIO | None, recorder: Any) -> None:
-        self.steps, self.out, self.recorder = steps, out, recorder
+    def __init__(self, steps: list[Step], out: TextIO | None, sim: Any) -> None:
+        self.steps, self.out, self.sim = steps, out, sim
         self.current: Step | None = None
         self.stray: list[DecisionEvent] = []
         self.lock = threading.Lock()
 
+    def step_of(self, event: DecisionEvent) -> Step | None:
+        """The step whose code was on camera when the decided frame arrived (a loaded machine may
+        decide it after the scene moved on); None outside the scripted steps."""
+        if self.current is None:
+            return None
+        position = self.sim.step_at(event.frame_arrived)
+        if position is None or position // 2 >= len(self.steps):
+            return self.current
+        return self.steps[position // 2]
+
     def on_decision(self, event: DecisionEvent) -> None:
         with self.lock:
-            (self.current.events if self.current else self.stray).append(event)
+            step = self.step_of(event)
+            (step.events if step else self.stray).append(event)
         if self.out is None:
             return
         r = event.result
         latency = "-" if event.latency is None else f"{event.latency * 1000:5.1f} ms"
-        label = self.current.label if self.current else "?"
+        label = step.label if step else "?"
         print(f"  {_mark(r.decision)} {r.decision.value:<5} {r.reason.value:<18} {latency}   "
               f"{label} — {r.reason.text}", file=self.out, flush=True)
 
@@ -287,7 +298,7 @@ def play(site: str, work: Path, *, out: TextIO | None = None, show_s: float = SH
     devices = open_devices(config, scenario=scenario, scale=scale)
     sim = devices.sim
     assert sim is not None, "hardware = 'sim' always has a simulator handle"
-    collector = _Collector(steps, out, sim.recorder)
+    collector = StepCollector(steps, out, sim)
     service = build_service(config, devices=devices)
     service.pipeline.add_observer(collector)
     run = DemoRun(steps, sim.recorder, service, devices, collector.stray, False, config)
@@ -450,7 +461,7 @@ def show_slips(result: DemoRun, out: TextIO, keep: Path | None) -> bool:
     return len(slips) == decided
 
 
-def _play(service: Any, sim: Any, steps: list[Step], collector: _Collector, *,
+def _play(service: Any, sim: Any, steps: list[Step], collector: StepCollector, *,
           after: Callable[[], bool] | None = None,
           on_end: Callable[[bool], None] | None = None) -> bool:
     """Run the service until the scenario ends, tracking which step is on camera; then, if

@@ -59,6 +59,20 @@ class SimHandle:
             return elapsed
         return self.feeder.elapsed() if self.feeder is not None else None
 
+    def started_at(self) -> float | None:
+        """The monotonic time of the simulated camera's first frame (or the reader feeder's
+        start, for a terminal without a camera); None before either."""
+        if self.cameras:
+            start: float = self.cameras[0].start
+            return start
+        return self.feeder.start if self.feeder is not None else None
+
+    def step_at(self, t: float) -> int | None:
+        """Index of the scenario step that was on camera at monotonic time ``t`` (a frame's
+        arrival): what a decision on that frame belongs to, however late it was made."""
+        start = self.started_at()
+        return None if start is None or t < start else self.source.position(t - start)
+
     def step_index(self) -> int | None:
         """Index of the scenario step (or replayed image) on camera now; None before the camera
         was opened and once the scenario is over."""

@@ -14,6 +14,7 @@ after it began (no backlog).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import signal
@@ -348,3 +349,21 @@ def test_busy_loop_drops_frames_and_takes_the_newest(tmp_path):
     assert devices.sim.cameras[0].frames_skipped >= 5   # six arrived while held; one is read
     after = [arrived for read_at, arrived in reads if read_at >= done]
     assert after and after[0] >= began               # the next frame taken arrived meanwhile
+
+
+def test_a_late_decision_is_filed_under_the_step_its_frame_came_from(checkpoint_run):
+    """On a loaded machine (emulated arm64) a frame of step 2 may be decided after step 3's scene
+    began: the decision still belongs to step 2, not to whatever is on camera by then."""
+    sim = checkpoint_run.devices.sim
+    steps = [dataclasses.replace(step, events=[]) for step in checkpoint_run.steps]
+    collector = demo.StepCollector(steps, None, sim)
+    collector.current = steps[3]                       # the camera has moved on to step 3
+    decided = checkpoint_run.steps[2].events[0]
+    late = dataclasses.replace(decided, decided=steps[3].start + 0.01)
+    assert sim.step_at(late.frame_arrived) == 4        # scene 4: step 2's code (5 is its gap)
+    collector.on_decision(late)
+    assert steps[2].events == [late] and steps[3].events == [] and collector.stray == []
+
+    collector.current = None                           # after the script: not a step's decision
+    collector.on_decision(late)
+    assert collector.stray == [late] and steps[2].events == [late]

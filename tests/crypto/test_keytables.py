@@ -14,29 +14,14 @@ import pytest
 from terminal import config as config_mod
 from terminal.crypto import curve, keytables, sm2
 from terminal.crypto.keytables import KeyTables, deep_size, table_bytes
-from terminal.issuer import credentials as iss
 from terminal.lists.signedlist import key_id
 from terminal.lists.trust import TrustList, TrustListFile
 from tests.support import credentials as kit
+from tests.support.credentials import KEYS_MSG as MSG
+from tests.support.credentials import signed_keys, trust_of
 
-MSG = b"a native credential's Sig_structure, more or less"
 COMB = table_bytes("comb")
 SPLIT = table_bytes("split")
-
-
-def signed_keys(n: int, seed: int) -> list[tuple[int, bytes, bytes]]:
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        d = rng.randrange(1, sm2.N - 1)
-        out.append((d, sm2.public_key_of(d), sm2.sign(d, MSG)))
-    return out
-
-
-def trust_of(keys: list[tuple[int, bytes, bytes]], version: int = 1) -> bytes:
-    entries = [iss.trust_entry(pub, f"issuer {i}", kit.NOW - kit.DAY, kit.NOW + kit.DAY,
-                               ["health"]) for i, (_, pub, _) in enumerate(keys)]
-    return kit.trust_bytes(entries, version=version)
 
 
 def test_table_memory_stays_within_the_budget_with_many_keys():

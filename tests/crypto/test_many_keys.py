@@ -12,32 +12,18 @@ import threading
 
 import pytest
 
-from terminal.crypto import curve, sm2
-from terminal.issuer import credentials as iss
+from terminal.crypto import curve
 from terminal.lists.signedlist import key_id
 from terminal.lists.trust import TrustList
 from tests.support import credentials as kit
+from tests.support.credentials import KEYS_MSG as MSG
+from tests.support.credentials import signed_keys, trust_of
 
-MSG = b"a native credential's Sig_structure, more or less"
 DEFAULT_BUDGET = 64 * 2**20
 
 
-def signed_keys(n: int, seed: int) -> list[tuple[int, bytes, bytes]]:
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        d = rng.randrange(1, sm2.N - 1)
-        out.append((d, sm2.public_key_of(d), sm2.sign(d, MSG)))
-    return out
-
-
-def trust_of(keys: list[tuple[int, bytes, bytes]]) -> bytes:
-    entries = [iss.trust_entry(pub, f"issuer {i}", kit.NOW - kit.DAY, kit.NOW + kit.DAY,
-                               ["health"]) for i, (_, pub, _) in enumerate(keys)]
-    return kit.trust_bytes(entries)
-
-
 def deep_size(obj: object) -> int:
+    """A table's bytes, measured here rather than by keytables' own count (the thing checked)."""
     import sys
 
     seen: set[int] = set()

@@ -24,6 +24,7 @@ from terminal.daemon.service import Service
 from terminal.errors import ConfigError
 from terminal.reasons import Decision, Reason
 from terminal.result import Result
+from tests.support.observers import Recorder
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -81,15 +82,6 @@ class Refuse:
         return Result(Decision.DENY, Reason.SIGNATURE_INVALID)
 
 
-class Events:
-    def __init__(self):
-        self.events = []
-
-    def on_decision(self, event):
-        self.events.append(event)
-
-    def close(self):
-        pass
 
 
 def test_pi_hardware_reader_only_terminal_uses_the_real_serial_driver(tmp_path):
@@ -100,7 +92,7 @@ def test_pi_hardware_reader_only_terminal_uses_the_real_serial_driver(tmp_path):
         devices = open_devices(config)
         try:
             assert devices.open_camera is None and devices.reader_name == virtual.port
-            seen = Events()
+            seen = Recorder()
             pipeline = Pipeline(devices.decoder, Refuse(), devices.signals, clock=SystemClock(),
                                 observers=[seen])
             supervisor = ReaderSupervisor.from_config(config.reader, devices.open_reader,

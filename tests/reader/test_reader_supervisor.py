@@ -17,6 +17,7 @@ from terminal.errors import ReaderMissing
 from terminal.interfaces import Frame, ScannedCode
 from terminal.reasons import Decision, Reason
 from terminal.result import Credential, Result
+from tests.support.observers import Recorder
 
 
 class PassOnce:
@@ -46,15 +47,6 @@ class Signals:
         pass
 
 
-class Events:
-    def __init__(self):
-        self.events = []
-
-    def on_decision(self, event):
-        self.events.append(event)
-
-    def close(self):
-        pass
 
 
 class Line:
@@ -89,7 +81,7 @@ class LineReader:
 @pytest.fixture()
 def rig(tmp_path):
     clock = FixedClock(1_700_000_000.0, 100.0)
-    signals, events, line = Signals(), Events(), Line(clock)
+    signals, events, line = Signals(), Recorder(), Line(clock)
     pipeline = Pipeline(TextsDecoder(), PassOnce(), signals, clock=clock, observers=[events])
     supervisor = ReaderSupervisor(lambda: LineReader(line), pipeline, clock=clock,
                                   name="/dev/ttyACM0", kind="serial", debounce_s=1.0,

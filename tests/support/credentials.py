@@ -6,6 +6,7 @@ JSON. They are test keys only.
 
 from __future__ import annotations
 
+import random
 import zlib
 
 from terminal.crypto import sm2, sm3
@@ -53,6 +54,27 @@ def trust_bytes(entries: list[dict] | None = None, *, version: int = 1, issued: 
     """A signed trust list."""
     return iss.sign_trust_list(default_entries() if entries is None else entries, version, issued,
                                valid_until, root)
+
+
+#: what :func:`signed_keys` signs: stands in for a credential's Sig_structure
+KEYS_MSG = b"a native credential's Sig_structure, more or less"
+
+
+def signed_keys(n: int, seed: int) -> list[tuple[int, bytes, bytes]]:
+    """``n`` issuer keys from ``seed``: (private, public, signature of :data:`KEYS_MSG`) each."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        d = rng.randrange(1, sm2.N - 1)
+        out.append((d, sm2.public_key_of(d), sm2.sign(d, KEYS_MSG)))
+    return out
+
+
+def trust_of(keys: list[tuple[int, bytes, bytes]], version: int = 1) -> bytes:
+    """A signed trust list holding every key of :func:`signed_keys`, for health credentials."""
+    entries = [iss.trust_entry(pub, f"issuer {i}", NOW - DAY, NOW + DAY, ["health"])
+               for i, (_, pub, _) in enumerate(keys)]
+    return trust_bytes(entries, version=version)
 
 
 def trust_list(entries: list[dict] | None = None, **kw) -> TrustList:

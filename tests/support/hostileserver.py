@@ -13,10 +13,7 @@ Builds on :mod:`listserver` (a real HTTP server on loopback); the faults are set
 
 from __future__ import annotations
 
-import threading
 import time
-from functools import partial
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from tests.support.listserver import ListHandler, ListServer
@@ -70,14 +67,4 @@ class HostileHandler(ListHandler):
 class HostileServer(ListServer):
     """:class:`listserver.ListServer` with the faults above (same attributes, other handler)."""
 
-    def __init__(self, root: Path) -> None:   # not super().__init__: it binds ListHandler
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0),
-                                         partial(HostileHandler, directory=str(root)))
-        self.httpd.daemon_threads = True
-        self.httpd.requests = []
-        self.httpd.faults = {}
-        self.httpd.date_offset = 0.0
-        self.httpd.ranges = True
-        self.httpd.truncate_once = False
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+    handler = HostileHandler

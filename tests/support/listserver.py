@@ -97,8 +97,11 @@ class ListHandler(SimpleHTTPRequestHandler):
 class ListServer:
     """Serve ``root`` on 127.0.0.1 on a free port until :meth:`close`."""
 
+    #: the request handler (a subclass may serve faults of its own)
+    handler: type[ListHandler] = ListHandler
+
     def __init__(self, root: Path) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(ListHandler, directory=str(root)))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(self.handler, directory=str(root)))
         self.httpd.daemon_threads = True
         self.httpd.requests = []
         self.httpd.faults = {}
